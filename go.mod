@@ -1,0 +1,14 @@
+module sluice
+
+go 1.26.8
+
+require (
+	github.com/json-iterator/go v1.1.12
+	github.com/reugn/go-streams v0.13.0
+	github.com/spf13/pflag v1.1.0
+)
+
+require (
+	github.com/modern-go/concurrent v0.0.0-20180228061459-e0a39a4cb421 // indirect
+	github.com/modern-go/reflect2 v1.0.2 // indirect
+)

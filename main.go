@@ -1,0 +1,336 @@
+// Command sluice is a Unix filter for the web: URL lines (or NDJSON objects
+// with a url field) in on stdin, one NDJSON record per input record out on
+// stdout.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"sluice/sinks"
+	"sluice/sources"
+	"sluice/stages"
+)
+
+const version = "0.1.0"
+
+// Config is everything the flags decide.
+type Config struct {
+	Files    []string // inputs in order; empty or "-" means stdin
+	URLField string
+	Grace    time.Duration
+	Verbose  bool
+	Fetch    stages.FetchConfig
+}
+
+// Exit statuses.
+const (
+	exitOK          = 0
+	exitFailure     = 1 // output could not be written, or input could not be read
+	exitUsage       = 2
+	exitInterrupted = 130
+)
+
+var (
+	errInterrupted = errors.New("interrupted")
+	errHelpShown   = errors.New("help shown")
+)
+
+// outputError is a failure to write stdout.
+type outputError struct{ err error }
+
+func (e *outputError) Error() string { return "write output: " + e.err.Error() }
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:], os.Stdout)
+	if errors.Is(err, errHelpShown) {
+		os.Exit(exitOK)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "sluice: %v\nTry 'sluice --help' for more information.\n", err)
+		os.Exit(exitUsage)
+	}
+	if !cfg.Verbose {
+		log.SetOutput(io.Discard) // net/http logs a few oddities through log; stderr stays quiet
+	}
+	// With SIGPIPE delivered to a channel, a write to a closed stdout fails
+	// with EPIPE instead of killing the process, so run can end in order.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop() // a second signal gets the default action: exit at once
+	}()
+	os.Exit(exitCode(run(ctx, cfg, os.Stdin, os.Stdout, os.Stderr), os.Stderr))
+}
+
+func exitCode(err error, stderr io.Writer) int {
+	var out *outputError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errInterrupted):
+		return exitInterrupted
+	case errors.As(err, &out) && errors.Is(out.err, syscall.EPIPE):
+		return exitFailure // the reader went away (| head): nothing to say
+	}
+	fmt.Fprintf(stderr, "sluice: %v\n", err)
+	return exitFailure
+}
+
+// run reads the inputs through the pipeline to stdout. Cancelling ctx (the
+// first SIGINT or SIGTERM) stops intake at once; requests in flight get
+// cfg.Grace to finish, then are cancelled; every record read is written.
+// No goroutine started here outlives run, except a read blocked on an idle
+// stdin, which cannot be interrupted (see sources.Lines).
+func run(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.Writer) error {
+	readers, closeInputs, err := openInputs(cfg.Files, stdin)
+	if err != nil {
+		return err
+	}
+	defer closeInputs()
+	fetcher, err := stages.NewFetcher(cfg.Fetch)
+	if err != nil {
+		return err
+	}
+	defer fetcher.Close()
+
+	intake, stopIntake := context.WithCancel(ctx)
+	defer stopIntake()
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	defer graceTimer(ctx, cfg.Grace, cancelWork)()
+
+	opt := sinks.NDJSONOptions{OnError: func(error) {
+		stopIntake() // nobody reads our output: stop reading and fetching
+		cancelWork()
+	}}
+	if cfg.Verbose {
+		opt.Log = stderr
+	}
+	sink := sinks.NewNDJSON(stdout, opt)
+	src := sources.NewLines(intake, readers, sources.Options{URLField: cfg.URLField})
+	src.Via(stages.FetchFlow(work, intake.Done(), fetcher, cfg.Fetch.Concurrency)).To(sink)
+
+	switch {
+	case ctx.Err() != nil:
+		return errInterrupted
+	case sink.Err() != nil:
+		return &outputError{sink.Err()}
+	}
+	return src.Err()
+}
+
+// graceTimer cancels the work cancelWork stands for once grace has passed
+// after ctx is done. The returned function ends the timer's goroutine.
+func graceTimer(ctx context.Context, grace time.Duration, cancelWork func()) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+		}
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		select {
+		case <-done:
+		case <-t.C:
+			cancelWork()
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
+// openInputs opens every file up front, so a typo fails before any output.
+func openInputs(files []string, stdin io.Reader) ([]io.Reader, func(), error) {
+	if len(files) == 0 {
+		return []io.Reader{stdin}, func() {}, nil
+	}
+	var readers []io.Reader
+	var opened []*os.File
+	closeAll := func() {
+		for _, f := range opened {
+			f.Close() // read-only: nothing to lose on close
+		}
+	}
+	for _, name := range files {
+		if name == "-" {
+			readers = append(readers, stdin)
+			continue
+		}
+		f, err := os.Open(name)
+		if err != nil {
+			closeAll()
+			return nil, nil, fmt.Errorf("open input: %w", err)
+		}
+		opened = append(opened, f)
+		readers = append(readers, f)
+	}
+	return readers, closeAll, nil
+}
+
+// parseFlags turns the command line into a Config. Help and version go to
+// stdout and return errHelpShown; a bad flag returns an error naming it.
+func parseFlags(args []string, stdout io.Writer) (Config, error) {
+	var (
+		cfg                   Config
+		headers               []string
+		userAgent             string
+		maxBody               = sizeValue(10 << 20)
+		showHelp, showVersion bool
+	)
+	fs := pflag.NewFlagSet("sluice", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard) // we print the error once, our way
+	fs.SortFlags = false
+	fs.StringVar(&cfg.URLField, "url-field", "url", "field of an NDJSON input object that holds the URL")
+	fs.IntVarP(&cfg.Fetch.Concurrency, "concurrency", "c", 50, "parallel requests")
+	fs.DurationVar(&cfg.Fetch.Timeout, "timeout", 10*time.Second, "time limit for one attempt, from connect to the last body byte")
+	fs.Var(&maxBody, "max-body", "read at most this much of a body (e.g. 1048576, 512KiB, 10MiB); longer bodies are marked truncated")
+	fs.IntVar(&cfg.Fetch.MaxRedirects, "max-redirects", 10, "redirects to follow; 0 returns 3xx responses as they are")
+	fs.StringVarP(&cfg.Fetch.Method, "method", "X", "GET", "request method")
+	fs.StringArrayVarP(&headers, "header", "H", nil, "extra request header 'Name: value' (repeatable)")
+	fs.StringVar(&userAgent, "user-agent", "sluice/"+version, "User-Agent header")
+	fs.BoolVar(&cfg.Fetch.Insecure, "insecure", false, "do not verify TLS certificates")
+	fs.BoolVar(&cfg.Fetch.FailStatus, "fail-status", false, "record status >= 400 as an error of kind http")
+	fs.DurationVar(&cfg.Grace, "grace", 5*time.Second, "after SIGINT/SIGTERM, time for requests in flight to finish")
+	fs.BoolVarP(&cfg.Verbose, "verbose", "v", false, "log one line per record to stderr")
+	fs.BoolVar(&showVersion, "version", false, "print the version and exit")
+	fs.BoolVarP(&showHelp, "help", "h", false, "show this help")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if showHelp {
+		fmt.Fprintf(stdout, "Usage: sluice [flags] [file ...]\n\n"+
+			"Reads URL lines, or NDJSON objects with a URL field, from the files or stdin\n"+
+			"('-' is stdin), fetches them, and writes one NDJSON record per input line.\n\n"+
+			"Flags:\n%s", fs.FlagUsages())
+		return cfg, errHelpShown
+	}
+	if showVersion {
+		fmt.Fprintf(stdout, "sluice %s\n", version)
+		return cfg, errHelpShown
+	}
+	cfg.Files = fs.Args()
+	cfg.Fetch.MaxBody = int64(maxBody)
+	switch {
+	case cfg.Fetch.Concurrency < 1:
+		return cfg, fmt.Errorf("invalid argument %d for -c, --concurrency: must be at least 1", cfg.Fetch.Concurrency)
+	case cfg.Fetch.Timeout <= 0:
+		return cfg, fmt.Errorf("invalid argument %v for --timeout: must be positive", cfg.Fetch.Timeout)
+	case cfg.Fetch.MaxRedirects < 0:
+		return cfg, fmt.Errorf("invalid argument %d for --max-redirects: must be 0 or more", cfg.Fetch.MaxRedirects)
+	case cfg.Grace < 0:
+		return cfg, fmt.Errorf("invalid argument %v for --grace: must not be negative", cfg.Grace)
+	case !isToken(cfg.Fetch.Method):
+		return cfg, fmt.Errorf("invalid argument %q for -X, --method: not an HTTP method", cfg.Fetch.Method)
+	case cfg.URLField == "":
+		return cfg, errors.New("invalid argument \"\" for --url-field: must not be empty")
+	}
+	cfg.Fetch.Header = http.Header{}
+	cfg.Fetch.Header.Set("User-Agent", userAgent)
+	for _, h := range headers {
+		name, value, err := parseHeader(h)
+		if err != nil {
+			return cfg, fmt.Errorf("invalid argument for -H, --header: %v (want 'Name: value')", err)
+		}
+		if strings.EqualFold(name, "User-Agent") {
+			cfg.Fetch.Header.Del(name)
+		}
+		cfg.Fetch.Header.Add(name, value)
+	}
+	return cfg, nil
+}
+
+// parseHeader splits "Name: value". The error never repeats the value, which
+// may be a secret.
+func parseHeader(h string) (name, value string, err error) {
+	name, value, ok := strings.Cut(h, ":")
+	name = strings.TrimSpace(name)
+	switch {
+	case !ok:
+		return "", "", fmt.Errorf("header %q has no ':'", name)
+	case !isToken(name):
+		return "", "", fmt.Errorf("header name %q is not valid", name)
+	case strings.ContainsAny(value, "\r\n\x00"):
+		return "", "", fmt.Errorf("value of header %q contains a line break or NUL", name)
+	}
+	return name, strings.TrimSpace(value), nil
+}
+
+// isToken reports whether s is an RFC 9110 token, as method and header names
+// must be.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// sizeValue is a byte count written as 1048576, 512KiB, 10MiB, 1GB ...
+type sizeValue int64
+
+func (s *sizeValue) String() string { return strconv.FormatInt(int64(*s), 10) }
+func (s *sizeValue) Type() string   { return "size" }
+func (s *sizeValue) Set(v string) error {
+	n, err := parseSize(v)
+	if err != nil {
+		return err
+	}
+	*s = sizeValue(n)
+	return nil
+}
+
+var sizeUnits = map[string]int64{
+	"": 1, "b": 1,
+	"k": 1 << 10, "kib": 1 << 10, "kb": 1000,
+	"m": 1 << 20, "mib": 1 << 20, "mb": 1000 * 1000,
+	"g": 1 << 30, "gib": 1 << 30, "gb": 1000 * 1000 * 1000,
+}
+
+// parseSize reads a non-negative byte count with an optional unit: K, M, G
+// and KiB, MiB, GiB are powers of 1024; KB, MB, GB powers of 1000.
+func parseSize(v string) (int64, error) {
+	s := strings.TrimSpace(v)
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i == 0 {
+		return 0, fmt.Errorf("size %q does not start with a number", v)
+	}
+	n, err := strconv.ParseInt(s[:i], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("size %q is too large", v)
+	}
+	unit, ok := sizeUnits[strings.ToLower(strings.TrimSpace(s[i:]))]
+	if !ok {
+		return 0, fmt.Errorf("size %q has an unknown unit (use B, KiB, MiB, GiB, KB, MB or GB)", v)
+	}
+	if n > (1<<63-1)/unit {
+		return 0, fmt.Errorf("size %q is too large", v)
+	}
+	return n * unit, nil
+}

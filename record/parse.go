@@ -1,0 +1,100 @@
+package record
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	jsoniter "github.com/json-iterator/go"
+)
+
+// Parse turns one input line into a Record. The line has already been framed
+// by the source: no line ending, no BOM, not blank, not a comment. A line
+// starting with '{' is an NDJSON object whose string field urlField holds the
+// URL; the object is kept verbatim in Input. Any other line is the URL itself.
+//
+// Parse never fails: a line that cannot be fetched yields a record with
+// Err.Kind == KindInvalidInput. Parse does not keep a reference to line.
+func Parse(seq int64, line []byte, urlField string) *Record {
+	r := &Record{Seq: seq}
+	if len(line) > 0 && line[0] == '{' {
+		parseObject(r, line, urlField)
+	} else {
+		r.URL = string(line)
+		if !utf8.Valid(line) {
+			r.Fail(KindInvalidInput, "line is not valid UTF-8")
+		}
+	}
+	if r.Err == nil {
+		if err := CheckURL(r.URL); err != nil {
+			r.Fail(KindInvalidInput, "%v", err)
+		}
+	}
+	return r
+}
+
+func parseObject(r *Record, line []byte, urlField string) {
+	// encoding/json.Valid is strict where jsoniter.Valid is not: it rejects
+	// trailing data such as `{"url":"x"} junk` or two objects on one line.
+	if !json.Valid(line) {
+		r.Fail(KindInvalidInput, "line is not a valid JSON object: %v", jsonSyntaxError(line))
+		return
+	}
+	r.Input = bytes.ToValidUTF8(bytes.Clone(line), []byte("\uFFFD"))
+	field := jsoniter.Get(line, urlField)
+	if field.ValueType() != jsoniter.StringValue {
+		r.Fail(KindInvalidInput, "JSON object has no string field %q", urlField)
+		return
+	}
+	r.URL = strings.TrimSpace(field.ToString())
+}
+
+// jsonSyntaxError explains why line is not valid JSON. It runs only for bad
+// lines, so the cost of a full decode does not matter.
+func jsonSyntaxError(line []byte) error {
+	var v any
+	err := json.Unmarshal(line, &v)
+	if err == nil {
+		return errors.New("unexpected data")
+	}
+	return err
+}
+
+// CheckURL reports whether s is a URL sluice can fetch: absolute, with an
+// http or https scheme and a host.
+func CheckURL(s string) error {
+	if s == "" {
+		return errors.New("empty URL")
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		// url.Error repeats the whole URL, which may be huge; keep the cause.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			return ue.Err
+		}
+		return err
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "http", "https":
+	case "":
+		return errors.New("not an absolute URL (want http:// or https://)")
+	default:
+		return errors.New("unsupported scheme " + quoteShort(u.Scheme) + " (want http or https)")
+	}
+	if u.Host == "" {
+		return errors.New("URL has no host")
+	}
+	return nil
+}
+
+func quoteShort(s string) string {
+	const max = 64
+	if len(s) > max {
+		s = s[:max] + "..."
+	}
+	return `"` + strings.ToValidUTF8(s, "\uFFFD") + `"`
+}

@@ -1,0 +1,62 @@
+package record
+
+import (
+	"fmt"
+	"time"
+)
+
+// Kind classifies why a record carries an error. The set is closed: every
+// error a stage records has one of these kinds, and the README lists them.
+type Kind string
+
+const (
+	KindInvalidInput Kind = "invalid_input" // the input line is not a usable http(s) URL
+	KindDNS          Kind = "dns"           // the host name did not resolve
+	KindConnect      Kind = "connect"       // the TCP connection was refused or unreachable
+	KindTLS          Kind = "tls"           // handshake or certificate verification failed
+	KindTimeout      Kind = "timeout"       // the attempt did not finish within --timeout
+	KindReset        Kind = "reset"         // the connection broke mid-exchange
+	KindProtocol     Kind = "protocol"      // the server's answer was not valid HTTP
+	KindRedirects    Kind = "redirects"     // too many redirects, or a redirect to a non-http(s) URL
+	KindHTTP         Kind = "http"          // status >= 400, only with --fail-status
+	KindCanceled     Kind = "canceled"      // interrupted (signal, or output closed) before it finished
+)
+
+// Error is the error a record carries to the sink. Message is for people;
+// Kind is for scripts.
+type Error struct {
+	Kind    Kind
+	Message string
+}
+
+func (e *Error) Error() string { return string(e.Kind) + ": " + e.Message }
+
+// Record is the one element type that flows through every stage. A stage
+// that finds Err set passes the record on untouched. A Record is owned by one
+// stage at a time, so it needs no locking.
+type Record struct {
+	Seq   int64  // 1-based position among the non-blank, non-comment input lines
+	URL   string // as given; may be invalid UTF-8, which the encoder replaces
+	Input []byte // the NDJSON input object, verbatim; nil for a plain URL line
+
+	// Filled by the fetch stage from the final response.
+	FinalURL      string
+	Status        int
+	Proto         string
+	ContentType   string
+	ContentLength int64 // body bytes read (after content decoding), at most --max-body
+	Truncated     bool  // the body was longer than --max-body
+	Elapsed       time.Duration
+	Attempts      int
+
+	Err *Error
+}
+
+// Fail sets the record's error. The first error wins: a record that failed
+// keeps the reason it failed for.
+func (r *Record) Fail(kind Kind, format string, args ...any) {
+	if r.Err != nil {
+		return
+	}
+	r.Err = &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
+}

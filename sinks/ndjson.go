@@ -1,0 +1,152 @@
+package sinks
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/reugn/go-streams"
+
+	"sluice/record"
+)
+
+// IdleFlush is how long the sink waits for the next record before it flushes
+// what it has buffered: a bulk run writes in large blocks, a slow stream
+// shows each record within about this long.
+const IdleFlush = time.Millisecond
+
+// NDJSONOptions configure NDJSON.
+type NDJSONOptions struct {
+	// OnError is called once, from the sink's goroutine, with the first write
+	// error. The sink keeps draining its input afterwards, without writing, so
+	// upstream can shut down by draining; OnError is the hook to stop intake.
+	OnError func(error)
+	// Log, when set, gets one human-readable line per record (-v).
+	Log io.Writer
+}
+
+// NDJSON is a streams.Sink that writes each *record.Record as one JSON line.
+// One goroutine does all writing; it ends when the input channel is closed
+// and everything is flushed, which AwaitCompletion waits for.
+type NDJSON struct {
+	in   chan any
+	done chan struct{}
+	w    *bufio.Writer
+	enc  *record.Encoder
+	opt  NDJSONOptions
+
+	mu  sync.Mutex
+	err error
+	n   int64
+}
+
+var _ streams.Sink = (*NDJSON)(nil)
+
+// NewNDJSON starts the writer goroutine.
+func NewNDJSON(w io.Writer, opt NDJSONOptions) *NDJSON {
+	s := &NDJSON{
+		in:   make(chan any),
+		done: make(chan struct{}),
+		w:    bufio.NewWriterSize(w, 64<<10),
+		enc:  record.NewEncoder(),
+		opt:  opt,
+	}
+	go s.run()
+	return s
+}
+
+// In returns the input channel; the upstream closes it.
+func (s *NDJSON) In() chan<- any { return s.in }
+
+// AwaitCompletion blocks until the input is closed and the output flushed.
+func (s *NDJSON) AwaitCompletion() { <-s.done }
+
+// Err returns the first write error, if any.
+func (s *NDJSON) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Count returns how many records have been written successfully so far.
+func (s *NDJSON) Count() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.n
+}
+
+func (s *NDJSON) run() {
+	defer close(s.done)
+	idle := time.NewTimer(IdleFlush)
+	idle.Stop()
+	defer idle.Stop()
+	for {
+		var v any
+		var ok bool
+		select {
+		case v, ok = <-s.in:
+		default:
+			// Nothing is ready: wait a moment for more before flushing, so a
+			// burst still goes out in one write.
+			idle.Reset(IdleFlush)
+			select {
+			case v, ok = <-s.in:
+				idle.Stop()
+			case <-idle.C:
+				s.check(s.w.Flush())
+				v, ok = <-s.in
+			}
+		}
+		if !ok {
+			s.check(s.w.Flush())
+			return
+		}
+		s.write(v.(*record.Record))
+	}
+}
+
+func (s *NDJSON) write(r *record.Record) {
+	if s.Err() != nil {
+		return // drain: the output is gone, but upstream must still finish
+	}
+	if _, err := s.w.Write(s.enc.AppendLine(r)); !s.check(err) {
+		return
+	}
+	s.mu.Lock()
+	s.n++
+	s.mu.Unlock()
+	if s.opt.Log != nil && logLine(s.opt.Log, r) != nil {
+		s.opt.Log = nil // diagnostics only: a broken log is not an output error
+	}
+}
+
+// check records the first write error and reports whether err was nil.
+func (s *NDJSON) check(err error) bool {
+	if err == nil {
+		return true
+	}
+	s.mu.Lock()
+	first := s.err == nil
+	if first {
+		s.err = err
+	}
+	s.mu.Unlock()
+	if first && s.opt.OnError != nil {
+		s.opt.OnError(err)
+	}
+	return false
+}
+
+// logLine writes the -v line for r. The URL is quoted so that control
+// characters in the input cannot reach the terminal.
+func logLine(w io.Writer, r *record.Record) error {
+	outcome := fmt.Sprint(r.Status)
+	if r.Err != nil {
+		outcome = string(r.Err.Kind)
+	}
+	ms := float64(r.Elapsed.Microseconds()) / 1000
+	_, err := fmt.Fprintf(w, "sluice: #%d %s %.1fms %q\n", r.Seq, outcome, ms, r.URL)
+	return err
+}

@@ -1,0 +1,3 @@
+// Package sources holds where records come from: Lines reads newline-delimited
+// URL or NDJSON input from files or stdin.
+package sources

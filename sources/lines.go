@@ -1,0 +1,215 @@
+package sources
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"github.com/reugn/go-streams"
+	"github.com/reugn/go-streams/flow"
+
+	"sluice/record"
+)
+
+// DefaultMaxLine is the longest input line kept whole. A longer line is not
+// buffered: it is skipped to its end and becomes one invalid_input record, so
+// a runaway line (a binary file piped in by mistake) costs no more memory
+// than this.
+const DefaultMaxLine = 16 << 20
+
+// Options configure Lines. The zero value reads URLs from "url" fields with
+// DefaultMaxLine.
+type Options struct {
+	URLField string // the field of an NDJSON object that holds the URL
+	MaxLine  int    // the longest line kept whole, in bytes
+}
+
+// Lines is a streams.Source of records, one per input line that is not blank
+// and not a '#' comment, numbered from 1 in input order across all readers.
+//
+// Two goroutines run it: a reader that frames lines and an emitter that parses
+// them into records and sends them on Out, waiting for downstream to take each
+// one (backpressure reaches the reader through an unbuffered channel). Out is
+// closed when every reader is exhausted, when a read fails (see Err), or as
+// soon as ctx is done. A line read but not yet sent when ctx ends is dropped
+// before it gets a sequence number, so it never counts as input. The reader
+// goroutine ends with its next Read after ctx is done; a Read blocked on an
+// idle terminal or pipe cannot be interrupted and ends with the process.
+type Lines struct {
+	out chan any
+	opt Options
+
+	n   atomic.Int64
+	mu  sync.Mutex
+	err error
+}
+
+var _ streams.Source = (*Lines)(nil)
+
+// NewLines starts reading readers one after another. A reader that is an
+// io.Closer is not closed: the caller owns it.
+func NewLines(ctx context.Context, readers []io.Reader, opt Options) *Lines {
+	if opt.URLField == "" {
+		opt.URLField = "url"
+	}
+	if opt.MaxLine <= 0 {
+		opt.MaxLine = DefaultMaxLine
+	}
+	l := &Lines{out: make(chan any), opt: opt}
+	frames := make(chan frame)
+	go l.read(ctx, readers, frames)
+	go l.emit(ctx, frames)
+	return l
+}
+
+// Out returns the channel of *record.Record.
+func (l *Lines) Out() <-chan any { return l.out }
+
+// Via streams the records into f and returns f.
+func (l *Lines) Via(f streams.Flow) streams.Flow {
+	flow.DoStream(l, f)
+	return f
+}
+
+// Err returns the read error that ended the input early, if any. It is
+// meaningful once Out is closed.
+func (l *Lines) Err() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
+}
+
+// Count returns how many records have been sent on Out.
+func (l *Lines) Count() int64 { return l.n.Load() }
+
+// frame is one input line, without its line ending and surrounding white
+// space, or the length of a line too long to keep.
+type frame struct {
+	line    []byte
+	tooLong int64
+}
+
+func (l *Lines) read(ctx context.Context, readers []io.Reader, frames chan<- frame) {
+	defer close(frames)
+	br := bufio.NewReaderSize(nil, 64<<10)
+	for i, r := range readers {
+		br.Reset(r)
+		first := true
+		for {
+			f, err := l.next(br, first)
+			first = false
+			if f.line != nil || f.tooLong > 0 {
+				select {
+				case frames <- f:
+				case <-ctx.Done():
+					return
+				}
+			}
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				l.setErr(fmt.Errorf("read input %d: %w", i+1, err))
+				return
+			}
+			if ctx.Err() != nil {
+				return
+			}
+		}
+	}
+}
+
+// next reads one line. It returns a frame with a nil line for a blank or
+// comment line. err is io.EOF after the last line.
+func (l *Lines) next(br *bufio.Reader, first bool) (frame, error) {
+	var buf []byte
+	var size int64
+	comment := false
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if size == 0 {
+			comment = clean(chunk, first) == nil && len(bytes.TrimSpace(chunk)) > 0
+		}
+		size += int64(len(chunk))
+		if size <= int64(l.opt.MaxLine)+2 { // +2: the line ending is not counted
+			buf = append(buf, chunk...)
+		} else {
+			buf = nil
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil && err != io.EOF {
+			return frame{}, err
+		}
+		if size == 0 {
+			return frame{}, err
+		}
+		if buf == nil {
+			if comment {
+				return frame{}, err
+			}
+			return frame{tooLong: size}, err
+		}
+		return frame{line: clean(buf, first)}, err
+	}
+}
+
+var bom = []byte("\xef\xbb\xbf")
+
+// clean trims the line ending, a leading BOM (first line only) and white
+// space; it returns nil for a blank line or a comment.
+func clean(b []byte, first bool) []byte {
+	if first {
+		b = bytes.TrimPrefix(b, bom)
+	}
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || b[0] == '#' {
+		return nil
+	}
+	return b
+}
+
+func (l *Lines) emit(ctx context.Context, frames <-chan frame) {
+	defer close(l.out)
+	var seq int64
+	for {
+		var f frame
+		var ok bool
+		select {
+		case f, ok = <-frames:
+			if !ok {
+				return
+			}
+		case <-ctx.Done():
+			return
+		}
+		var r *record.Record
+		if f.tooLong > 0 {
+			r = &record.Record{Seq: seq + 1}
+			r.Fail(record.KindInvalidInput, "line of %d bytes is longer than the %d-byte limit", f.tooLong, l.opt.MaxLine)
+		} else {
+			r = record.Parse(seq+1, f.line, l.opt.URLField)
+		}
+		select {
+		case l.out <- r:
+			seq++
+			l.n.Store(seq)
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func (l *Lines) setErr(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.err == nil && !errors.Is(err, context.Canceled) {
+		l.err = err
+	}
+}

@@ -1,0 +1,153 @@
+package stages
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"sluice/record"
+)
+
+// FetchConfig is what a Fetcher needs; main fills it from the flags.
+type FetchConfig struct {
+	Concurrency  int           // parallel requests; sizes the connection pool
+	Timeout      time.Duration // one attempt, from dial to the last body byte
+	MaxBody      int64         // body bytes read at most; the rest is not read
+	MaxRedirects int           // redirects followed; 0 returns 3xx responses as results
+	Method       string        // GET when empty
+	Header       http.Header   // sent with every request; read-only once given
+	Insecure     bool          // skip TLS certificate verification
+	FailStatus   bool          // status >= 400 becomes an error of kind http
+}
+
+// Fetcher performs HTTP requests for records. It is safe for concurrent use:
+// its client is built once and never changed.
+type Fetcher struct {
+	cfg    FetchConfig
+	client *http.Client
+}
+
+// NewFetcher checks cfg and builds the shared client.
+func NewFetcher(cfg FetchConfig) (*Fetcher, error) {
+	if cfg.Concurrency < 1 {
+		return nil, fmt.Errorf("concurrency %d: must be at least 1", cfg.Concurrency)
+	}
+	if cfg.Timeout <= 0 {
+		return nil, fmt.Errorf("timeout %v: must be positive", cfg.Timeout)
+	}
+	if cfg.MaxBody < 0 {
+		return nil, fmt.Errorf("max body %d: must not be negative", cfg.MaxBody)
+	}
+	if cfg.MaxRedirects < 0 {
+		return nil, fmt.Errorf("max redirects %d: must not be negative", cfg.MaxRedirects)
+	}
+	if cfg.Method == "" {
+		cfg.Method = http.MethodGet
+	}
+	if cfg.Header == nil {
+		cfg.Header = http.Header{}
+	}
+	dialer := &net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}
+	transport := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           dialer.DialContext,
+		ForceAttemptHTTP2:     true, // a custom dialer and TLS config turn it off otherwise
+		MaxIdleConns:          max(100, 2*cfg.Concurrency),
+		MaxIdleConnsPerHost:   cfg.Concurrency, // Go's default of 2 would redial almost every request
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   cfg.Timeout,
+		ResponseHeaderTimeout: cfg.Timeout,
+		ExpectContinueTimeout: time.Second,
+		TLSClientConfig:       &tls.Config{InsecureSkipVerify: cfg.Insecure},
+	}
+	f := &Fetcher{cfg: cfg}
+	f.client = &http.Client{Transport: transport, CheckRedirect: f.checkRedirect}
+	return f, nil
+}
+
+// Close closes the idle connections of the shared client.
+func (f *Fetcher) Close() { f.client.CloseIdleConnections() }
+
+// redirectError is why a redirect was not followed.
+type redirectError struct{ msg string }
+
+func (e *redirectError) Error() string { return e.msg }
+
+func (f *Fetcher) checkRedirect(req *http.Request, via []*http.Request) error {
+	if f.cfg.MaxRedirects == 0 {
+		return http.ErrUseLastResponse
+	}
+	if len(via) > f.cfg.MaxRedirects {
+		return &redirectError{fmt.Sprintf("stopped after %d redirects", f.cfg.MaxRedirects)}
+	}
+	if s := req.URL.Scheme; s != "http" && s != "https" {
+		return &redirectError{fmt.Sprintf("redirect to unsupported scheme %q", s)}
+	}
+	return nil
+}
+
+// Fetch performs one attempt for r and fills in its response fields, or its
+// error. A record that already carries an error is left untouched. ctx cancels
+// the attempt; the attempt has its own deadline of FetchConfig.Timeout.
+func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
+	if r.Err != nil {
+		return
+	}
+	start := time.Now()
+	r.Attempts++
+	defer func() { r.Elapsed += time.Since(start) }()
+
+	actx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(actx, f.cfg.Method, r.URL, nil)
+	if err != nil {
+		r.Fail(record.KindInvalidInput, "%v", err)
+		return
+	}
+	req.Header = f.cfg.Header
+	if h := f.cfg.Header.Get("Host"); h != "" {
+		req.Host = h
+	}
+	resp, err := f.client.Do(req)
+	if err != nil {
+		f.fail(ctx, r, err)
+		return
+	}
+	defer resp.Body.Close()
+	r.Status = resp.StatusCode
+	r.Proto = resp.Proto
+	r.FinalURL = resp.Request.URL.String()
+	r.ContentType = resp.Header.Get("Content-Type")
+
+	n, err := io.Copy(io.Discard, io.LimitReader(resp.Body, f.cfg.MaxBody+1))
+	if n > f.cfg.MaxBody {
+		n, r.Truncated = f.cfg.MaxBody, true
+	}
+	r.ContentLength = n
+	if err != nil {
+		f.fail(ctx, r, err)
+		return
+	}
+	if f.cfg.FailStatus && r.Status >= 400 {
+		r.Fail(record.KindHTTP, "HTTP %d %s", r.Status, http.StatusText(r.Status))
+	}
+}
+
+func (f *Fetcher) fail(ctx context.Context, r *record.Record, err error) {
+	// The url.Error wrapper repeats the method and URL the record already holds.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	kind := Classify(err)
+	if ctx.Err() != nil {
+		kind = record.KindCanceled // whatever surfaced, the cause is that we stopped
+	}
+	r.Fail(kind, "%v", err)
+}

@@ -1,0 +1,40 @@
+package stages
+
+import (
+	"context"
+
+	"github.com/reugn/go-streams"
+	"github.com/reugn/go-streams/flow"
+
+	"sluice/record"
+)
+
+// Map is the one adapter between a stage's synchronous work and go-streams:
+// a streams.Flow of *record.Record that runs fn on each record with workers
+// goroutines and passes the record on. Order is not kept when workers > 1.
+//
+// The flow's goroutines end when its input is closed and every record has
+// been taken downstream. fn must return promptly once the stage's context is
+// done: shutting down drains the pipeline rather than abandoning records in
+// it, which is how every record read gets its output line.
+func Map(workers int, fn func(*record.Record)) streams.Flow {
+	return flow.NewMap(func(r *record.Record) *record.Record {
+		fn(r)
+		return r
+	}, workers)
+}
+
+// FetchFlow runs f.Fetch on workers goroutines. Once stop is closed, records
+// not yet started are marked canceled instead of fetched, and ctx cancels the
+// attempts in flight (main cancels it when the grace period ends).
+func FetchFlow(ctx context.Context, stop <-chan struct{}, f *Fetcher, workers int) streams.Flow {
+	return Map(workers, func(r *record.Record) {
+		select {
+		case <-stop:
+			r.Fail(record.KindCanceled, "not started: sluice was stopping")
+			return
+		default:
+		}
+		f.Fetch(ctx, r)
+	})
+}
