@@ -11,4 +11,5 @@ require (
 require (
 	github.com/modern-go/concurrent v0.0.0-20180228061459-e0a39a4cb421 // indirect
 	github.com/modern-go/reflect2 v1.0.2 // indirect
+	go.uber.org/goleak v1.3.0 // indirect
 )

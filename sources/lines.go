@@ -129,11 +129,17 @@ func (l *Lines) read(ctx context.Context, readers []io.Reader, frames chan<- fra
 func (l *Lines) next(br *bufio.Reader, first bool) (frame, error) {
 	var buf []byte
 	var size int64
-	comment := false
+	blank, comment := true, false // what the line is, judged by its first non-space byte
 	for {
 		chunk, err := br.ReadSlice('\n')
-		if size == 0 {
-			comment = clean(chunk, first) == nil && len(bytes.TrimSpace(chunk)) > 0
+		if blank {
+			lead := chunk
+			if first && size == 0 {
+				lead = bytes.TrimPrefix(lead, bom)
+			}
+			if lead = bytes.TrimSpace(lead); len(lead) > 0 {
+				blank, comment = false, lead[0] == '#'
+			}
 		}
 		size += int64(len(chunk))
 		if size <= int64(l.opt.MaxLine)+2 { // +2: the line ending is not counted
@@ -151,7 +157,7 @@ func (l *Lines) next(br *bufio.Reader, first bool) (frame, error) {
 			return frame{}, err
 		}
 		if buf == nil {
-			if comment {
+			if blank || comment {
 				return frame{}, err
 			}
 			return frame{tooLong: size}, err

@@ -1,0 +1,140 @@
+package record
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		name      string
+		line      string
+		field     string
+		wantURL   string
+		wantKind  Kind // "" for no error
+		wantInput bool
+	}{
+		{"http", "http://example.com/a?b=c", "url", "http://example.com/a?b=c", "", false},
+		{"https upper scheme", "HTTPS://Example.com", "url", "HTTPS://Example.com", "", false},
+		{"not a url", "not a url", "url", "not a url", KindInvalidInput, false},
+		{"bare host", "example.com", "url", "example.com", KindInvalidInput, false},
+		{"ftp", "ftp://example.com/f", "url", "ftp://example.com/f", KindInvalidInput, false},
+		{"mailto", "mailto:a@b.c", "url", "mailto:a@b.c", KindInvalidInput, false},
+		{"no host", "http:///path", "url", "http:///path", KindInvalidInput, false},
+		{"bad host", "http://exa mple.com/", "url", "http://exa mple.com/", KindInvalidInput, false},
+		{"invalid utf8", "http://example.com/\xff", "url", "http://example.com/\xff", KindInvalidInput, false},
+		{"object", `{"url":"http://a.test/x","id":1}`, "url", "http://a.test/x", "", true},
+		{"object other field", `{"link":"http://a.test/","url":5}`, "link", "http://a.test/", "", true},
+		{"object field padded", `{"url":"  http://a.test/  "}`, "url", "http://a.test/", "", true},
+		{"object escaped url", `{"url":"http:\/\/a.test\/\u00e9"}`, "url", "http://a.test/é", "", true},
+		{"object no field", `{"href":"http://a.test/"}`, "url", "", KindInvalidInput, true},
+		{"object number field", `{"url":5}`, "url", "", KindInvalidInput, true},
+		{"object bad url", `{"url":"nope"}`, "url", "nope", KindInvalidInput, true},
+		{"invalid json", `{"url":`, "url", "", KindInvalidInput, false},
+		{"trailing junk", `{"url":"http://a.test/"} junk`, "url", "", KindInvalidInput, false},
+		{"two objects", `{"url":"http://a.test/"}{"url":"http://b.test/"}`, "url", "", KindInvalidInput, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Parse(7, []byte(tc.line), tc.field)
+			if r.Seq != 7 {
+				t.Errorf("Parse(%q).Seq = %d; want 7", tc.line, r.Seq)
+			}
+			if r.URL != tc.wantURL {
+				t.Errorf("Parse(%q).URL = %q; want %q", tc.line, r.URL, tc.wantURL)
+			}
+			var kind Kind
+			if r.Err != nil {
+				kind = r.Err.Kind
+			}
+			if kind != tc.wantKind {
+				t.Errorf("Parse(%q) error = %v; want kind %q", tc.line, r.Err, tc.wantKind)
+			}
+			if (r.Input != nil) != tc.wantInput {
+				t.Errorf("Parse(%q).Input = %q; want present=%v", tc.line, r.Input, tc.wantInput)
+			}
+			if tc.wantInput && string(r.Input) != tc.line {
+				t.Errorf("Parse(%q).Input = %q; want the line verbatim", tc.line, r.Input)
+			}
+		})
+	}
+}
+
+func TestParseDoesNotKeepLine(t *testing.T) {
+	line := []byte(`{"url":"http://a.test/"}`)
+	r := Parse(1, line, "url")
+	copy(line, strings.Repeat("x", len(line)))
+	if string(r.Input) != `{"url":"http://a.test/"}` || r.URL != "http://a.test/" {
+		t.Fatalf("record changed with the caller's buffer: Input=%q URL=%q", r.Input, r.URL)
+	}
+}
+
+func TestAppendLine(t *testing.T) {
+	full := &Record{
+		Seq: 3, URL: "http://a.test/", FinalURL: "http://a.test/b", Status: 200,
+		Proto: "HTTP/1.1", ContentType: "text/html", ContentLength: 12, Truncated: true,
+		Elapsed: 1500 * time.Microsecond, Attempts: 1, Input: []byte(`{"url":"http://a.test/","n":1}`),
+	}
+	failed := &Record{Seq: 4, URL: "bad\xffurl", Input: []byte("{\"url\":\"bad\xffurl\"}")}
+	failed.Fail(KindInvalidInput, "line is not valid UTF-8: %q", "\xff")
+	failed.Fail(KindTimeout, "a second error does not replace the first")
+
+	tests := []struct {
+		name string
+		r    *Record
+		want string
+	}{
+		{"full", full, `{"seq":3,"url":"http://a.test/","final_url":"http://a.test/b","status":200,"proto":"HTTP/1.1",` +
+			`"content_type":"text/html","content_length":12,"truncated":true,"elapsed_ms":1.5,"attempts":1,` +
+			`"input":{"url":"http://a.test/","n":1}}` + "\n"},
+		{"failed", failed, `{"seq":4,"url":"bad` + "\ufffd" + `url","error":{"kind":"invalid_input",` +
+			`"message":"line is not valid UTF-8: \"\\xff\""},"input":{"url":"bad` + "\ufffd" + `url"}}` + "\n"},
+	}
+	enc := NewEncoder()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := string(enc.AppendLine(tc.r))
+			if got != tc.want {
+				t.Errorf("AppendLine() =\n%s\nwant\n%s", got, tc.want)
+			}
+			if !json.Valid([]byte(got)) || !utf8.ValidString(got) {
+				t.Errorf("AppendLine() = %q: not valid UTF-8 JSON", got)
+			}
+		})
+	}
+}
+
+// FuzzParse: any line gives a record that encodes to one valid UTF-8 JSON
+// line, and a line CheckURL accepts keeps its URL exactly.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		"http://example.com/", "https://a.test/x?y=1#z", "not a url", `{"url":"http://a.test/"}`,
+		`{"url":5}`, `{"url":"http://a.test/\u0000"}`, "{\"url\":\"\xff\"}", `{`, "\xff\xfe", "http://[::1]:8080/",
+	} {
+		f.Add([]byte(s))
+	}
+	enc := NewEncoder()
+	f.Fuzz(func(t *testing.T, line []byte) {
+		r := Parse(1, line, "url")
+		out := enc.AppendLine(r)
+		if !utf8.Valid(out) {
+			t.Fatalf("AppendLine(Parse(%q)) = %q: invalid UTF-8", line, out)
+		}
+		if n := strings.Count(string(out), "\n"); n != 1 || out[len(out)-1] != '\n' {
+			t.Fatalf("AppendLine(Parse(%q)) = %q: want exactly one trailing newline", line, out)
+		}
+		var got map[string]any
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("AppendLine(Parse(%q)) = %q: %v", line, out, err)
+		}
+		if r.Err == nil && (len(line) == 0 || line[0] != '{') && r.URL != string(line) {
+			t.Fatalf("Parse(%q).URL = %q; want the line", line, r.URL)
+		}
+		if r.Err == nil && CheckURL(r.URL) != nil {
+			t.Fatalf("Parse(%q) accepted URL %q that CheckURL rejects", line, r.URL)
+		}
+	})
+}

@@ -1,0 +1,128 @@
+package sinks
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"sluice/record"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// syncBuffer is a bytes.Buffer that counts writes and is safe to read while
+// the sink writes.
+type syncBuffer struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	writes int
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.writes++
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestNDJSONWritesEveryRecord(t *testing.T) {
+	var out syncBuffer
+	s := NewNDJSON(&out, NDJSONOptions{})
+	const n = 1000
+	for i := 1; i <= n; i++ {
+		s.In() <- &record.Record{Seq: int64(i), URL: "http://a.test/"}
+	}
+	close(s.In())
+	s.AwaitCompletion()
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != n || s.Count() != n {
+		t.Fatalf("wrote %d lines, Count() = %d; want %d", len(lines), s.Count(), n)
+	}
+	for i, l := range lines {
+		var v struct{ Seq int }
+		if err := json.Unmarshal([]byte(l), &v); err != nil || v.Seq != i+1 {
+			t.Fatalf("line %d = %q (%v); want seq %d", i, l, err, i+1)
+		}
+	}
+	if out.writes > 100 {
+		t.Errorf("%d writes for %d records sent back to back; want them batched", out.writes, n)
+	}
+}
+
+// A record is on the output soon after the pipeline goes idle, without
+// waiting for the buffer to fill or the input to end.
+func TestNDJSONFlushesWhenIdle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var out syncBuffer
+		s := NewNDJSON(&out, NDJSONOptions{})
+		s.In() <- &record.Record{Seq: 1, URL: "http://a.test/"}
+		synctest.Wait()
+		if out.String() != "" {
+			t.Fatalf("flushed before the idle delay: %q", out.String())
+		}
+		time.Sleep(IdleFlush)
+		synctest.Wait()
+		if got := out.String(); !strings.HasPrefix(got, `{"seq":1,`) {
+			t.Errorf("after %v idle, output = %q; want the record", IdleFlush, got)
+		}
+		close(s.In())
+		s.AwaitCompletion()
+	})
+}
+
+type failWriter struct{ err error }
+
+func (w failWriter) Write(p []byte) (int, error) { return 0, w.err }
+
+// After a write error the sink reports it once and keeps taking records, so
+// the stages upstream can finish by draining instead of blocking forever.
+func TestNDJSONDrainsAfterWriteError(t *testing.T) {
+	boom := errors.New("disk full")
+	var calls int
+	s := NewNDJSON(failWriter{boom}, NDJSONOptions{OnError: func(err error) {
+		calls++
+		if !errors.Is(err, boom) {
+			t.Errorf("OnError(%v); want %v", err, boom)
+		}
+	}})
+	for i := 0; i < 100_000; i++ { // far more than any buffer holds
+		s.In() <- &record.Record{Seq: int64(i + 1), URL: "http://a.test/" + strings.Repeat("x", 100)}
+	}
+	close(s.In())
+	s.AwaitCompletion()
+	if calls != 1 {
+		t.Errorf("OnError called %d times; want 1", calls)
+	}
+	if !errors.Is(s.Err(), boom) {
+		t.Errorf("Err() = %v; want %v", s.Err(), boom)
+	}
+}
+
+func TestNDJSONLog(t *testing.T) {
+	var out, log syncBuffer
+	s := NewNDJSON(&out, NDJSONOptions{Log: &log})
+	ok := &record.Record{Seq: 1, URL: "http://a.test/", Status: 200, Attempts: 1}
+	bad := &record.Record{Seq: 2, URL: "x\x1b[2J"}
+	bad.Fail(record.KindInvalidInput, "nope")
+	s.In() <- ok
+	s.In() <- bad
+	close(s.In())
+	s.AwaitCompletion()
+	want := "sluice: #1 200 0.0ms \"http://a.test/\"\nsluice: #2 invalid_input 0.0ms \"x\\x1b[2J\"\n"
+	if log.String() != want {
+		t.Errorf("log = %q; want %q", log.String(), want)
+	}
+}

@@ -1,0 +1,310 @@
+package stages
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"sluice/record"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func newServer(t *testing.T, h http.HandlerFunc) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func newFetcher(t *testing.T, cfg FetchConfig) *Fetcher {
+	t.Helper()
+	if cfg.Concurrency == 0 {
+		cfg.Concurrency = 4
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 5 * time.Second
+	}
+	if cfg.MaxBody == 0 {
+		cfg.MaxBody = 1 << 20
+	}
+	f, err := NewFetcher(cfg)
+	if err != nil {
+		t.Fatalf("NewFetcher: %v", err)
+	}
+	t.Cleanup(f.Close)
+	return f
+}
+
+func fetch(t *testing.T, f *Fetcher, url string) *record.Record {
+	t.Helper()
+	r := &record.Record{Seq: 1, URL: url}
+	f.Fetch(context.Background(), r)
+	return r
+}
+
+func kindOf(r *record.Record) record.Kind {
+	if r.Err == nil {
+		return ""
+	}
+	return r.Err.Kind
+}
+
+// closedPort returns a loopback address nothing listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// rawServer answers every connection with fn, below HTTP.
+func rawServer(t *testing.T, fn func(net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			fn(c)
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); <-done })
+	return ln.Addr().String()
+}
+
+func TestFetchResults(t *testing.T) {
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/ok":
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			io.WriteString(w, "hello")
+		case "/big":
+			io.WriteString(w, strings.Repeat("b", 5000))
+		case "/missing":
+			http.Error(w, "no", http.StatusNotFound)
+		case "/redirect":
+			w.Header().Set("Location", "/ok")
+			w.WriteHeader(http.StatusFound)
+		case "/loop":
+			http.Redirect(w, r, "/loop", http.StatusFound)
+		case "/to-ftp":
+			http.Redirect(w, r, "ftp://files.test/x", http.StatusFound)
+		case "/headers":
+			fmt.Fprintf(w, "%s|%s", r.Header.Get("User-Agent"), r.Header.Get("X-Token"))
+		}
+	})
+	tests := []struct {
+		name       string
+		cfg        FetchConfig
+		path       string
+		wantStatus int
+		wantKind   record.Kind
+		wantLen    int64
+		wantTrunc  bool
+		wantFinal  string
+	}{
+		{"ok", FetchConfig{MaxRedirects: 10}, "/ok", 200, "", 5, false, "/ok"},
+		{"not found is a result", FetchConfig{}, "/missing", 404, "", 3, false, "/missing"},
+		{"not found with fail-status", FetchConfig{FailStatus: true}, "/missing", 404, record.KindHTTP, 3, false, "/missing"},
+		{"redirect followed", FetchConfig{MaxRedirects: 10}, "/redirect", 200, "", 5, false, "/ok"},
+		{"redirect not followed", FetchConfig{MaxRedirects: 0}, "/redirect", 302, "", 0, false, "/redirect"},
+		{"redirect loop", FetchConfig{MaxRedirects: 3}, "/loop", 0, record.KindRedirects, 0, false, ""},
+		{"redirect to ftp", FetchConfig{MaxRedirects: 10}, "/to-ftp", 0, record.KindRedirects, 0, false, ""},
+		{"body capped", FetchConfig{MaxBody: 1000}, "/big", 200, "", 1000, true, "/big"},
+		{"body at cap exactly", FetchConfig{MaxBody: 5000}, "/big", 200, "", 5000, false, "/big"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := fetch(t, newFetcher(t, tc.cfg), srv.URL+tc.path)
+			if r.Status != tc.wantStatus || kindOf(r) != tc.wantKind {
+				t.Errorf("Fetch(%q) = status %d, err %v; want status %d, kind %q", tc.path, r.Status, r.Err, tc.wantStatus, tc.wantKind)
+			}
+			if r.ContentLength != tc.wantLen || r.Truncated != tc.wantTrunc {
+				t.Errorf("Fetch(%q) = content_length %d truncated %v; want %d %v", tc.path, r.ContentLength, r.Truncated, tc.wantLen, tc.wantTrunc)
+			}
+			if tc.wantFinal != "" && r.FinalURL != srv.URL+tc.wantFinal {
+				t.Errorf("Fetch(%q).FinalURL = %q; want %q", tc.path, r.FinalURL, srv.URL+tc.wantFinal)
+			}
+			if r.Attempts != 1 || r.Elapsed <= 0 {
+				t.Errorf("Fetch(%q) attempts %d elapsed %v; want 1 and > 0", tc.path, r.Attempts, r.Elapsed)
+			}
+		})
+	}
+}
+
+func TestFetchSendsHeaders(t *testing.T) {
+	seen := make(chan http.Header, 1)
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) { seen <- r.Header.Clone() })
+	h := http.Header{}
+	h.Set("User-Agent", "sluice/test")
+	h.Set("X-Token", "s3cret")
+	f := newFetcher(t, FetchConfig{Header: h, Method: http.MethodHead})
+	if r := fetch(t, f, srv.URL); r.Status != 200 {
+		t.Fatalf("Fetch = %+v", r)
+	}
+	got := <-seen
+	if got.Get("User-Agent") != "sluice/test" || got.Get("X-Token") != "s3cret" {
+		t.Errorf("server saw headers %v; want User-Agent and X-Token as given", got)
+	}
+}
+
+func TestFetchErrors(t *testing.T) {
+	hang := newServer(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	slowBody := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "start")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	})
+	reset := rawServer(t, func(c net.Conn) {
+		buf := make([]byte, 1024)
+		c.Read(buf) // the request; the test only needs the connection to drop after it
+		if tc, ok := c.(*net.TCPConn); ok {
+			tc.SetLinger(0) // close with RST
+		}
+		c.Close()
+	})
+	garbage := rawServer(t, func(c net.Conn) {
+		buf := make([]byte, 1024)
+		c.Read(buf)
+		io.WriteString(c, "SPLAT nonsense\r\n\r\n")
+		c.Close()
+	})
+	shortBody := rawServer(t, func(c net.Conn) {
+		buf := make([]byte, 1024)
+		c.Read(buf)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly a little")
+		c.Close()
+	})
+	tlsSrv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is the point
+	tlsSrv.StartTLS()
+	t.Cleanup(tlsSrv.Close)
+
+	tests := []struct {
+		name string
+		url  string
+		cfg  FetchConfig
+		want record.Kind
+	}{
+		{"connect refused", "http://" + closedPort(t) + "/", FetchConfig{}, record.KindConnect},
+		{"timeout waiting for headers", hang.URL, FetchConfig{Timeout: 200 * time.Millisecond}, record.KindTimeout},
+		{"timeout reading body", slowBody.URL, FetchConfig{Timeout: 200 * time.Millisecond}, record.KindTimeout},
+		{"reset", "http://" + reset + "/", FetchConfig{}, record.KindReset},
+		{"not http", "http://" + garbage + "/", FetchConfig{}, record.KindProtocol},
+		{"body shorter than content-length", "http://" + shortBody + "/", FetchConfig{}, record.KindReset},
+		{"self-signed certificate", tlsSrv.URL, FetchConfig{}, record.KindTLS},
+		{"self-signed with insecure", tlsSrv.URL, FetchConfig{Insecure: true}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := fetch(t, newFetcher(t, tc.cfg), tc.url)
+			if kindOf(r) != tc.want {
+				t.Errorf("Fetch(%q) error = %v; want kind %q", tc.url, r.Err, tc.want)
+			}
+			if r.Err != nil && strings.Contains(r.Err.Message, tc.url) {
+				t.Errorf("message %q repeats the URL the record already has", r.Err.Message)
+			}
+		})
+	}
+}
+
+func TestFetchHTTP2(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	r := fetch(t, newFetcher(t, FetchConfig{Insecure: true}), srv.URL)
+	if r.Proto != "HTTP/2.0" {
+		t.Errorf("Fetch over TLS: proto %q (err %v); want HTTP/2.0", r.Proto, r.Err)
+	}
+}
+
+// Cancelling the caller's context is reported as canceled, not as the
+// timeout or reset it causes underneath.
+func TestFetchCanceled(t *testing.T) {
+	started := make(chan struct{})
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-r.Context().Done()
+	})
+	f := newFetcher(t, FetchConfig{})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-started; cancel() }()
+	r := &record.Record{URL: srv.URL}
+	f.Fetch(ctx, r)
+	if kindOf(r) != record.KindCanceled {
+		t.Errorf("Fetch after cancel: error %v; want kind canceled", r.Err)
+	}
+}
+
+func TestFetchSkipsFailedRecords(t *testing.T) {
+	r := &record.Record{URL: "http://" + closedPort(t) + "/"}
+	r.Fail(record.KindInvalidInput, "earlier")
+	newFetcher(t, FetchConfig{}).Fetch(context.Background(), r)
+	if r.Attempts != 0 || r.Err.Message != "earlier" {
+		t.Errorf("Fetch touched a failed record: %+v", r)
+	}
+}
+
+func TestClassify(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want record.Kind
+	}{
+		{"dns", &net.OpError{Op: "dial", Err: &net.DNSError{Err: "no such host", Name: "x.invalid", IsNotFound: true}}, record.KindDNS},
+		{"dns timeout", &net.DNSError{Err: "i/o timeout", Name: "x.test", IsTimeout: true}, record.KindTimeout},
+		{"refused", &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, record.KindConnect},
+		{"unreachable", &net.OpError{Op: "dial", Err: syscall.EHOSTUNREACH}, record.KindConnect},
+		{"reset", &net.OpError{Op: "read", Err: syscall.ECONNRESET}, record.KindReset},
+		{"unexpected eof", io.ErrUnexpectedEOF, record.KindReset},
+		{"deadline", fmt.Errorf("wrapped: %w", context.DeadlineExceeded), record.KindTimeout},
+		{"canceled", context.Canceled, record.KindCanceled},
+		{"redirect", &redirectError{"stopped after 10 redirects"}, record.KindRedirects},
+		{"tls alert", errors.New("remote error: tls: handshake failure"), record.KindTLS},
+		{"unknown", errors.New("net/http: something odd"), record.KindProtocol},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Classify(tc.err); got != tc.want {
+				t.Errorf("Classify(%v) = %q; want %q", tc.err, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestNewFetcherRejects(t *testing.T) {
+	for _, cfg := range []FetchConfig{
+		{Concurrency: 0, Timeout: time.Second},
+		{Concurrency: 1, Timeout: 0},
+		{Concurrency: 1, Timeout: time.Second, MaxBody: -1},
+		{Concurrency: 1, Timeout: time.Second, MaxRedirects: -1},
+	} {
+		if _, err := NewFetcher(cfg); err == nil {
+			t.Errorf("NewFetcher(%+v) = nil error; want one", cfg)
+		}
+	}
+}
