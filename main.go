@@ -246,10 +246,10 @@ func parseFlags(args []string, stdout io.Writer) (Config, error) {
 	}
 	cfg.Fetch.Header = http.Header{}
 	cfg.Fetch.Header.Set("User-Agent", userAgent)
-	for _, h := range headers {
+	for i, h := range headers {
 		name, value, err := parseHeader(h)
 		if err != nil {
-			return cfg, fmt.Errorf("invalid argument for -H, --header: %v (want 'Name: value')", err)
+			return cfg, fmt.Errorf("invalid argument for -H, --header (number %d): %v (want 'Name: value')", i+1, err)
 		}
 		if strings.EqualFold(name, "User-Agent") {
 			cfg.Fetch.Header.Del(name)
@@ -259,18 +259,18 @@ func parseFlags(args []string, stdout io.Writer) (Config, error) {
 	return cfg, nil
 }
 
-// parseHeader splits "Name: value". The error never repeats the value, which
-// may be a secret.
+// parseHeader splits "Name: value". Its errors quote nothing of h: a
+// malformed argument may hold a secret anywhere.
 func parseHeader(h string) (name, value string, err error) {
 	name, value, ok := strings.Cut(h, ":")
 	name = strings.TrimSpace(name)
 	switch {
 	case !ok:
-		return "", "", fmt.Errorf("header %q has no ':'", name)
+		return "", "", errors.New("no ':' between name and value")
 	case !isToken(name):
-		return "", "", fmt.Errorf("header name %q is not valid", name)
+		return "", "", errors.New("the name is not a valid header name")
 	case strings.ContainsAny(value, "\r\n\x00"):
-		return "", "", fmt.Errorf("value of header %q contains a line break or NUL", name)
+		return "", "", errors.New("the value contains a line break or NUL")
 	}
 	return name, strings.TrimSpace(value), nil
 }

@@ -1,0 +1,511 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"sluice/internal/site"
+)
+
+// Binaries built once for the end-to-end tests.
+var sluiceBin, siteBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "sluice-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	sluiceBin = filepath.Join(dir, "sluice")
+	siteBin = filepath.Join(dir, "site")
+	for bin, pkg := range map[string]string{sluiceBin: ".", siteBin: "./internal/cmd/site"} {
+		if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "go build %s: %v\n%s", pkg, err, out)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// outRecord is the part of an output line the tests look at.
+type outRecord struct {
+	Seq    int64           `json:"seq"`
+	URL    string          `json:"url"`
+	Status int             `json:"status"`
+	Input  json.RawMessage `json:"input"`
+	Error  *struct {
+		Kind    string `json:"kind"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func (r outRecord) kind() string {
+	if r.Error == nil {
+		return ""
+	}
+	return r.Error.Kind
+}
+
+// parseOutput checks that every line is valid UTF-8 JSON and that the seqs
+// are exactly 1..n, each once, and returns the records by seq.
+func parseOutput(t *testing.T, stdout string) map[int64]outRecord {
+	t.Helper()
+	recs := map[int64]outRecord{}
+	if stdout == "" {
+		return recs
+	}
+	if !strings.HasSuffix(stdout, "\n") {
+		t.Errorf("output does not end with a newline: ...%q", stdout[max(0, len(stdout)-80):])
+	}
+	for i, line := range strings.Split(strings.TrimSuffix(stdout, "\n"), "\n") {
+		if !utf8.ValidString(line) || !json.Valid([]byte(line)) {
+			t.Fatalf("output line %d is not valid UTF-8 JSON: %.200q", i+1, line)
+		}
+		var r outRecord
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("output line %d: %v", i+1, err)
+		}
+		if _, dup := recs[r.Seq]; dup {
+			t.Fatalf("seq %d appears twice", r.Seq)
+		}
+		recs[r.Seq] = r
+	}
+	for seq := int64(1); seq <= int64(len(recs)); seq++ {
+		if _, ok := recs[seq]; !ok {
+			t.Fatalf("%d records but seq %d is missing: a record was lost", len(recs), seq)
+		}
+	}
+	return recs
+}
+
+// runSluice runs the binary to completion with stdin and returns what it wrote
+// and its exit status.
+func runSluice(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(sluiceBin, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatalf("run sluice: %v", err)
+	}
+	return out.String(), errb.String(), cmd.ProcessState.ExitCode()
+}
+
+func newSite(t *testing.T) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(site.Handler())
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// The accounting invariant over an input mixing every kind of line: one
+// record per non-blank, non-comment line, each with the expected outcome.
+func TestInvariantMixedInput(t *testing.T) {
+	srv := newSite(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String() + "/"
+	ln.Close()
+
+	type line struct {
+		text string
+		want string // expected error kind, "" for success, "skip" for no record
+	}
+	kinds := []line{
+		{srv.URL + "/page/3", ""},
+		{srv.URL + "/hello\r", ""},
+		{srv.URL + "/status/404", ""},
+		{srv.URL + "/status/503", ""},
+		{srv.URL + "/redirect/3", ""},
+		{srv.URL + "/redirect/30", "redirects"},
+		{srv.URL + "/slow/10000", "timeout"},
+		{srv.URL + "/bytes/100000", ""}, // truncated by --max-body, not an error
+		{closed, "connect"},
+		{`{"url":"` + srv.URL + `/page/1","id":42}`, ""},
+		{`{"href":"` + srv.URL + `/page/1"}`, "invalid_input"},
+		{`{"url": broken`, "invalid_input"},
+		{"not a url", "invalid_input"},
+		{"ftp://example.test/file", "invalid_input"},
+		{"http://example.test/\xff\xfe", "invalid_input"},
+		{srv.URL + "/page/2?q=" + strings.Repeat("a", 1<<20), ""}, // 1 MiB line
+		{"", "skip"},
+		{"   \t", "skip"},
+		{"# a comment", "skip"},
+	}
+	var in strings.Builder
+	in.WriteString("\xef\xbb\xbf") // a BOM before the first line
+	var want []string
+	for i := 0; i < 2000; i++ {
+		l := kinds[i%len(kinds)]
+		if i%len(kinds) == 15 && i > len(kinds) {
+			l = kinds[0] // one 1 MiB line is enough to make the point
+		}
+		in.WriteString(l.text + "\n")
+		if l.want != "skip" {
+			want = append(want, l.want)
+		}
+	}
+	stdout, stderr, code := runSluice(t, in.String(), "-c", "32", "--timeout", "500ms", "--max-body", "64KiB")
+	if code != 0 || stderr != "" {
+		t.Fatalf("exit %d, stderr %q; want 0 and nothing", code, stderr)
+	}
+	recs := parseOutput(t, stdout)
+	if len(recs) != len(want) {
+		t.Fatalf("%d output records for %d input records", len(recs), len(want))
+	}
+	for i, w := range want {
+		r := recs[int64(i+1)]
+		if r.kind() != w {
+			t.Errorf("seq %d (%.80s): error %+v; want kind %q", r.Seq, r.URL, r.Error, w)
+		}
+	}
+	if r := recs[10]; string(r.Input) != `{"url":"`+srv.URL+`/page/1","id":42}` || r.Status != 200 {
+		t.Errorf("NDJSON input record = %+v; want status 200 and the object verbatim under input", r)
+	}
+}
+
+// slowServer answers every request after it has been cancelled or after
+// delay, and counts the requests it is holding.
+type slowServer struct {
+	*httptest.Server
+	inFlight atomic.Int64
+}
+
+func newSlowServer(t *testing.T, delay time.Duration) *slowServer {
+	t.Helper()
+	s := &slowServer{}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.inFlight.Add(1)
+		defer s.inFlight.Add(-1)
+		select {
+		case <-time.After(delay):
+			io.WriteString(w, "done")
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// waitFor polls cond; the bound only keeps a broken build from hanging CI.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+// started is a running sluice whose stdin stays open until the test closes it.
+type started struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stdout bytes.Buffer
+	stderr bytes.Buffer
+	done   chan error
+}
+
+func startSluice(t *testing.T, args ...string) *started {
+	t.Helper()
+	s := &started{cmd: exec.Command(sluiceBin, args...), done: make(chan error, 1)}
+	var err error
+	if s.stdin, err = s.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	s.cmd.Stdout, s.cmd.Stderr = &s.stdout, &s.stderr
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.done <- s.cmd.Wait() }()
+	t.Cleanup(func() {
+		s.cmd.Process.Kill() // no-op once it has exited
+		s.stdin.Close()
+		<-s.done
+	})
+	return s
+}
+
+func (s *started) wait(t *testing.T) {
+	t.Helper()
+	select {
+	case <-s.done:
+		s.done <- nil // for the cleanup
+	case <-time.After(30 * time.Second):
+		t.Fatal("sluice did not exit")
+	}
+}
+
+// A signal stops intake; requests in flight finish within the grace period
+// or are cancelled; every record read is written; the exit status is 130.
+func TestSignals(t *testing.T) {
+	tests := []struct {
+		name     string
+		sig      syscall.Signal
+		delay    time.Duration // how long each request takes
+		grace    string
+		inFlight string // error kind of the requests in flight at the signal
+	}{
+		{"SIGINT cancels after grace", syscall.SIGINT, time.Hour, "200ms", "canceled"},
+		{"SIGTERM cancels after grace", syscall.SIGTERM, time.Hour, "200ms", "canceled"},
+		{"SIGINT lets requests finish within grace", syscall.SIGINT, 300 * time.Millisecond, "10s", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newSlowServer(t, tc.delay)
+			s := startSluice(t, "-c", "20", "--grace", tc.grace)
+			// More lines than sluice holds at once: some are read, some never are.
+			for i := 0; i < 500; i++ {
+				fmt.Fprintf(s.stdin, "%s/%d\n", srv.URL, i)
+			}
+			waitFor(t, "20 requests in flight", func() bool { return srv.inFlight.Load() == 20 })
+			if err := s.cmd.Process.Signal(tc.sig); err != nil {
+				t.Fatal(err)
+			}
+			s.wait(t)
+			if code := s.cmd.ProcessState.ExitCode(); code != 130 {
+				t.Errorf("exit status %d; want 130", code)
+			}
+			if s.stderr.Len() != 0 {
+				t.Errorf("stderr = %q; want nothing", s.stderr.String())
+			}
+			recs := parseOutput(t, s.stdout.String())
+			if len(recs) < 20 || len(recs) >= 500 {
+				t.Fatalf("%d records; want the 20 in flight and those read, not all 500", len(recs))
+			}
+			byKind := map[string]int{}
+			for _, r := range recs {
+				byKind[r.kind()]++
+			}
+			if byKind[tc.inFlight] < 20 {
+				t.Errorf("records by error kind %v; want the 20 in flight as %q", byKind, tc.inFlight)
+			}
+			if byKind[""]+byKind["canceled"] != len(recs) {
+				t.Errorf("records by error kind %v; want only successes and canceled", byKind)
+			}
+		})
+	}
+}
+
+// A second signal does not wait for the grace period.
+func TestSecondSignalExitsAtOnce(t *testing.T) {
+	srv := newSlowServer(t, time.Hour)
+	s := startSluice(t, "-c", "5", "--grace", "1h")
+	for i := 0; i < 10; i++ {
+		fmt.Fprintf(s.stdin, "%s/%d\n", srv.URL, i)
+	}
+	waitFor(t, "5 requests in flight", func() bool { return srv.inFlight.Load() == 5 })
+	if err := s.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // let the first signal be handled
+	if err := s.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	s.wait(t) // the grace period is an hour: returning at all is the check
+	ws := s.cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !(ws.Signaled() && ws.Signal() == syscall.SIGINT) && ws.ExitStatus() != 130 {
+		t.Errorf("exit %v; want death by SIGINT or status 130", s.cmd.ProcessState)
+	}
+}
+
+// `sluice | head -1`: once the reader is gone, sluice stops quietly.
+func TestClosedStdout(t *testing.T) {
+	srv := newSite(t)
+	in := filepath.Join(t.TempDir(), "urls")
+	if err := os.WriteFile(in, bytes.Repeat([]byte(srv.URL+"/hello\n"), 200_000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("bash", "-c", `"$1" < "$2" | head -n 1; echo "status ${PIPESTATUS[0]}" >&2`, "sh", sluiceBin, in)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("pipeline: %v (stderr %q)", err, errb.String())
+	}
+	if n := strings.Count(out.String(), "\n"); n != 1 {
+		t.Errorf("head printed %d lines; want 1", n)
+	}
+	if errb.String() != "status 1\n" {
+		t.Errorf("stderr %q; want only the pipeline's report of sluice's status 1", errb.String())
+	}
+}
+
+func TestUnwritableStdout(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full")
+	}
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer full.Close()
+	cmd := exec.Command(sluiceBin)
+	cmd.Stdin = strings.NewReader(strings.Repeat("not a url\n", 100_000))
+	cmd.Stdout = full
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	cmd.Run()
+	if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(errb.String(), "write output") {
+		t.Errorf("exit %d, stderr %q; want 1 and a message about writing output", code, errb.String())
+	}
+}
+
+// With a slow input, each record appears while stdin is still open.
+func TestStreamingOutput(t *testing.T) {
+	srv := newSite(t)
+	cmd := exec.Command(sluiceBin)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer stdin.Close()
+	lines := bufio.NewReader(stdout)
+	for i := 1; i <= 3; i++ {
+		fmt.Fprintf(stdin, "%s/page/%d\n", srv.URL, i)
+		line, err := lines.ReadString('\n') // blocks until sluice flushes
+		if err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+		if !strings.Contains(line, fmt.Sprintf(`"seq":%d,`, i)) {
+			t.Errorf("line %d = %q; want seq %d", i, line, i)
+		}
+	}
+}
+
+func TestFilesAsArguments(t *testing.T) {
+	srv := newSite(t)
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	os.WriteFile(a, []byte(srv.URL+"/page/1\n"+srv.URL+"/page/2"), 0o644) // no final newline
+	os.WriteFile(b, []byte(srv.URL+"/page/3\n"), 0o644)
+	stdout, stderr, code := runSluice(t, srv.URL+"/page/4\n", a, "-", b)
+	recs := parseOutput(t, stdout)
+	if code != 0 || stderr != "" || len(recs) != 4 {
+		t.Fatalf("exit %d, stderr %q, %d records; want 0, nothing, 4", code, stderr, len(recs))
+	}
+	for seq, page := range map[int64]string{1: "/page/1", 2: "/page/2", 3: "/page/4", 4: "/page/3"} {
+		if recs[seq].URL != srv.URL+page {
+			t.Errorf("seq %d is %q; want %s (files in order, - for stdin)", seq, recs[seq].URL, page)
+		}
+	}
+
+	stdout, stderr, code = runSluice(t, "", a, filepath.Join(dir, "missing"))
+	if code != 1 || stdout != "" || !strings.Contains(stderr, "missing") {
+		t.Errorf("missing file: exit %d, stdout %q, stderr %q; want 1, nothing, a message naming it", code, stdout, stderr)
+	}
+}
+
+func TestBadFlags(t *testing.T) {
+	tests := []struct {
+		args []string
+		flag string // the message must name it
+	}{
+		{[]string{"-c", "0"}, "--concurrency"},
+		{[]string{"-c", "many"}, "--concurrency"},
+		{[]string{"--max-body", "10XB"}, "--max-body"},
+		{[]string{"--timeout", "soon"}, "--timeout"},
+		{[]string{"--timeout", "0s"}, "--timeout"},
+		{[]string{"-H", "no colon here"}, "--header"},
+		{[]string{"-X", "GET /"}, "--method"},
+		{[]string{"--max-redirects", "-1"}, "--max-redirects"},
+		{[]string{"--bogus"}, "--bogus"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			stdout, stderr, code := runSluice(t, "http://a.test/\n", tc.args...)
+			if code != 2 || stdout != "" || !strings.Contains(stderr, tc.flag) {
+				t.Errorf("sluice %v: exit %d, stdout %q, stderr %q; want 2, nothing, a message naming %s",
+					tc.args, code, stdout, stderr, tc.flag)
+			}
+		})
+	}
+}
+
+func TestHeaderValueNeverEchoed(t *testing.T) {
+	for _, h := range []string{"Authorization Bearer s3cret", "Bad Name s3cret: x", "X-Token: s3cret\r\nInjected: 1"} {
+		_, stderr, code := runSluice(t, "", "-H", "X-Ok: 1", "-H", h)
+		if code != 2 || strings.Contains(stderr, "s3cret") || !strings.Contains(stderr, "number 2") {
+			t.Errorf("-H %q: exit %d, stderr %q; want 2, naming the second -H, without the secret", h, code, stderr)
+		}
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	stdout, _, code := runSluice(t, "", "--help")
+	if code != 0 {
+		t.Errorf("--help exit %d; want 0", code)
+	}
+	for _, flag := range []string{"--concurrency", "--timeout", "--max-body", "--max-redirects", "--method",
+		"--header", "--user-agent", "--insecure", "--fail-status", "--url-field", "--grace", "--verbose"} {
+		if !strings.Contains(stdout, flag) {
+			t.Errorf("--help does not mention %s", flag)
+		}
+	}
+	stdout, _, code = runSluice(t, "", "--version")
+	if code != 0 || stdout != "sluice "+version+"\n" {
+		t.Errorf("--version: exit %d, %q", code, stdout)
+	}
+}
+
+func TestVerboseLog(t *testing.T) {
+	srv := newSite(t)
+	stdout, stderr, code := runSluice(t, srv.URL+"/page/1\nnope\n", "-v")
+	if code != 0 || len(parseOutput(t, stdout)) != 2 {
+		t.Fatalf("exit %d, output %q", code, stdout)
+	}
+	if !strings.Contains(stderr, "#1 200 ") || !strings.Contains(stderr, "#2 invalid_input ") {
+		t.Errorf("-v log = %q; want one line per record", stderr)
+	}
+}
+
+// The README's first command, as a new user runs it.
+func TestQuickstartExample(t *testing.T) {
+	cmd := exec.Command("bash", "examples/quickstart.sh")
+	cmd.Env = append(os.Environ(), "SLUICE="+sluiceBin, "SITE="+siteBin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("quickstart: %v\n%s", err, errb.String())
+	}
+	recs := parseOutput(t, out.String())
+	counts := map[string]int{}
+	for _, r := range recs {
+		counts[fmt.Sprintf("%d %s", r.Status, r.kind())]++
+	}
+	want := map[string]int{"200 ": 21, "404 ": 1, "0 invalid_input": 1}
+	if fmt.Sprint(counts) != fmt.Sprint(want) {
+		t.Errorf("quickstart outcomes %v; want %v", counts, want)
+	}
+}

@@ -1,0 +1,120 @@
+// Package site is a small local web site for sluice's examples, end-to-end
+// tests and benchmarks, so they run offline against loopback only.
+//
+//	/                 an HTML index linking to /page/1 ... /page/20
+//	/page/N           an HTML page titled "Page N" linking to its neighbours
+//	/status/CODE      an empty response with that status
+//	/slow/MS          waits MS milliseconds (or until the client goes away), then 200
+//	/bytes/N          N bytes of text
+//	/redirect/N       a chain of N redirects ending at /page/1
+//	/hello            a ~100-byte text body, for throughput runs
+package site
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Pages is how many pages the index links to.
+const Pages = 20
+
+// Handler returns the site's handler. It is safe for concurrent use.
+func Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", index)
+	mux.HandleFunc("GET /page/{n}", page)
+	mux.HandleFunc("GET /status/{code}", status)
+	mux.HandleFunc("GET /slow/{ms}", slow)
+	mux.HandleFunc("GET /bytes/{n}", byteCount)
+	mux.HandleFunc("GET /redirect/{n}", redirect)
+	mux.HandleFunc("GET /hello", hello)
+	return mux
+}
+
+func index(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	var b strings.Builder
+	b.WriteString("<!doctype html><html><head><title>sluice test site</title></head><body><ul>\n")
+	for i := 1; i <= Pages; i++ {
+		fmt.Fprintf(&b, "<li><a href=\"/page/%d\">Page %d</a></li>\n", i, i)
+	}
+	b.WriteString("</ul></body></html>\n")
+	fmt.Fprint(w, b.String())
+}
+
+func page(w http.ResponseWriter, r *http.Request) {
+	n, err := strconv.Atoi(r.PathValue("n"))
+	if err != nil || n < 1 || n > Pages {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	fmt.Fprintf(w, "<!doctype html><html><head><title>Page %d</title></head><body>\n"+
+		"<h1>Page %d</h1><a href=\"/page/%d\">next</a> <a href=\"/\">home</a>\n</body></html>\n", n, n, n%Pages+1)
+}
+
+func status(w http.ResponseWriter, r *http.Request) {
+	code, err := strconv.Atoi(r.PathValue("code"))
+	if err != nil || code < 200 || code > 599 {
+		http.Error(w, "bad status", http.StatusBadRequest)
+		return
+	}
+	w.WriteHeader(code)
+}
+
+func slow(w http.ResponseWriter, r *http.Request) {
+	ms, err := strconv.Atoi(r.PathValue("ms"))
+	if err != nil || ms < 0 {
+		http.Error(w, "bad delay", http.StatusBadRequest)
+		return
+	}
+	t := time.NewTimer(time.Duration(ms) * time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		fmt.Fprintln(w, "slow")
+	case <-r.Context().Done():
+	}
+}
+
+func byteCount(w http.ResponseWriter, r *http.Request) {
+	n, err := strconv.Atoi(r.PathValue("n"))
+	if err != nil || n < 0 || n > 1<<30 {
+		http.Error(w, "bad size", http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	w.Header().Set("Content-Length", strconv.Itoa(n))
+	chunk := []byte(strings.Repeat("sluice\n", 1024))
+	for n > 0 {
+		k := min(n, len(chunk))
+		if _, err := w.Write(chunk[:k]); err != nil {
+			return
+		}
+		n -= k
+	}
+}
+
+func redirect(w http.ResponseWriter, r *http.Request) {
+	n, err := strconv.Atoi(r.PathValue("n"))
+	if err != nil || n < 0 {
+		http.Error(w, "bad count", http.StatusBadRequest)
+		return
+	}
+	to := "/page/1"
+	if n > 0 {
+		to = "/redirect/" + strconv.Itoa(n-1)
+	}
+	w.Header().Set("Location", to)
+	w.WriteHeader(http.StatusFound)
+}
+
+var helloBody = []byte(strings.Repeat("hello from the sluice test site ", 3) + "\n")
+
+func hello(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain")
+	w.Write(helloBody)
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseSize(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    int64
+		wantErr bool
+	}{
+		{"1048576", 1 << 20, false},
+		{"0", 0, false},
+		{"512KiB", 512 << 10, false},
+		{"512kib", 512 << 10, false},
+		{"10MiB", 10 << 20, false},
+		{"10M", 10 << 20, false},
+		{"10MB", 10_000_000, false},
+		{"1GiB", 1 << 30, false},
+		{"2 KiB", 2 << 10, false},
+		{"7B", 7, false},
+		{"", 0, true},
+		{"MiB", 0, true},
+		{"-1", 0, true},
+		{"1.5MiB", 0, true},
+		{"10XB", 0, true},
+		{"99999999999999999999", 0, true},
+		{"9000000000GiB", 0, true},
+	}
+	for _, tc := range tests {
+		got, err := parseSize(tc.in)
+		if (err != nil) != tc.wantErr || got != tc.want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d, error %v", tc.in, got, err, tc.want, tc.wantErr)
+		}
+	}
+}
+
+// FuzzParseSize: never panics, never negative, and plain numbers round-trip.
+func FuzzParseSize(f *testing.F) {
+	for _, s := range []string{"10MiB", "1048576", "1.5k", "9223372036854775807", "8EiB", " 3 gb "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := parseSize(s)
+		if err == nil && n < 0 {
+			t.Fatalf("parseSize(%q) = %d", s, n)
+		}
+		if err == nil {
+			if back, err := parseSize(strconv.FormatInt(n, 10)); err != nil || back != n {
+				t.Fatalf("parseSize(%d) = %d, %v; want it back", n, back, err)
+			}
+		}
+	})
+}
+
+func TestParseFlags(t *testing.T) {
+	var help strings.Builder
+	cfg, err := parseFlags([]string{"-c", "7", "--timeout", "3s", "--max-body", "1KiB", "-H", "X-A: 1",
+		"-H", "User-Agent: mine", "-X", "HEAD", "--max-redirects", "0", "a.txt", "-"}, &help)
+	if err != nil {
+		t.Fatalf("parseFlags: %v", err)
+	}
+	f := cfg.Fetch
+	if f.Concurrency != 7 || f.Timeout != 3*time.Second || f.MaxBody != 1024 || f.Method != "HEAD" || f.MaxRedirects != 0 {
+		t.Errorf("fetch config = %+v", f)
+	}
+	if got := f.Header.Values("User-Agent"); len(got) != 1 || got[0] != "mine" {
+		t.Errorf("User-Agent = %q; want only the one given with -H", got)
+	}
+	if f.Header.Get("X-A") != "1" {
+		t.Errorf("X-A = %q; want 1", f.Header.Get("X-A"))
+	}
+	if strings.Join(cfg.Files, ",") != "a.txt,-" {
+		t.Errorf("files = %q", cfg.Files)
+	}
+	if help.Len() != 0 {
+		t.Errorf("parseFlags wrote %q to stdout", help.String())
+	}
+	cfg, err = parseFlags(nil, &help)
+	if err != nil || cfg.Fetch.Header.Get("User-Agent") != "sluice/"+version || cfg.Fetch.Concurrency != 50 ||
+		cfg.Fetch.MaxBody != 10<<20 || cfg.Grace != 5*time.Second || cfg.URLField != "url" {
+		t.Errorf("defaults = %+v, %v", cfg, err)
+	}
+}
