@@ -1,10 +1,19 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
 
 func TestParseSize(t *testing.T) {
@@ -85,4 +94,58 @@ func TestParseFlags(t *testing.T) {
 		cfg.Fetch.MaxBody != 10<<20 || cfg.Grace != 5*time.Second || cfg.URLField != "url" {
 		t.Errorf("defaults = %+v, %v", cfg, err)
 	}
+}
+
+// run in-process: every record comes out, and no goroutine outlives run,
+// whether it ends normally or by cancellation.
+func TestRunLeavesNoGoroutines(t *testing.T) {
+	var hanging atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hang" {
+			hanging.Add(1)
+			<-r.Context().Done()
+		}
+	}))
+	defer srv.Close()
+	cfg, err := parseFlags([]string{"-c", "4", "--grace", "50ms"}, new(bytes.Buffer))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("to the end", func(t *testing.T) {
+		before := goleak.IgnoreCurrent()
+		var in strings.Builder
+		for i := range 100 {
+			fmt.Fprintf(&in, "%s/ok/%d\nnot a url\n", srv.URL, i)
+		}
+		var out, errb bytes.Buffer
+		if err := run(context.Background(), cfg, strings.NewReader(in.String()), &out, &errb); err != nil {
+			t.Fatalf("run = %v", err)
+		}
+		if n := strings.Count(out.String(), "\n"); n != 200 || errb.Len() != 0 {
+			t.Errorf("run wrote %d records and stderr %q; want 200 and nothing", n, errb.String())
+		}
+		goleak.VerifyNone(t, before)
+	})
+
+	t.Run("interrupted", func(t *testing.T) {
+		before := goleak.IgnoreCurrent()
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			for hanging.Load() < 4 {
+				time.Sleep(time.Millisecond)
+			}
+			cancel()
+		}()
+		var out, errb bytes.Buffer
+		err := run(ctx, cfg, strings.NewReader(strings.Repeat(srv.URL+"/hang\n", 6)), &out, &errb)
+		if !errors.Is(err, errInterrupted) {
+			t.Errorf("run = %v; want errInterrupted", err)
+		}
+		n, canceled := strings.Count(out.String(), "\n"), strings.Count(out.String(), `"kind":"canceled"`)
+		if n < 4 || n != canceled {
+			t.Errorf("run wrote %d records, %d canceled; want at least the 4 in flight, all canceled", n, canceled)
+		}
+		goleak.VerifyNone(t, before)
+	})
 }
