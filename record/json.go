@@ -33,58 +33,52 @@ func (e *Encoder) AppendLine(r *Record) []byte {
 	s.WriteObjectStart()
 	s.WriteObjectField("seq")
 	s.WriteInt64(r.Seq)
-	s.WriteMore()
-	s.WriteObjectField("url")
+	field(s, "url")
 	writeString(s, r.URL)
 	if r.Status != 0 {
-		s.WriteMore()
-		s.WriteObjectField("final_url")
+		field(s, "final_url")
 		writeString(s, r.FinalURL)
-		s.WriteMore()
-		s.WriteObjectField("status")
+		field(s, "status")
 		s.WriteInt(r.Status)
-		s.WriteMore()
-		s.WriteObjectField("proto")
+		field(s, "proto")
 		writeString(s, r.Proto)
-		s.WriteMore()
-		s.WriteObjectField("content_type")
+		field(s, "content_type")
 		writeString(s, r.ContentType)
-		s.WriteMore()
-		s.WriteObjectField("content_length")
+		field(s, "content_length")
 		s.WriteInt64(r.ContentLength)
 		if r.Truncated {
-			s.WriteMore()
-			s.WriteObjectField("truncated")
+			field(s, "truncated")
 			s.WriteTrue()
 		}
 	}
 	if r.Attempts > 0 {
-		s.WriteMore()
-		s.WriteObjectField("elapsed_ms")
+		field(s, "elapsed_ms")
 		s.WriteFloat64(float64(r.Elapsed.Microseconds()) / 1000)
-		s.WriteMore()
-		s.WriteObjectField("attempts")
+		field(s, "attempts")
 		s.WriteInt(r.Attempts)
 	}
 	if r.Err != nil {
-		s.WriteMore()
-		s.WriteObjectField("error")
+		field(s, "error")
 		s.WriteObjectStart()
 		s.WriteObjectField("kind")
 		writeString(s, string(r.Err.Kind))
-		s.WriteMore()
-		s.WriteObjectField("message")
+		field(s, "message")
 		writeString(s, r.Err.Message)
 		s.WriteObjectEnd()
 	}
 	if r.Input != nil {
-		s.WriteMore()
-		s.WriteObjectField("input")
+		field(s, "input")
 		writeRawObject(s, r.Input)
 	}
 	s.WriteObjectEnd()
 	s.WriteRaw("\n")
 	return s.Buffer()
+}
+
+// field starts the next member of an object that already has one.
+func field(s *jsoniter.Stream, name string) {
+	s.WriteMore()
+	s.WriteObjectField(name)
 }
 
 func writeString(s *jsoniter.Stream, v string) {
