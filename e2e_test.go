@@ -47,11 +47,12 @@ func TestMain(m *testing.M) {
 
 // outRecord is the part of an output line the tests look at.
 type outRecord struct {
-	Seq    int64           `json:"seq"`
-	URL    string          `json:"url"`
-	Status int             `json:"status"`
-	Input  json.RawMessage `json:"input"`
-	Error  *struct {
+	Seq      int64           `json:"seq"`
+	URL      string          `json:"url"`
+	Status   int             `json:"status"`
+	Attempts int             `json:"attempts"`
+	Input    json.RawMessage `json:"input"`
+	Error    *struct {
 		Kind    string `json:"kind"`
 		Message string `json:"message"`
 	} `json:"error"`
@@ -168,7 +169,8 @@ func TestInvariantMixedInput(t *testing.T) {
 			want = append(want, l.want)
 		}
 	}
-	stdout, stderr, code := runSluice(t, in.String(), "-c", "32", "--timeout", "500ms", "--max-body", "64KiB")
+	stdout, stderr, code := runSluice(t, in.String(), "-c", "32", "--host-concurrency", "32", "--timeout", "300ms",
+		"--max-body", "64KiB", "--retry-base", "5ms", "--retry-max", "20ms")
 	if code != 0 || stderr != "" {
 		t.Fatalf("exit %d, stderr %q; want 0 and nothing", code, stderr)
 	}
@@ -180,6 +182,16 @@ func TestInvariantMixedInput(t *testing.T) {
 		r := recs[int64(i+1)]
 		if r.kind() != w {
 			t.Errorf("seq %d (%.80s): error %+v; want kind %q", r.Seq, r.URL, r.Error, w)
+		}
+		wantAttempts := 1 // the default --retries 2 retries timeouts, refusals and 503s
+		switch {
+		case w == "invalid_input":
+			wantAttempts = 0
+		case w == "timeout" || w == "connect" || r.Status == 503:
+			wantAttempts = 3
+		}
+		if r.Attempts != wantAttempts {
+			t.Errorf("seq %d (%.80s): %d attempts; want %d", r.Seq, r.URL, r.Attempts, wantAttempts)
 		}
 	}
 	if r := recs[10]; string(r.Input) != `{"url":"`+srv.URL+`/page/1","id":42}` || r.Status != 200 {
@@ -277,8 +289,8 @@ func TestSignals(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := newSlowServer(t, tc.delay)
-			s := startSluice(t, "-c", "20", "--grace", tc.grace)
-			// More lines than sluice holds at once: some are read, some never are.
+			s := startSluice(t, "-c", "20", "--host-concurrency", "20", "--window", "100", "--grace", tc.grace)
+			// More lines than the window holds: some are read, some never are.
 			for i := 0; i < 500; i++ {
 				fmt.Fprintf(s.stdin, "%s/%d\n", srv.URL, i)
 			}
@@ -294,8 +306,8 @@ func TestSignals(t *testing.T) {
 				t.Errorf("stderr = %q; want nothing", s.stderr.String())
 			}
 			recs := parseOutput(t, s.stdout.String())
-			if len(recs) < 20 || len(recs) >= 500 {
-				t.Fatalf("%d records; want the 20 in flight and those read, not all 500", len(recs))
+			if len(recs) < 20 || len(recs) > 110 {
+				t.Fatalf("%d records; want the 20 in flight and those read, about the window of 100", len(recs))
 			}
 			byKind := map[string]int{}
 			for _, r := range recs {
@@ -314,7 +326,7 @@ func TestSignals(t *testing.T) {
 // A second signal does not wait for the grace period.
 func TestSecondSignalExitsAtOnce(t *testing.T) {
 	srv := newSlowServer(t, time.Hour)
-	s := startSluice(t, "-c", "5", "--grace", "1h")
+	s := startSluice(t, "-c", "5", "--host-concurrency", "5", "--grace", "1h")
 	for i := 0; i < 10; i++ {
 		fmt.Fprintf(s.stdin, "%s/%d\n", srv.URL, i)
 	}

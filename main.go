@@ -20,6 +20,9 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"golang.org/x/time/rate"
+
+	"sluice/record"
 	"sluice/sinks"
 	"sluice/sources"
 	"sluice/stages"
@@ -33,7 +36,10 @@ type Config struct {
 	URLField string
 	Grace    time.Duration
 	Verbose  bool
+	Stats    bool
 	Fetch    stages.FetchConfig
+	Limits   stages.Limits
+	Retry    stages.RetryPolicy
 }
 
 // Exit statuses.
@@ -102,6 +108,11 @@ func run(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.Wri
 		return err
 	}
 	defer closeInputs()
+	var stats *stages.Stats
+	if cfg.Stats {
+		stats = stages.NewStats()
+		cfg.Fetch.Stats = stats
+	}
 	fetcher, err := stages.NewFetcher(cfg.Fetch)
 	if err != nil {
 		return err
@@ -110,6 +121,10 @@ func run(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.Wri
 
 	intake, stopIntake := context.WithCancel(ctx)
 	defer stopIntake()
+	schedule, err := stages.NewSchedule(intake.Done(), cfg.Limits, stats)
+	if err != nil {
+		return err
+	}
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 	defer graceTimer(ctx, cfg.Grace, cancelWork)()
@@ -123,8 +138,16 @@ func run(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.Wri
 	}
 	sink := sinks.NewNDJSON(stdout, opt)
 	src := sources.NewLines(intake, readers, sources.Options{URLField: cfg.URLField})
-	src.Via(stages.FetchFlow(work, intake.Done(), fetcher, cfg.Fetch.Concurrency)).To(sink)
+	src.Via(schedule).
+		Via(stages.FetchFlow(work, intake.Done(), fetcher, cfg.Fetch.Concurrency)).
+		Via(stages.RetryFlow(intake.Done(), schedule, cfg.Retry, stats)).
+		To(sink)
 
+	if stats != nil {
+		if err := stats.Write(stderr, 50); err != nil {
+			return fmt.Errorf("write stats: %w", err)
+		}
+	}
 	switch {
 	case ctx.Err() != nil:
 		return errInterrupted
@@ -196,6 +219,9 @@ func parseFlags(args []string, stdout io.Writer) (Config, error) {
 		userAgent             string
 		maxBody               = sizeValue(10 << 20)
 		showHelp, showVersion bool
+		globalRate            string
+		hostRates, hostConcs  []string
+		retryOn               string
 	)
 	fs := pflag.NewFlagSet("sluice", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard) // we print the error once, our way
@@ -210,6 +236,18 @@ func parseFlags(args []string, stdout io.Writer) (Config, error) {
 	fs.StringVar(&userAgent, "user-agent", "sluice/"+version, "User-Agent header")
 	fs.BoolVar(&cfg.Fetch.Insecure, "insecure", false, "do not verify TLS certificates")
 	fs.BoolVar(&cfg.Fetch.FailStatus, "fail-status", false, "record status >= 400 as an error of kind http")
+	fs.StringVar(&globalRate, "rate", "0", "requests per second over all hosts: 10, 10/s, 600/m, 3600/h; 0 for no limit")
+	fs.IntVar(&cfg.Limits.Burst, "burst", 0, "size of the --rate token bucket (default 10 ms worth of --rate, at least 1)")
+	fs.StringArrayVar(&hostRates, "host-rate", nil, "requests per second to each host, or HOST=RATE for one host (repeatable)")
+	fs.StringArrayVar(&hostConcs, "host-concurrency", nil, "parallel requests to each host, or HOST=N for one host (repeatable; default -c/4, at least 1)")
+	fs.IntVar(&cfg.Limits.Window, "window", 0, "records held at once, waiting, in flight or between retries (default max(1024, 16 × -c))")
+	fs.BoolVar(&cfg.Limits.AutoThrottle, "auto-throttle", false, "adapt each host's rate: cut on 429/503/timeouts, raise back toward --host-rate on success")
+	fs.IntVar(&cfg.Retry.Retries, "retries", 2, "attempts after the first for a retryable failure")
+	fs.StringVar(&retryOn, "retry-on", "429,502,503,504", "statuses to retry, comma-separated (network errors and timeouts are always retried)")
+	fs.DurationVar(&cfg.Retry.Base, "retry-base", 500*time.Millisecond, "first retry waits up to this long, doubling per attempt (full jitter)")
+	fs.DurationVar(&cfg.Retry.Max, "retry-max", 30*time.Second, "longest wait before a retry, Retry-After included; also caps a host's Retry-After pause")
+	fs.BoolVar(&cfg.Retry.Unsafe, "retry-unsafe", false, "also retry methods other than GET, HEAD and OPTIONS")
+	fs.BoolVar(&cfg.Stats, "stats", false, "print counts per host and in total to stderr at the end")
 	fs.DurationVar(&cfg.Grace, "grace", 5*time.Second, "after SIGINT/SIGTERM, time for requests in flight to finish")
 	fs.BoolVarP(&cfg.Verbose, "verbose", "v", false, "log one line per record to stderr")
 	fs.BoolVar(&showVersion, "version", false, "print the version and exit")
@@ -243,6 +281,31 @@ func parseFlags(args []string, stdout io.Writer) (Config, error) {
 		return cfg, fmt.Errorf("invalid argument %q for -X, --method: not an HTTP method", cfg.Fetch.Method)
 	case cfg.URLField == "":
 		return cfg, errors.New("invalid argument \"\" for --url-field: must not be empty")
+	case cfg.Limits.Burst < 0:
+		return cfg, fmt.Errorf("invalid argument %d for --burst: must not be negative", cfg.Limits.Burst)
+	case cfg.Limits.Window < 0:
+		return cfg, fmt.Errorf("invalid argument %d for --window: must be at least 1", cfg.Limits.Window)
+	case cfg.Retry.Retries < 0:
+		return cfg, fmt.Errorf("invalid argument %d for --retries: must not be negative", cfg.Retry.Retries)
+	case cfg.Retry.Base < 0:
+		return cfg, fmt.Errorf("invalid argument %v for --retry-base: must not be negative", cfg.Retry.Base)
+	case cfg.Retry.Max < cfg.Retry.Base:
+		return cfg, fmt.Errorf("invalid argument %v for --retry-max: must be at least --retry-base", cfg.Retry.Max)
+	}
+	if err := parseLimits(&cfg, globalRate, hostRates, hostConcs); err != nil {
+		return cfg, err
+	}
+	cfg.Retry.Method = cfg.Fetch.Method
+	cfg.Retry.Statuses = map[int]bool{}
+	for _, f := range strings.Split(retryOn, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		code, err := strconv.Atoi(f)
+		if err != nil || code < 100 || code > 599 {
+			return cfg, fmt.Errorf("invalid argument %q for --retry-on: %q is not an HTTP status (want e.g. 429,503)", retryOn, f)
+		}
+		cfg.Retry.Statuses[code] = true
 	}
 	cfg.Fetch.Header = http.Header{}
 	cfg.Fetch.Header.Set("User-Agent", userAgent)
@@ -258,6 +321,50 @@ func parseFlags(args []string, stdout io.Writer) (Config, error) {
 	}
 	return cfg, nil
 }
+
+// parseLimits fills cfg.Limits from the politeness flags.
+func parseLimits(cfg *Config, globalRate string, hostRates, hostConcs []string) error {
+	l := &cfg.Limits
+	var err error
+	if l.Rate, err = stages.ParseRate(globalRate); err != nil {
+		return fmt.Errorf("invalid argument for --rate: %v", err)
+	}
+	if l.Window == 0 {
+		l.Window = stages.DefaultWindow(cfg.Fetch.Concurrency)
+	}
+	l.PauseMax = cfg.Retry.Max
+	l.HostRate, l.HostRates = rate.Inf, map[string]rate.Limit{}
+	for _, v := range hostRates {
+		host, value := stages.ParseHostSetting(v)
+		r, err := stages.ParseRate(value)
+		if err != nil {
+			return fmt.Errorf("invalid argument %q for --host-rate: %v", v, err)
+		}
+		if host == "" {
+			l.HostRate = r
+		} else {
+			l.HostRates[hostKey(host)] = r
+		}
+	}
+	l.HostConcurrency, l.HostConcs = stages.DefaultHostConcurrency(cfg.Fetch.Concurrency), map[string]int{}
+	for _, v := range hostConcs {
+		host, value := stages.ParseHostSetting(v)
+		n, err := strconv.Atoi(value)
+		if err != nil || n < 1 {
+			return fmt.Errorf("invalid argument %q for --host-concurrency: want N or HOST=N with N at least 1", v)
+		}
+		if host == "" {
+			l.HostConcurrency = n
+		} else {
+			l.HostConcs[hostKey(host)] = n
+		}
+	}
+	return nil
+}
+
+// hostKey normalises a host given on the command line like the hosts of
+// URLs: a default port (80, 443) names the bare host.
+func hostKey(h string) string { return record.HostKey("http", record.HostKey("https", h)) }
 
 // parseHeader splits "Name: value". Its errors quote nothing of h: a
 // malformed argument may hold a secret anywhere.

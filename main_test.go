@@ -107,7 +107,7 @@ func TestRunLeavesNoGoroutines(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	cfg, err := parseFlags([]string{"-c", "4", "--grace", "50ms"}, new(bytes.Buffer))
+	cfg, err := parseFlags([]string{"-c", "4", "--host-concurrency", "4", "--grace", "50ms"}, new(bytes.Buffer))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,9 +29,11 @@ func Parse(seq int64, line []byte, urlField string) *Record {
 		}
 	}
 	if r.Err == nil {
-		if err := CheckURL(r.URL); err != nil {
+		host, err := checkURL(r.URL)
+		if err != nil {
 			r.Fail(KindInvalidInput, "%v", err)
 		}
+		r.Host = host
 	}
 	return r
 }
@@ -66,29 +68,50 @@ func jsonSyntaxError(line []byte) error {
 // CheckURL reports whether s is a URL sluice can fetch: absolute, with an
 // http or https scheme and a host.
 func CheckURL(s string) error {
+	_, err := checkURL(s)
+	return err
+}
+
+// checkURL checks s as CheckURL does and returns its host key.
+func checkURL(s string) (host string, err error) {
 	if s == "" {
-		return errors.New("empty URL")
+		return "", errors.New("empty URL")
 	}
 	u, err := url.Parse(s)
 	if err != nil {
 		// url.Error repeats the whole URL, which may be huge; keep the cause.
 		var ue *url.Error
 		if errors.As(err, &ue) {
-			return ue.Err
+			return "", ue.Err
 		}
-		return err
+		return "", err
 	}
-	switch strings.ToLower(u.Scheme) {
+	scheme := strings.ToLower(u.Scheme)
+	switch scheme {
 	case "http", "https":
 	case "":
-		return errors.New("not an absolute URL (want http:// or https://)")
+		return "", errors.New("not an absolute URL (want http:// or https://)")
 	default:
-		return errors.New("unsupported scheme " + quoteShort(u.Scheme) + " (want http or https)")
+		return "", errors.New("unsupported scheme " + quoteShort(u.Scheme) + " (want http or https)")
 	}
 	if u.Host == "" {
-		return errors.New("URL has no host")
+		return "", errors.New("URL has no host")
 	}
-	return nil
+	return HostKey(scheme, u.Host), nil
+}
+
+// HostKey is the key that politeness limits apply to: the host in lower
+// case, with its port unless that is the scheme's default, so
+// https://A.test:443/ and https://a.test/ share one key.
+func HostKey(scheme, hostport string) string {
+	h := strings.ToLower(hostport)
+	switch {
+	case scheme == "http" && strings.HasSuffix(h, ":80"):
+		return strings.TrimSuffix(h, ":80")
+	case scheme == "https" && strings.HasSuffix(h, ":443"):
+		return strings.TrimSuffix(h, ":443")
+	}
+	return h
 }
 
 func quoteShort(s string) string {

@@ -38,6 +38,7 @@ type Record struct {
 	Seq   int64  // 1-based position among the non-blank, non-comment input lines
 	URL   string // as given; may be invalid UTF-8, which the encoder replaces
 	Input []byte // the NDJSON input object, verbatim; nil for a plain URL line
+	Host  string // scheduling key: lower-case host, with the port unless it is the scheme's default
 
 	// Filled by the fetch stage from the final response.
 	FinalURL      string
@@ -50,6 +51,20 @@ type Record struct {
 	Attempts      int
 
 	Err *Error
+
+	// Between attempts. Not part of the output.
+	RetryAfter time.Duration // the server's Retry-After on a 429 or 503, uncapped
+	Again      bool          // the result is provisional: the retry stage sends the record round again
+	NotBefore  time.Time     // with Again: not to be sent before this
+	Sent       time.Time     // when the current or last attempt started
+}
+
+// ClearResult forgets the previous attempt's outcome before a new attempt.
+// Attempts and Elapsed add up over attempts and are kept.
+func (r *Record) ClearResult() {
+	r.FinalURL, r.Status, r.Proto, r.ContentType = "", 0, "", ""
+	r.ContentLength, r.Truncated, r.Err = 0, false, nil
+	r.RetryAfter, r.Again, r.NotBefore = 0, false, time.Time{}
 }
 
 // Fail sets the record's error. The first error wins: a record that failed

@@ -24,6 +24,7 @@ type FetchConfig struct {
 	Header       http.Header   // sent with every request; read-only once given
 	Insecure     bool          // skip TLS certificate verification
 	FailStatus   bool          // status >= 400 becomes an error of kind http
+	Stats        *Stats        // counts attempts; nil for none
 }
 
 // Fetcher performs HTTP requests for records. It is safe for concurrent use:
@@ -93,15 +94,21 @@ func (f *Fetcher) checkRedirect(req *http.Request, via []*http.Request) error {
 }
 
 // Fetch performs one attempt for r and fills in its response fields, or its
-// error. A record that already carries an error is left untouched. ctx cancels
-// the attempt; the attempt has its own deadline of FetchConfig.Timeout.
+// error. A record that carries an error is left untouched, unless the retry
+// stage marked it to go again (r.Again): then the last attempt's result is
+// cleared first. ctx cancels the attempt; the attempt has its own deadline of
+// FetchConfig.Timeout.
 func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
-	if r.Err != nil {
+	if r.Err != nil && !r.Again {
 		return
 	}
+	r.ClearResult()
 	start := time.Now()
 	r.Attempts++
-	defer func() { r.Elapsed += time.Since(start) }()
+	defer func() {
+		r.Elapsed += time.Since(start)
+		f.cfg.Stats.attempt(r)
+	}()
 
 	actx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)
 	defer cancel()
@@ -124,6 +131,11 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 	r.Proto = resp.Proto
 	r.FinalURL = resp.Request.URL.String()
 	r.ContentType = resp.Header.Get("Content-Type")
+	if r.Status == http.StatusTooManyRequests || r.Status == http.StatusServiceUnavailable {
+		if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			r.RetryAfter = d
+		}
+	}
 
 	n, err := io.Copy(io.Discard, io.LimitReader(resp.Body, f.cfg.MaxBody+1))
 	if n > f.cfg.MaxBody {

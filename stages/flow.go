@@ -24,16 +24,19 @@ func Map(workers int, fn func(*record.Record)) streams.Flow {
 	}, workers)
 }
 
-// FetchFlow runs f.Fetch on workers goroutines. Once stop is closed, records
-// not yet started are marked canceled instead of fetched, and ctx cancels the
-// attempts in flight (main cancels it when the grace period ends).
+// FetchFlow runs f.Fetch on workers goroutines. Once stop is closed, no new
+// attempt starts: a record waiting for a retry keeps its last attempt's
+// result, one never tried is marked canceled. ctx cancels the attempts in
+// flight (main cancels it when the grace period ends).
 func FetchFlow(ctx context.Context, stop <-chan struct{}, f *Fetcher, workers int) streams.Flow {
 	return Map(workers, func(r *record.Record) {
-		select {
-		case <-stop:
+		if stopped(stop) {
+			if r.Again {
+				r.Again = false
+				return
+			}
 			r.Fail(record.KindCanceled, "not started: sluice was stopping")
 			return
-		default:
 		}
 		f.Fetch(ctx, r)
 	})

@@ -1,0 +1,117 @@
+package stages
+
+import (
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/reugn/go-streams"
+	"github.com/reugn/go-streams/flow"
+
+	"sluice/record"
+)
+
+// RetryPolicy decides which attempts are tried again and when.
+type RetryPolicy struct {
+	Retries  int           // attempts after the first
+	Statuses map[int]bool  // statuses worth another attempt
+	Base     time.Duration // first backoff ceiling; doubles per attempt
+	Max      time.Duration // cap on any wait, Retry-After included
+	Unsafe   bool          // also retry methods other than GET, HEAD and OPTIONS
+	Method   string        // the request method
+}
+
+// DefaultRetryStatuses are the statuses retried unless --retry-on says otherwise.
+var DefaultRetryStatuses = map[int]bool{429: true, 502: true, 503: true, 504: true}
+
+// retryableKinds are the errors worth another attempt: the network's
+// passing troubles, not answers that would come out the same again.
+var retryableKinds = map[record.Kind]bool{record.KindTimeout: true, record.KindConnect: true, record.KindReset: true}
+
+// retryable reports whether r's last attempt is worth another under p.
+func (p *RetryPolicy) retryable(r *record.Record) bool {
+	if r.Attempts == 0 || r.Attempts > p.Retries {
+		return false
+	}
+	switch p.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, "":
+	default:
+		if !p.Unsafe {
+			return false
+		}
+	}
+	if r.Status != 0 {
+		return p.Statuses[r.Status]
+	}
+	return r.Err != nil && retryableKinds[r.Err.Kind]
+}
+
+// backoff is the wait before attempt r.Attempts+1: the server's Retry-After
+// when it gave one, else exponential with full jitter (a uniform draw below
+// Base * 2^(attempts-1)), never more than Max.
+func (p *RetryPolicy) backoff(r *record.Record, rnd func(int64) int64) time.Duration {
+	if r.RetryAfter > 0 {
+		return min(r.RetryAfter, p.Max)
+	}
+	ceiling := p.Max
+	if shift := r.Attempts - 1; shift < 62 && p.Base < p.Max>>shift {
+		ceiling = p.Base << shift
+	}
+	if ceiling <= 0 {
+		return 0
+	}
+	return time.Duration(rnd(int64(ceiling)))
+}
+
+// RetryFlow is the retry stage: a streams.Flow that lets a record go
+// downstream when it is finished, or hands it back to the schedule stage s
+// to be sent again after its backoff. Records waiting for a retry are held
+// by the schedule, inside its window: they hold no fetch worker and no host
+// slot, and obey every limit when they go again. Once stop is closed nothing
+// is retried, and a record keeps its last attempt's result.
+func RetryFlow(stop <-chan struct{}, s *Schedule, p RetryPolicy, stats *Stats) streams.Flow {
+	return flow.NewFilter(func(r *record.Record) bool {
+		again := !stopped(stop) && p.retryable(r)
+		if again {
+			r.Again = true
+			r.NotBefore = time.Now().Add(p.backoff(r, rand.Int64N))
+			stats.retry(r.Host)
+		}
+		s.giveBack(r, again)
+		return !again
+	}, 1)
+}
+
+func stopped(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// ParseRetryAfter reads a Retry-After value, delay-seconds or an HTTP date,
+// as a wait from now. It reports false for a missing or malformed value; a
+// date in the past is a wait of zero.
+func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if v[0] >= '0' && v[0] <= '9' {
+		secs, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || secs < 0 {
+			return 0, false
+		}
+		const maxSecs = int64(1<<63-1) / int64(time.Second)
+		return time.Duration(min(secs, maxSecs)) * time.Second, true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	return max(0, t.Sub(now)), true
+}

@@ -1,0 +1,503 @@
+package stages
+
+import (
+	"container/heap"
+	"math"
+	"time"
+
+	"github.com/reugn/go-streams"
+	"github.com/reugn/go-streams/flow"
+	"golang.org/x/time/rate"
+
+	"sluice/record"
+)
+
+// sweepEvery is how often idle hosts' state is looked at for dropping.
+const sweepEvery = time.Second
+
+// Schedule is the politeness stage: a streams.Flow that holds a bounded
+// window of records, keyed by host, and releases a record when the global
+// token bucket, its host's token bucket, its host's concurrency limit and any
+// Retry-After pause of its host all allow it.
+//
+// Records for a host that must wait are held without blocking the others:
+// hosts take turns (round robin) among those that may send now, and a
+// throttled host sleeps in a timer heap. The window counts every record
+// between In and the point where the retry stage lets it go, including
+// records in flight and records waiting to be retried; when it is full the
+// stage stops reading In, which is the backpressure.
+//
+// One goroutine owns all state. It ends, closing Out, when In is closed and
+// every record it admitted has been let go by the retry stage (see
+// RetryFlow). When stop is closed it releases every record it holds at once,
+// without limits, for the fetch stage to mark canceled.
+type Schedule struct {
+	in    chan any
+	out   chan any
+	back  chan returned
+	stop  <-chan struct{}
+	lim   Limits
+	stats *Stats
+
+	global   *rate.Limiter // nil for no global rate
+	hosts    map[string]*hostState
+	ready    fifo[*hostState] // hosts that may send now, in turn
+	sleeping timeHeap[*hostState]
+	delayed  timeHeap[*record.Record] // records waiting out a retry backoff
+	bypass   fifo[*record.Record]     // records that failed before scheduling
+	count    int                      // records in the window
+	next     *record.Record           // picked, waiting for a fetch worker
+	stopping bool
+}
+
+var _ streams.Flow = (*Schedule)(nil)
+
+// returned is what the retry stage tells the schedule after an attempt.
+type returned struct {
+	r     *record.Record
+	again bool // hold r until r.NotBefore and send it again
+}
+
+type hostStatus uint8
+
+const (
+	idle     hostStatus = iota // nothing to send, or not yet looked at
+	ready                      // in the ready queue
+	sleeping                   // in the sleeping heap until wakeAt
+	waitSlot                   // every concurrency slot in use
+)
+
+// hostState is what the schedule knows of one host. It is dropped when the
+// host has nothing queued, in flight or delayed, and dropping it would not
+// loosen a limit (its bucket is full again and any pause is over).
+type hostState struct {
+	key         string
+	queue       fifo[*record.Record]
+	inFlight    int
+	delayed     int
+	maxConc     int
+	ceiling     rate.Limit    // the configured rate
+	limiter     *rate.Limiter // nil: no rate limit
+	pausedUntil time.Time
+	status      hostStatus
+	wakeAt      time.Time
+	meter       *rateMeter // auto-throttle only
+	throttle    *aimd      // auto-throttle, once the host has been overloaded
+}
+
+// NewSchedule starts the schedule stage.
+func NewSchedule(stop <-chan struct{}, lim Limits, stats *Stats) (*Schedule, error) {
+	if err := lim.check(); err != nil {
+		return nil, err
+	}
+	s := &Schedule{
+		in:    make(chan any),
+		out:   make(chan any),
+		back:  make(chan returned),
+		stop:  stop,
+		lim:   lim,
+		stats: stats,
+		hosts: map[string]*hostState{},
+	}
+	if lim.Rate != rate.Inf {
+		burst := lim.Burst
+		if burst < 1 {
+			burst = burstFor(lim.Rate)
+		}
+		s.global = rate.NewLimiter(lim.Rate, burst)
+	}
+	go s.run()
+	return s, nil
+}
+
+// In returns the channel of new records; the upstream closes it.
+func (s *Schedule) In() chan<- any { return s.in }
+
+// Out returns the channel of records released for fetching.
+func (s *Schedule) Out() <-chan any { return s.out }
+
+// Via streams the released records into f and returns f.
+func (s *Schedule) Via(f streams.Flow) streams.Flow {
+	flow.DoStream(s, f)
+	return f
+}
+
+// To streams the released records into sink and waits for it to finish.
+func (s *Schedule) To(sink streams.Sink) {
+	flow.DoStream(s, sink)
+	sink.AwaitCompletion()
+}
+
+// giveBack is the retry stage's report on a record after an attempt. The
+// schedule goroutine always accepts it, which keeps the loop schedule ->
+// fetch -> retry -> schedule free of deadlock.
+func (s *Schedule) giveBack(r *record.Record, again bool) {
+	s.back <- returned{r, again}
+}
+
+func (s *Schedule) run() {
+	defer close(s.out)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	sweep := time.NewTicker(sweepEvery)
+	defer sweep.Stop()
+	in, stop := s.in, s.stop
+	for {
+		now := time.Now()
+		s.promote(now)
+		var wake time.Time
+		if s.next == nil {
+			s.next, wake = s.pick(now)
+		}
+		if in == nil && s.count == 0 {
+			return
+		}
+		var inCh, outCh chan any
+		if in != nil && s.count < s.lim.Window {
+			inCh = in
+		}
+		if s.next != nil {
+			outCh = s.out
+		}
+		var timerC <-chan time.Time
+		if at := s.earliest(wake); !at.IsZero() {
+			timer.Reset(at.Sub(now))
+			timerC = timer.C
+		}
+		select {
+		case v, ok := <-inCh:
+			if !ok {
+				in = nil
+				break
+			}
+			s.admit(v.(*record.Record))
+		case rt := <-s.back:
+			s.finish(rt, time.Now())
+		case outCh <- s.next:
+			s.next = nil
+		case <-timerC:
+		case <-sweep.C:
+			s.sweepIdle(time.Now())
+		case <-stop:
+			stop = nil
+			s.stopping = true
+		}
+		timer.Stop()
+	}
+}
+
+// earliest is the next time the loop must wake by itself.
+func (s *Schedule) earliest(wake time.Time) time.Time {
+	at := wake
+	for _, t := range []time.Time{s.delayed.peek(), s.sleeping.peek()} {
+		if !t.IsZero() && (at.IsZero() || t.Before(at)) {
+			at = t
+		}
+	}
+	return at
+}
+
+func (s *Schedule) admit(r *record.Record) {
+	s.count++
+	if r.Err != nil || r.Host == "" {
+		s.bypass.push(r) // nothing to fetch: no limit applies
+		return
+	}
+	h := s.hosts[r.Host]
+	if h == nil {
+		h = s.newHost(r.Host)
+	}
+	h.queue.push(r)
+	s.wake(h)
+}
+
+func (s *Schedule) newHost(key string) *hostState {
+	h := &hostState{key: key, maxConc: s.lim.hostConcurrency(key), ceiling: s.lim.hostRate(key)}
+	if h.ceiling != rate.Inf {
+		h.limiter = rate.NewLimiter(h.ceiling, burstFor(h.ceiling))
+	}
+	if s.lim.AutoThrottle {
+		h.meter = &rateMeter{}
+	}
+	s.hosts[key] = h
+	return h
+}
+
+// wake puts an idle host with something queued in the ready queue.
+func (s *Schedule) wake(h *hostState) {
+	if h.status == idle && h.queue.len() > 0 {
+		h.status = ready
+		s.ready.push(h)
+	}
+}
+
+// promote moves records whose backoff is over to the front of their host's
+// queue, and hosts whose wait is over to the ready queue.
+func (s *Schedule) promote(now time.Time) {
+	for at := s.delayed.peek(); !at.IsZero() && (s.stopping || !at.After(now)); at = s.delayed.peek() {
+		r := s.delayed.pop()
+		h := s.hosts[r.Host] // kept while it has delayed records
+		h.delayed--
+		h.queue.pushFront(r) // a retry goes before its host's new records
+		s.wake(h)
+	}
+	for at := s.sleeping.peek(); !at.IsZero() && !at.After(now); at = s.sleeping.peek() {
+		h := s.sleeping.pop()
+		if h.status == sleeping && h.wakeAt.Equal(at) {
+			h.status = idle
+			s.wake(h)
+		}
+	}
+}
+
+// pick takes the next record that may be sent now. When none may, it
+// returns the time the global bucket allows the next one (zero when the
+// global bucket is not what stops it).
+func (s *Schedule) pick(now time.Time) (*record.Record, time.Time) {
+	if r, ok := s.bypass.pop(); ok {
+		return r, time.Time{}
+	}
+	if s.stopping {
+		return s.pickAny(now), time.Time{}
+	}
+	if s.ready.len() == 0 {
+		return nil, time.Time{}
+	}
+	if s.global != nil {
+		if at := tokenAt(s.global, now); at.After(now) {
+			return nil, at
+		}
+	}
+	for {
+		h, ok := s.ready.pop()
+		if !ok {
+			return nil, time.Time{}
+		}
+		h.status = idle
+		switch {
+		case h.queue.len() == 0:
+			s.maybeDrop(h, now)
+			continue
+		case h.inFlight >= h.maxConc:
+			h.status = waitSlot // finish makes it ready again
+			continue
+		}
+		if at := h.readyAt(now); at.After(now) {
+			h.status, h.wakeAt = sleeping, at
+			s.sleeping.push(at, h)
+			s.stats.wait(h.key)
+			continue
+		}
+		if s.global != nil {
+			s.global.AllowN(now, 1)
+		}
+		if h.limiter != nil {
+			h.limiter.AllowN(now, 1)
+		}
+		r := s.dispatch(h, now)
+		s.wake(h) // to the back of the line: hosts take turns
+		return r, time.Time{}
+	}
+}
+
+func (s *Schedule) dispatch(h *hostState, now time.Time) *record.Record {
+	r, _ := h.queue.pop()
+	h.inFlight++
+	if h.meter != nil {
+		h.meter.add(now)
+	}
+	r.Sent = now
+	return r
+}
+
+// pickAny takes any held record, ignoring limits: sluice is stopping and the
+// fetch stage will not send it anyway.
+func (s *Schedule) pickAny(now time.Time) *record.Record {
+	for _, h := range s.hosts {
+		if h.queue.len() > 0 {
+			return s.dispatch(h, now)
+		}
+	}
+	return nil
+}
+
+// readyAt is when h's rate limit and pause next allow a request.
+func (h *hostState) readyAt(now time.Time) time.Time {
+	at := now
+	if h.pausedUntil.After(at) {
+		at = h.pausedUntil
+	}
+	if h.limiter != nil {
+		if t := tokenAt(h.limiter, now); t.After(at) {
+			at = t
+		}
+	}
+	return at
+}
+
+// tokenAt is when lim next has a whole token.
+func tokenAt(lim *rate.Limiter, now time.Time) time.Time {
+	tokens := lim.TokensAt(now)
+	if tokens >= 1 {
+		return now
+	}
+	wait := (1 - tokens) / float64(lim.Limit())
+	// A microsecond more, so that float rounding cannot leave the bucket
+	// just short of a token when the timer fires.
+	return now.Add(time.Duration(math.Ceil(wait*1e6))*time.Microsecond + time.Microsecond)
+}
+
+func (s *Schedule) finish(rt returned, now time.Time) {
+	r := rt.r
+	if r.Sent.IsZero() { // a bypass record: never held a host slot
+		if rt.again {
+			s.bypass.push(r)
+		} else {
+			s.count--
+		}
+		return
+	}
+	h := s.hosts[r.Host] // kept while it has a record in flight
+	h.inFlight--
+	if r.RetryAfter > 0 && (r.Status == 429 || r.Status == 503) {
+		if until := now.Add(min(r.RetryAfter, s.lim.PauseMax)); until.After(h.pausedUntil) {
+			h.pausedUntil = until
+		}
+	}
+	if s.lim.AutoThrottle {
+		s.adapt(h, r, now)
+	}
+	if rt.again {
+		h.delayed++
+		s.delayed.push(r.NotBefore, r)
+	} else {
+		s.count--
+	}
+	if h.status == waitSlot {
+		h.status = idle
+		s.wake(h)
+	}
+	s.maybeDrop(h, now)
+}
+
+// adapt feeds an attempt's outcome to the host's auto-throttle.
+func (s *Schedule) adapt(h *hostState, r *record.Record, now time.Time) {
+	overload := r.Status == 429 || r.Status == 503 || (r.Err != nil && r.Err.Kind == record.KindTimeout)
+	if h.throttle == nil {
+		if !overload {
+			return
+		}
+		h.throttle = newAIMD(float64(h.ceiling))
+	}
+	var changed bool
+	if overload {
+		changed = h.throttle.overload(now, r.Sent, h.meter.rate(), r.RetryAfter)
+	} else if r.Status != 0 {
+		changed = h.throttle.good(now)
+	}
+	if !changed {
+		return
+	}
+	limit := rate.Limit(h.throttle.rate)
+	if h.limiter == nil {
+		h.limiter = rate.NewLimiter(limit, burstFor(limit))
+	} else {
+		h.limiter.SetLimitAt(now, limit)
+		h.limiter.SetBurstAt(now, burstFor(limit))
+	}
+	s.stats.setRate(h.key, h.throttle.rate)
+}
+
+// maybeDrop forgets an idle host whose state no longer limits anything.
+func (s *Schedule) maybeDrop(h *hostState, now time.Time) {
+	switch {
+	case h.status != idle, h.queue.len() > 0, h.inFlight > 0, h.delayed > 0, h.pausedUntil.After(now):
+		return
+	case h.limiter != nil && h.limiter.TokensAt(now) < float64(h.limiter.Burst()):
+		return // a new state would start with a full bucket: too early
+	case h.throttle != nil && !h.throttle.settled(now):
+		return
+	}
+	delete(s.hosts, h.key)
+}
+
+func (s *Schedule) sweepIdle(now time.Time) {
+	for _, h := range s.hosts {
+		s.maybeDrop(h, now)
+	}
+}
+
+// Hosts returns how many hosts the schedule keeps state for. Only for tests
+// and stats: it is not synchronised with the schedule goroutine.
+func (s *Schedule) hostCount() int { return len(s.hosts) }
+
+// fifo is a queue on a slice that reuses its space.
+type fifo[T any] struct {
+	items []T
+	head  int
+}
+
+func (q *fifo[T]) len() int { return len(q.items) - q.head }
+
+func (q *fifo[T]) push(v T) { q.items = append(q.items, v) }
+
+func (q *fifo[T]) pushFront(v T) {
+	if q.head > 0 {
+		q.head--
+		q.items[q.head] = v
+		return
+	}
+	q.items = append(q.items, v)
+	copy(q.items[1:], q.items)
+	q.items[0] = v
+}
+
+func (q *fifo[T]) pop() (T, bool) {
+	var zero T
+	if q.len() == 0 {
+		return zero, false
+	}
+	v := q.items[q.head]
+	q.items[q.head] = zero
+	q.head++
+	switch {
+	case q.head == len(q.items):
+		q.items, q.head = q.items[:0], 0
+	case q.head > 64 && q.head > len(q.items)/2:
+		n := copy(q.items, q.items[q.head:])
+		clear(q.items[n:])
+		q.items, q.head = q.items[:n], 0
+	}
+	return v, true
+}
+
+// timeHeap is a min-heap of values by time.
+type timeHeap[T any] struct{ items []timed[T] }
+
+type timed[T any] struct {
+	at time.Time
+	v  T
+}
+
+func (h *timeHeap[T]) Len() int           { return len(h.items) }
+func (h *timeHeap[T]) Less(i, j int) bool { return h.items[i].at.Before(h.items[j].at) }
+func (h *timeHeap[T]) Swap(i, j int)      { h.items[i], h.items[j] = h.items[j], h.items[i] }
+func (h *timeHeap[T]) Push(x any)         { h.items = append(h.items, x.(timed[T])) }
+func (h *timeHeap[T]) Pop() any {
+	last := h.items[len(h.items)-1]
+	h.items[len(h.items)-1] = timed[T]{}
+	h.items = h.items[:len(h.items)-1]
+	return last
+}
+
+func (h *timeHeap[T]) push(at time.Time, v T) { heap.Push(h, timed[T]{at, v}) }
+func (h *timeHeap[T]) pop() T                 { return heap.Pop(h).(timed[T]).v }
+
+// peek returns the earliest time, or zero when the heap is empty.
+func (h *timeHeap[T]) peek() time.Time {
+	if len(h.items) == 0 {
+		return time.Time{}
+	}
+	return h.items[0].at
+}

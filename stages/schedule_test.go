@@ -1,0 +1,439 @@
+package stages
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"sluice/record"
+)
+
+// loop is the real schedule -> fetch -> retry loop with a fake fetch stage:
+// respond plays the server, in synctest's virtual time.
+type loop struct {
+	sched *Schedule
+	stop  chan struct{}
+	out   <-chan any
+
+	mu   sync.Mutex
+	sent map[string][]time.Duration // dispatch times by host, from the start
+}
+
+func limits(mod func(*Limits)) Limits {
+	l := Limits{Rate: rate.Inf, HostRate: rate.Inf, HostConcurrency: 1000, Window: 1024, PauseMax: time.Minute}
+	if mod != nil {
+		mod(&l)
+	}
+	return l
+}
+
+func newLoop(t *testing.T, lim Limits, pol RetryPolicy, workers int, respond func(r *record.Record)) *loop {
+	t.Helper()
+	l := &loop{stop: make(chan struct{}), sent: map[string][]time.Duration{}}
+	start := time.Now()
+	var err error
+	l.sched, err = NewSchedule(l.stop, lim, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fetch := Map(workers, func(r *record.Record) {
+		if stopped(l.stop) { // as FetchFlow does
+			if r.Again {
+				r.Again = false
+				return
+			}
+			r.Fail(record.KindCanceled, "stopped")
+			return
+		}
+		if r.Err != nil && !r.Again { // as Fetch does
+			return
+		}
+		r.ClearResult()
+		r.Attempts++
+		l.mu.Lock()
+		l.sent[r.Host] = append(l.sent[r.Host], time.Since(start))
+		l.mu.Unlock()
+		respond(r)
+	})
+	l.out = l.sched.Via(fetch).Via(RetryFlow(l.stop, l.sched, pol, nil)).Out()
+	return l
+}
+
+// feed sends n records for host, numbered from seq, then returns.
+func (l *loop) feed(host string, seq, n int) {
+	for i := range n {
+		l.sched.In() <- &record.Record{Seq: int64(seq + i), URL: "http://" + host + "/", Host: host}
+	}
+}
+
+// collect reads every record until the loop ends, with its completion time.
+func (l *loop) collect() (recs []*record.Record, at []time.Duration) {
+	start := time.Now()
+	for v := range l.out {
+		recs = append(recs, v.(*record.Record))
+		at = append(at, time.Since(start))
+	}
+	return recs, at
+}
+
+func (l *loop) sentTimes(host string) []time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]time.Duration(nil), l.sent[host]...)
+}
+
+var noRetry = RetryPolicy{Statuses: DefaultRetryStatuses, Base: time.Millisecond, Max: time.Minute}
+
+func ok200(r *record.Record) { r.Status = 200 }
+
+// --rate 50 for 10 s: 500 requests within 5%, and no second holds more than
+// rate + burst, over many hosts.
+func TestScheduleGlobalRate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLoop(t, limits(func(l *Limits) { l.Rate = 50 }), noRetry, 100, ok200)
+		go func() {
+			for i := range 10 {
+				l.feed(fmt.Sprintf("h%d.test", i), i*70, 70)
+			}
+			close(l.sched.In())
+		}()
+		recs, _ := l.collect()
+		if len(recs) != 700 {
+			t.Fatalf("%d records out of 700", len(recs))
+		}
+		var all []time.Duration
+		for i := range 10 {
+			all = append(all, l.sentTimes(fmt.Sprintf("h%d.test", i))...)
+		}
+		perSecond := map[int]int{}
+		in10s := 0
+		for _, d := range all {
+			perSecond[int(d/time.Second)]++
+			if d < 10*time.Second {
+				in10s++
+			}
+		}
+		if in10s < 475 || in10s > 525 {
+			t.Errorf("%d requests in the first 10 s at --rate 50; want 500 ± 5%%", in10s)
+		}
+		for sec, n := range perSecond {
+			if n > 50+1 {
+				t.Errorf("second %d holds %d requests; want at most rate + burst = 51", sec, n)
+			}
+		}
+	})
+}
+
+// 200 records for a throttled host A, listed before 200 for host B: B's all
+// finish before A's third.
+func TestScheduleNoHeadOfLineBlocking(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lim := limits(func(l *Limits) {
+			l.HostRates = map[string]rate.Limit{"a.test": 2}
+			l.HostConcurrency = 10
+		})
+		l := newLoop(t, lim, noRetry, 20, func(r *record.Record) {
+			time.Sleep(10 * time.Millisecond)
+			r.Status = 200
+		})
+		go func() {
+			l.feed("a.test", 1, 200)
+			l.feed("b.test", 201, 200)
+			close(l.sched.In())
+		}()
+		recs, at := l.collect()
+		if len(recs) != 400 {
+			t.Fatalf("%d records out of 400", len(recs))
+		}
+		var lastB time.Duration
+		var aDone []time.Duration
+		for i, r := range recs {
+			if r.Host == "b.test" {
+				lastB = max(lastB, at[i])
+			} else {
+				aDone = append(aDone, at[i])
+			}
+		}
+		if lastB >= aDone[2] {
+			t.Errorf("last of B done at %v, A's third at %v; want all of B before A's third", lastB, aDone[2])
+		}
+		if last := aDone[len(aDone)-1]; last < 99*time.Second {
+			t.Errorf("A's 200 records at 2/s done by %v; want about 100 s", last)
+		}
+		t.Logf("B's 200 done by %v; A's 3rd at %v, A's 200th at %v", lastB, aDone[2], aDone[len(aDone)-1])
+	})
+}
+
+// A host that answers 429 with Retry-After: 2 gets no request for 2 s, while
+// another host keeps going; the 429'd record is retried after the pause.
+func TestScheduleRetryAfterPausesHost(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var once sync.Once
+		var pausedAt time.Duration
+		start := time.Now()
+		lim := limits(func(l *Limits) { l.HostConcurrency = 1 })
+		pol := RetryPolicy{Retries: 2, Statuses: DefaultRetryStatuses, Base: time.Millisecond, Max: time.Minute}
+		l := newLoop(t, lim, pol, 10, func(r *record.Record) {
+			time.Sleep(100 * time.Millisecond)
+			r.Status = 200
+			if r.Host == "a.test" {
+				once.Do(func() {
+					r.Status, r.RetryAfter = 429, 2*time.Second
+					pausedAt = time.Since(start)
+				})
+			}
+		})
+		go func() {
+			l.feed("a.test", 1, 5)
+			l.feed("b.test", 6, 50)
+			close(l.sched.In())
+		}()
+		recs, _ := l.collect()
+		if len(recs) != 55 {
+			t.Fatalf("%d records out of 55", len(recs))
+		}
+		a, b := l.sentTimes("a.test"), l.sentTimes("b.test")
+		if len(a) != 6 {
+			t.Fatalf("a.test got %d requests; want 5 and one retry", len(a))
+		}
+		if gap := a[1] - a[0]; gap < 2*time.Second+100*time.Millisecond {
+			t.Errorf("a.test's next request %v after the 429 was sent; want at least the 2 s pause after the answer", gap)
+		}
+		during := 0
+		for _, d := range b {
+			if d > pausedAt && d < pausedAt+2*time.Second {
+				during++
+			}
+		}
+		if during < 15 {
+			t.Errorf("b.test got %d requests during a.test's 2 s pause; want it to keep going (~20)", during)
+		}
+		for _, r := range recs {
+			if r.Status != 200 {
+				t.Errorf("record %d ended with status %d; want 200 after the retry", r.Seq, r.Status)
+			}
+		}
+	})
+}
+
+// overloadServer answers 429 when it has answered limit requests within the
+// last second, until it is lifted.
+type overloadServer struct {
+	mu     sync.Mutex
+	limit  int
+	lifted bool
+	recent []time.Time
+}
+
+func (s *overloadServer) respond(r *record.Record) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	for len(s.recent) > 0 && now.Sub(s.recent[0]) >= time.Second {
+		s.recent = s.recent[1:]
+	}
+	if !s.lifted && len(s.recent) >= s.limit {
+		r.Status = 429
+		return
+	}
+	s.recent = append(s.recent, now)
+	r.Status = 200
+}
+
+// --auto-throttle against a server that allows 20 requests/s: the rate
+// settles near 20/s with most requests succeeding, and climbs back toward
+// --host-rate when the limit is lifted.
+func TestScheduleAutoThrottle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := &overloadServer{limit: 20}
+		lim := limits(func(l *Limits) {
+			l.HostRate = 100
+			l.AutoThrottle = true
+			l.HostConcurrency = 50
+		})
+		l := newLoop(t, lim, noRetry, 50, func(r *record.Record) {
+			time.Sleep(20 * time.Millisecond)
+			srv.respond(r)
+		})
+		stopFeeding := make(chan struct{})
+		go func() {
+			defer close(l.sched.In())
+			for i := 0; ; i++ {
+				select {
+				case l.sched.In() <- &record.Record{Seq: int64(i + 1), URL: "http://a.test/", Host: "a.test"}:
+				case <-stopFeeding:
+					return
+				}
+			}
+		}()
+		start := time.Now()
+		var recs []*record.Record
+		var at []time.Duration
+		liftAt, endAt := 40*time.Second, 60*time.Second
+		for v := range l.out {
+			d := time.Since(start)
+			recs = append(recs, v.(*record.Record))
+			at = append(at, d)
+			if d >= liftAt && !srv.lifted {
+				srv.mu.Lock()
+				srv.lifted = true
+				srv.mu.Unlock()
+			}
+			if d >= endAt && !stopped(l.stop) {
+				close(stopFeeding)
+				close(l.stop)
+			}
+		}
+		rateIn := func(from, to time.Duration) (perSec float64, okShare float64) {
+			n, ok := 0, 0
+			for i, r := range recs {
+				if at[i] >= from && at[i] < to && r.Err == nil {
+					n++
+					if r.Status == 200 {
+						ok++
+					}
+				}
+			}
+			return float64(n) / (to - from).Seconds(), float64(ok) / float64(max(n, 1))
+		}
+		settled, okShare := rateIn(20*time.Second, 40*time.Second)
+		if settled < 14 || settled > 26 || okShare < 0.8 {
+			t.Errorf("20-40 s under a 20/s limit: %.1f requests/s, %.0f%% ok; want near 20/s and most ok", settled, 100*okShare)
+		}
+		recovered, _ := rateIn(50*time.Second, 60*time.Second)
+		if recovered < 60 {
+			t.Errorf("10-20 s after the limit was lifted: %.1f requests/s; want it back toward --host-rate 100", recovered)
+		}
+		t.Logf("settled at %.1f/s (%.0f%% ok); %.1f/s after the limit was lifted", settled, 100*okShare, recovered)
+	})
+}
+
+// Every attempt fails and is retried, with one worker and a window of one:
+// every record still comes out, after all its attempts.
+func TestScheduleNoDeadlockSmallestWindow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lim := limits(func(l *Limits) { l.Window = 1; l.HostConcurrency = 1 })
+		pol := RetryPolicy{Retries: 2, Statuses: DefaultRetryStatuses, Base: 10 * time.Millisecond, Max: time.Second}
+		l := newLoop(t, lim, pol, 1, func(r *record.Record) { r.Fail(record.KindConnect, "refused") })
+		go func() {
+			l.feed("a.test", 1, 20)
+			l.sched.In() <- &record.Record{Seq: 21, URL: "nope", Err: &record.Error{Kind: record.KindInvalidInput}}
+			l.feed("b.test", 22, 20)
+			close(l.sched.In())
+		}()
+		recs, _ := l.collect()
+		if len(recs) != 41 {
+			t.Fatalf("%d records out of 41", len(recs))
+		}
+		for _, r := range recs {
+			want := 3
+			if r.Seq == 21 {
+				want = 0
+			}
+			if r.Attempts != want {
+				t.Errorf("record %d: %d attempts; want %d", r.Seq, r.Attempts, want)
+			}
+		}
+	})
+}
+
+// The window bounds what is read: with a throttled host, the stage takes no
+// more than Window records from upstream.
+func TestScheduleWindowIsBackpressure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lim := limits(func(l *Limits) { l.Window = 5; l.HostRate = 1 })
+		l := newLoop(t, lim, noRetry, 4, ok200)
+		var taken int
+		var mu sync.Mutex
+		go func() {
+			for i := range 20 {
+				l.sched.In() <- &record.Record{Seq: int64(i + 1), URL: "http://a.test/", Host: "a.test"}
+				mu.Lock()
+				taken++
+				mu.Unlock()
+			}
+			close(l.sched.In())
+		}()
+		go l.collect()
+		time.Sleep(500 * time.Millisecond) // one request has gone, none has finished the window
+		synctest.Wait()
+		mu.Lock()
+		got := taken
+		mu.Unlock()
+		if got != 5+1 { // the window, plus the one record that left it (sent at t=0)
+			t.Errorf("took %d records at 0.5 s with a window of 5 and 1 request done; want 6", got)
+		}
+		close(l.stop) // release the rest
+	})
+}
+
+// Closing stop releases every held record at once, ignoring limits.
+func TestScheduleStopReleasesAll(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lim := limits(func(l *Limits) { l.HostRate = 1 })
+		pol := RetryPolicy{Retries: 2, Statuses: DefaultRetryStatuses, Base: time.Hour, Max: time.Hour}
+		l := newLoop(t, lim, pol, 4, func(r *record.Record) { r.Status = 503 })
+		go func() {
+			l.feed("a.test", 1, 50)
+			close(l.sched.In())
+		}()
+		start := time.Now()
+		go func() {
+			time.Sleep(2500 * time.Millisecond)
+			close(l.stop)
+		}()
+		recs, at := l.collect()
+		if len(recs) != 50 {
+			t.Fatalf("%d records out of 50", len(recs))
+		}
+		byOutcome := map[string]int{}
+		for i, r := range recs {
+			if at[i] > 2600*time.Millisecond {
+				t.Errorf("record %d came out at %v; want at the stop (2.5 s)", r.Seq, at[i])
+			}
+			switch {
+			case r.Status == 503:
+				byOutcome["503, waiting for a retry"]++
+			case r.Err != nil && r.Err.Kind == record.KindCanceled:
+				byOutcome["canceled"]++
+			}
+		}
+		// Three requests went at 0, 1 and 2 s (1/s): they keep their 503.
+		if byOutcome["503, waiting for a retry"] != 3 || byOutcome["canceled"] != 47 {
+			t.Errorf("outcomes %v after %v; want 3 with their last result (503), 47 canceled", byOutcome, time.Since(start))
+		}
+	})
+}
+
+// Per-host state is dropped once a host has nothing waiting or in flight and
+// its bucket has refilled: a thousand hosts leave nothing behind.
+func TestScheduleForgetsIdleHosts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lim := limits(func(l *Limits) { l.HostRate = 10 })
+		l := newLoop(t, lim, noRetry, 50, ok200)
+		done := make(chan struct{})
+		go func() {
+			for i := range 1000 {
+				l.feed(fmt.Sprintf("h%d.test", i), i+1, 1)
+			}
+			<-done // keep the input open while the schedule sweeps
+			close(l.sched.In())
+		}()
+		go func() {
+			time.Sleep(3 * time.Second) // buckets refill in 0.1 s; sweeps run every second
+			close(done)
+		}()
+		recs, _ := l.collect()
+		if len(recs) != 1000 {
+			t.Fatalf("%d records out of 1000", len(recs))
+		}
+		// Out is closed: the schedule goroutine has ended, its state is ours to read.
+		if n := len(l.sched.hosts); n != 0 {
+			t.Errorf("schedule still holds state for %d idle hosts; want 0", n)
+		}
+	})
+}

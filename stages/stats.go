@@ -1,0 +1,148 @@
+package stages
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+
+	"sluice/record"
+)
+
+// Stats counts what happened per host, for --stats. It is safe for
+// concurrent use, and a nil *Stats counts nothing. It keeps one entry per
+// host seen, so its memory grows with the number of distinct hosts.
+type Stats struct {
+	mu    sync.Mutex
+	hosts map[string]*HostStats
+}
+
+// HostStats are the counts for one host, or for all of them.
+type HostStats struct {
+	Requests int64                 // attempts made
+	Retries  int64                 // attempts that were scheduled again
+	Waits    int64                 // times a record was ready but waited for a rate limit or a pause
+	Statuses map[int]int64         // responses by status, over all attempts
+	Errors   map[record.Kind]int64 // failed attempts by kind
+	Rate     float64               // auto-throttle's current rate in requests/s; 0 when not throttled
+}
+
+// NewStats returns an empty Stats.
+func NewStats() *Stats { return &Stats{hosts: map[string]*HostStats{}} }
+
+func (s *Stats) host(h string) *HostStats {
+	hs := s.hosts[h]
+	if hs == nil {
+		hs = &HostStats{Statuses: map[int]int64{}, Errors: map[record.Kind]int64{}}
+		s.hosts[h] = hs
+	}
+	return hs
+}
+
+// attempt counts one finished attempt of r.
+func (s *Stats) attempt(r *record.Record) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	hs := s.host(r.Host)
+	hs.Requests++
+	if r.Status != 0 {
+		hs.Statuses[r.Status]++
+	}
+	if r.Err != nil && r.Err.Kind != record.KindHTTP {
+		hs.Errors[r.Err.Kind]++
+	}
+}
+
+func (s *Stats) add(host string, fn func(*HostStats)) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fn(s.host(host))
+}
+
+func (s *Stats) retry(host string) { s.add(host, func(h *HostStats) { h.Retries++ }) }
+func (s *Stats) wait(host string)  { s.add(host, func(h *HostStats) { h.Waits++ }) }
+func (s *Stats) setRate(host string, r float64) {
+	s.add(host, func(h *HostStats) { h.Rate = r })
+}
+
+// Hosts returns a copy of the counts by host.
+func (s *Stats) Hosts() map[string]HostStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]HostStats, len(s.hosts))
+	for h, hs := range s.hosts {
+		c := *hs
+		c.Statuses, c.Errors = maps.Clone(hs.Statuses), maps.Clone(hs.Errors)
+		out[h] = c
+	}
+	return out
+}
+
+// Total sums the counts over all hosts.
+func (s *Stats) Total() HostStats {
+	t := HostStats{Statuses: map[int]int64{}, Errors: map[record.Kind]int64{}}
+	for _, hs := range s.Hosts() {
+		t.Requests += hs.Requests
+		t.Retries += hs.Retries
+		t.Waits += hs.Waits
+		for k, v := range hs.Statuses {
+			t.Statuses[k] += v
+		}
+		for k, v := range hs.Errors {
+			t.Errors[k] += v
+		}
+	}
+	return t
+}
+
+// Write prints the counts for people: the busiest maxHosts hosts, one line
+// each, then the total.
+func (s *Stats) Write(w io.Writer, maxHosts int) error {
+	hosts := s.Hosts()
+	names := slices.SortedFunc(maps.Keys(hosts), func(a, b string) int {
+		return cmp.Or(cmp.Compare(hosts[b].Requests, hosts[a].Requests), strings.Compare(a, b))
+	})
+	var b strings.Builder
+	fmt.Fprintf(&b, "sluice stats: %d hosts\n", len(names))
+	for i, name := range names {
+		if i == maxHosts {
+			fmt.Fprintf(&b, "  (%d more hosts)\n", len(names)-maxHosts)
+			break
+		}
+		writeCounts(&b, name, hosts[name])
+	}
+	writeCounts(&b, "total", s.Total())
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func writeCounts(b *strings.Builder, name string, hs HostStats) {
+	fmt.Fprintf(b, "  %s requests=%d retries=%d waits=%d", name, hs.Requests, hs.Retries, hs.Waits)
+	if len(hs.Statuses) > 0 {
+		sep := " status:"
+		for _, code := range slices.Sorted(maps.Keys(hs.Statuses)) {
+			fmt.Fprintf(b, "%s%d=%d", sep, code, hs.Statuses[code])
+			sep = ","
+		}
+	}
+	if len(hs.Errors) > 0 {
+		sep := " errors:"
+		for _, kind := range slices.Sorted(maps.Keys(hs.Errors)) {
+			fmt.Fprintf(b, "%s%s=%d", sep, kind, hs.Errors[kind])
+			sep = ","
+		}
+	}
+	if hs.Rate > 0 {
+		fmt.Fprintf(b, " rate=%.1f/s", hs.Rate)
+	}
+	b.WriteString("\n")
+}
