@@ -7,10 +7,10 @@ import (
 
 // Auto-throttle constants.
 const (
-	throttleCut     = 0.7                   // multiplicative decrease on overload (TCP CUBIC's beta)
-	throttleMinRate = 0.1                   // never below one request per 10 s
-	throttleForget  = 2 * time.Minute       // an idle host's learned rate is kept this long
-	rateWindow      = 16                    // dispatch times kept to measure a host's rate
+	throttleCut     = 0.7             // multiplicative decrease on overload (TCP CUBIC's beta)
+	throttleMinRate = 0.1             // never below one request per 10 s
+	throttleForget  = 2 * time.Minute // an idle host's learned rate is kept this long
+	rateWindow      = 16              // dispatch times kept to measure a host's rate
 )
 
 // aimd is one host's adaptive rate (additive increase, multiplicative
