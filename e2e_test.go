@@ -453,6 +453,16 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"-X", "GET /"}, "--method"},
 		{[]string{"--max-redirects", "-1"}, "--max-redirects"},
 		{[]string{"--bogus"}, "--bogus"},
+		{[]string{"--rate", "fast"}, "--rate"},
+		{[]string{"--rate", "10/d"}, "--rate"},
+		{[]string{"--host-rate", "a.test=x"}, "--host-rate"},
+		{[]string{"--host-concurrency", "a.test=0"}, "--host-concurrency"},
+		{[]string{"--host-concurrency", "many"}, "--host-concurrency"},
+		{[]string{"--retry-on", "429,999"}, "--retry-on"},
+		{[]string{"--window", "-1"}, "--window"},
+		{[]string{"--burst", "-1"}, "--burst"},
+		{[]string{"--retries", "-1"}, "--retries"},
+		{[]string{"--retry-max", "1ms"}, "--retry-max"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -480,7 +490,9 @@ func TestHelpAndVersion(t *testing.T) {
 		t.Errorf("--help exit %d; want 0", code)
 	}
 	for _, flag := range []string{"--concurrency", "--timeout", "--max-body", "--max-redirects", "--method",
-		"--header", "--user-agent", "--insecure", "--fail-status", "--url-field", "--grace", "--verbose"} {
+		"--header", "--user-agent", "--insecure", "--fail-status", "--url-field", "--grace", "--verbose",
+		"--rate", "--burst", "--host-rate", "--host-concurrency", "--window", "--auto-throttle", "--retries",
+		"--retry-on", "--retry-base", "--retry-max", "--retry-unsafe", "--stats"} {
 		if !strings.Contains(stdout, flag) {
 			t.Errorf("--help does not mention %s", flag)
 		}

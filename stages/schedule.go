@@ -81,7 +81,8 @@ type hostState struct {
 	pausedUntil time.Time
 	status      hostStatus
 	wakeAt      time.Time
-	meter       *rateMeter // auto-throttle only
+	meter       *rateMeter // auto-throttle only: requests sent
+	okMeter     *rateMeter // auto-throttle only: good answers
 	throttle    *aimd      // auto-throttle, once the host has been overloaded
 }
 
@@ -218,7 +219,7 @@ func (s *Schedule) newHost(key string) *hostState {
 		h.limiter = rate.NewLimiter(h.ceiling, burstFor(h.ceiling))
 	}
 	if s.lim.AutoThrottle {
-		h.meter = &rateMeter{}
+		h.meter, h.okMeter = &rateMeter{}, &rateMeter{}
 	}
 	s.hosts[key] = h
 	return h
@@ -384,29 +385,42 @@ func (s *Schedule) finish(rt returned, now time.Time) {
 // adapt feeds an attempt's outcome to the host's auto-throttle.
 func (s *Schedule) adapt(h *hostState, r *record.Record, now time.Time) {
 	overload := r.Status == 429 || r.Status == 503 || (r.Err != nil && r.Err.Kind == record.KindTimeout)
+	if !overload && r.Status != 0 {
+		h.okMeter.add(now)
+	}
 	if h.throttle == nil {
 		if !overload {
 			return
 		}
-		h.throttle = newAIMD(float64(h.ceiling))
+		ceiling := float64(h.ceiling)
+		if h.ceiling == rate.Inf { // rate.Inf is MaxFloat64, not +Inf
+			ceiling = math.Inf(1)
+		}
+		h.throttle = newAIMD(ceiling)
 	}
-	var changed bool
+	var changed, lifted bool
 	if overload {
-		changed = h.throttle.overload(now, r.Sent, h.meter.rate(), r.RetryAfter)
+		changed = h.throttle.overload(now, r.Sent, h.meter.rate(now), h.okMeter.rate(now), r.RetryAfter)
 	} else if r.Status != 0 {
-		changed = h.throttle.good(now)
+		changed, lifted = h.throttle.good(now)
 	}
-	if !changed {
-		return
+	switch {
+	case lifted: // back to the configured limits
+		h.throttle, h.limiter = nil, nil
+		if h.ceiling != rate.Inf {
+			h.limiter = rate.NewLimiter(h.ceiling, burstFor(h.ceiling))
+		}
+		s.stats.setRate(h.key, 0)
+	case changed:
+		limit := rate.Limit(h.throttle.rate)
+		if h.limiter == nil {
+			h.limiter = rate.NewLimiter(limit, burstFor(limit))
+		} else {
+			h.limiter.SetLimitAt(now, limit)
+			h.limiter.SetBurstAt(now, burstFor(limit))
+		}
+		s.stats.setRate(h.key, h.throttle.rate)
 	}
-	limit := rate.Limit(h.throttle.rate)
-	if h.limiter == nil {
-		h.limiter = rate.NewLimiter(limit, burstFor(limit))
-	} else {
-		h.limiter.SetLimitAt(now, limit)
-		h.limiter.SetBurstAt(now, burstFor(limit))
-	}
-	s.stats.setRate(h.key, h.throttle.rate)
 }
 
 // maybeDrop forgets an idle host whose state no longer limits anything.

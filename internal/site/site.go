@@ -8,6 +8,8 @@
 //	/bytes/N          N bytes of text
 //	/redirect/N       a chain of N redirects ending at /page/1
 //	/hello            a ~100-byte text body, for throughput runs
+//	/limited/N/...    200, or 429 once the site has answered N requests under
+//	                  /limited/N/ within the last second (a rate-limited API)
 package site
 
 import (
@@ -15,6 +17,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -31,7 +34,41 @@ func Handler() http.Handler {
 	mux.HandleFunc("GET /bytes/{n}", byteCount)
 	mux.HandleFunc("GET /redirect/{n}", redirect)
 	mux.HandleFunc("GET /hello", hello)
+	lim := &limited{recent: map[int][]time.Time{}}
+	mux.HandleFunc("GET /limited/{n}/", lim.serve)
+	mux.HandleFunc("GET /limited/{n}", lim.serve)
 	return mux
+}
+
+// limited answers 429 past N requests per second, counted per N.
+type limited struct {
+	mu     sync.Mutex
+	recent map[int][]time.Time
+}
+
+func (l *limited) serve(w http.ResponseWriter, r *http.Request) {
+	n, err := strconv.Atoi(r.PathValue("n"))
+	if err != nil || n < 1 {
+		http.Error(w, "bad limit", http.StatusBadRequest)
+		return
+	}
+	now := time.Now()
+	l.mu.Lock()
+	times := l.recent[n]
+	for len(times) > 0 && now.Sub(times[0]) >= time.Second {
+		times = times[1:]
+	}
+	over := len(times) >= n
+	if !over {
+		times = append(times, now)
+	}
+	l.recent[n] = times
+	l.mu.Unlock()
+	if over {
+		w.WriteHeader(http.StatusTooManyRequests)
+		return
+	}
+	fmt.Fprintln(w, "ok")
 }
 
 func index(w http.ResponseWriter, r *http.Request) {
