@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -514,22 +515,48 @@ func TestVerboseLog(t *testing.T) {
 	}
 }
 
-// The README's first command, as a new user runs it.
-func TestQuickstartExample(t *testing.T) {
-	cmd := exec.Command("bash", "examples/quickstart.sh")
-	cmd.Env = append(os.Environ(), "SLUICE="+sluiceBin, "SITE="+siteBin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("quickstart: %v\n%s", err, errb.String())
+// Every script in examples/, as a new user runs it, with what it must show.
+func TestExamples(t *testing.T) {
+	tests := []struct {
+		script   string
+		outcomes map[string]int // "status error-kind" -> records
+		stderr   []string       // must appear on stderr
+	}{
+		{"quickstart.sh", map[string]int{"200 ": 21, "404 ": 1, "0 invalid_input": 1}, nil},
+		{"polite-crawl.sh", map[string]int{"200 ": 24}, []string{"sluice stats: 2 hosts\n", " rate=", "total requests="}},
 	}
-	recs := parseOutput(t, out.String())
-	counts := map[string]int{}
-	for _, r := range recs {
-		counts[fmt.Sprintf("%d %s", r.Status, r.kind())]++
+	scripts, err := filepath.Glob("examples/*.sh")
+	if err != nil {
+		t.Fatal(err)
 	}
-	want := map[string]int{"200 ": 21, "404 ": 1, "0 invalid_input": 1}
-	if fmt.Sprint(counts) != fmt.Sprint(want) {
-		t.Errorf("quickstart outcomes %v; want %v", counts, want)
+	if len(scripts) != len(tests)+1 { // + lib.sh
+		t.Errorf("examples/ has %d scripts; the table covers %d (and lib.sh)", len(scripts), len(tests))
+	}
+	for _, tc := range tests {
+		t.Run(tc.script, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a hung example fails, not CI
+			defer cancel()
+			cmd := exec.CommandContext(ctx, "bash", filepath.Join("examples", tc.script))
+			cmd.Env = append(os.Environ(), "SLUICE="+sluiceBin, "SITE="+siteBin)
+			cmd.WaitDelay = 5 * time.Second // a child left holding our pipes must not hang the test
+			var out, errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("%s: %v\n%s", tc.script, err, errb.String())
+			}
+			counts := map[string]int{}
+			for _, r := range parseOutput(t, out.String()) {
+				counts[fmt.Sprintf("%d %s", r.Status, r.kind())]++
+			}
+			if fmt.Sprint(counts) != fmt.Sprint(tc.outcomes) {
+				t.Errorf("%s outcomes %v; want %v", tc.script, counts, tc.outcomes)
+			}
+			for _, want := range tc.stderr {
+				if !strings.Contains(errb.String(), want) {
+					t.Errorf("%s stderr lacks %q:\n%s", tc.script, want, errb.String())
+				}
+			}
+		})
 	}
 }
