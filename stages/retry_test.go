@@ -1,7 +1,6 @@
 package stages
 
 import (
-	"math"
 	"net/http"
 	"testing"
 	"time"
@@ -33,7 +32,7 @@ func TestParseRate(t *testing.T) {
 	}
 	for _, tc := range tests {
 		got, err := ParseRate(tc.in)
-		if (err != nil) != tc.wantErr || (err == nil && math.Abs(float64(got-tc.want)) > 1e-9 && got != tc.want) {
+		if (err != nil) != tc.wantErr || got != tc.want {
 			t.Errorf("ParseRate(%q) = %v, %v; want %v, error %v", tc.in, got, err, tc.want, tc.wantErr)
 		}
 	}

@@ -442,10 +442,6 @@ func (s *Schedule) sweepIdle(now time.Time) {
 	}
 }
 
-// Hosts returns how many hosts the schedule keeps state for. Only for tests
-// and stats: it is not synchronised with the schedule goroutine.
-func (s *Schedule) hostCount() int { return len(s.hosts) }
-
 // fifo is a queue on a slice that reuses its space.
 type fifo[T any] struct {
 	items []T

@@ -70,6 +70,35 @@ func (l *loop) feed(host string, seq, n int) {
 	}
 }
 
+// batch is n records for one host.
+type batch struct {
+	host string
+	n    int
+}
+
+// run feeds the batches in order, numbering the records from 1, closes the
+// input and collects every record; all of them must come out.
+func (l *loop) run(t *testing.T, batches ...batch) ([]*record.Record, []time.Duration) {
+	t.Helper()
+	total := 0
+	for _, b := range batches {
+		total += b.n
+	}
+	go func() {
+		seq := 1
+		for _, b := range batches {
+			l.feed(b.host, seq, b.n)
+			seq += b.n
+		}
+		close(l.sched.In())
+	}()
+	recs, at := l.collect()
+	if len(recs) != total {
+		t.Fatalf("%d records out of %d", len(recs), total)
+	}
+	return recs, at
+}
+
 // collect reads every record until the loop ends, with its completion time.
 func (l *loop) collect() (recs []*record.Record, at []time.Duration) {
 	start := time.Now()
@@ -95,16 +124,11 @@ func ok200(r *record.Record) { r.Status = 200 }
 func TestScheduleGlobalRate(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := newLoop(t, limits(func(l *Limits) { l.Rate = 50 }), noRetry, 100, ok200)
-		go func() {
-			for i := range 10 {
-				l.feed(fmt.Sprintf("h%d.test", i), i*70, 70)
-			}
-			close(l.sched.In())
-		}()
-		recs, _ := l.collect()
-		if len(recs) != 700 {
-			t.Fatalf("%d records out of 700", len(recs))
+		var batches []batch
+		for i := range 10 {
+			batches = append(batches, batch{fmt.Sprintf("h%d.test", i), 70})
 		}
+		l.run(t, batches...)
 		var all []time.Duration
 		for i := range 10 {
 			all = append(all, l.sentTimes(fmt.Sprintf("h%d.test", i))...)
@@ -140,15 +164,7 @@ func TestScheduleNoHeadOfLineBlocking(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 			r.Status = 200
 		})
-		go func() {
-			l.feed("a.test", 1, 200)
-			l.feed("b.test", 201, 200)
-			close(l.sched.In())
-		}()
-		recs, at := l.collect()
-		if len(recs) != 400 {
-			t.Fatalf("%d records out of 400", len(recs))
-		}
+		recs, at := l.run(t, batch{"a.test", 200}, batch{"b.test", 200})
 		var lastB time.Duration
 		var aDone []time.Duration
 		for i, r := range recs {
@@ -187,15 +203,7 @@ func TestScheduleRetryAfterPausesHost(t *testing.T) {
 				})
 			}
 		})
-		go func() {
-			l.feed("a.test", 1, 5)
-			l.feed("b.test", 6, 50)
-			close(l.sched.In())
-		}()
-		recs, _ := l.collect()
-		if len(recs) != 55 {
-			t.Fatalf("%d records out of 55", len(recs))
-		}
+		recs, _ := l.run(t, batch{"a.test", 5}, batch{"b.test", 50})
 		a, b := l.sentTimes("a.test"), l.sentTimes("b.test")
 		if len(a) != 6 {
 			t.Fatalf("a.test got %d requests; want 5 and one retry", len(a))
@@ -398,19 +406,12 @@ func TestScheduleStopReleasesAll(t *testing.T) {
 		lim := limits(func(l *Limits) { l.HostRate = 1 })
 		pol := RetryPolicy{Retries: 2, Statuses: DefaultRetryStatuses, Base: time.Hour, Max: time.Hour}
 		l := newLoop(t, lim, pol, 4, func(r *record.Record) { r.Status = 503 })
-		go func() {
-			l.feed("a.test", 1, 50)
-			close(l.sched.In())
-		}()
 		start := time.Now()
 		go func() {
 			time.Sleep(2500 * time.Millisecond)
 			close(l.stop)
 		}()
-		recs, at := l.collect()
-		if len(recs) != 50 {
-			t.Fatalf("%d records out of 50", len(recs))
-		}
+		recs, at := l.run(t, batch{"a.test", 50})
 		byOutcome := map[string]int{}
 		for i, r := range recs {
 			if at[i] > 2600*time.Millisecond {
