@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,6 +41,8 @@ type Config struct {
 	Fetch    stages.FetchConfig
 	Limits   stages.Limits
 	Retry    stages.RetryPolicy
+	Extract  stages.ExtractConfig
+	Parsers  int // extract workers
 }
 
 // Exit statuses.
@@ -138,10 +141,13 @@ func run(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.Wri
 	}
 	sink := sinks.NewNDJSON(stdout, opt)
 	src := sources.NewLines(intake, readers, sources.Options{URLField: cfg.URLField})
-	src.Via(schedule).
+	flow := src.Via(schedule).
 		Via(stages.FetchFlow(work, intake.Done(), fetcher, cfg.Fetch.Concurrency)).
-		Via(stages.RetryFlow(intake.Done(), schedule, cfg.Retry, stats)).
-		To(sink)
+		Via(stages.RetryFlow(intake.Done(), schedule, cfg.Retry, stats))
+	if cfg.Extract.Extracting() {
+		flow = flow.Via(stages.ExtractFlow(stages.NewExtractor(cfg.Extract), cfg.Parsers))
+	}
+	flow.To(sink)
 
 	if stats != nil {
 		if err := stats.Write(stderr, 50); err != nil {
@@ -222,6 +228,9 @@ func parseFlags(args []string, stdout io.Writer) (Config, error) {
 		globalRate            string
 		hostRates, hostConcs  []string
 		retryOn               string
+		extract               string
+		selects, selectAlls   []string
+		textMax               = sizeValue(stages.DefaultTextMax)
 	)
 	fs := pflag.NewFlagSet("sluice", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard) // we print the error once, our way
@@ -248,6 +257,13 @@ func parseFlags(args []string, stdout io.Writer) (Config, error) {
 	fs.DurationVar(&cfg.Retry.Max, "retry-max", 30*time.Second, "longest wait before a retry, Retry-After included; also caps a host's Retry-After pause")
 	fs.BoolVar(&cfg.Retry.Unsafe, "retry-unsafe", false, "also retry methods other than GET, HEAD and OPTIONS")
 	fs.BoolVar(&cfg.Stats, "stats", false, "print counts per host and in total to stderr at the end")
+	fs.StringVar(&extract, "extract", "", "what to take from pages, comma-separated: title, links, meta, text, headers")
+	fs.StringArrayVar(&selects, "select", nil, "NAME=SELECTOR[@attr]: the text (or attribute) of the first match, under fields (repeatable)")
+	fs.StringArrayVar(&selectAlls, "select-all", nil, "NAME=SELECTOR[@attr]: an array of every match, under fields (repeatable)")
+	fs.BoolVar(&cfg.Extract.LinksSameHost, "links-same-host", false, "with --extract links, keep only links to the page's own host")
+	fs.BoolVar(&cfg.Extract.Body, "body", false, "include the body: as body when it is UTF-8 text, else as body_base64")
+	fs.Var(&textMax, "text-max", "longest --extract text, and text of a selected element")
+	fs.IntVar(&cfg.Parsers, "parse-workers", runtime.NumCPU(), "pages parsed in parallel (CPU work, apart from -c)")
 	fs.DurationVar(&cfg.Grace, "grace", 5*time.Second, "after SIGINT/SIGTERM, time for requests in flight to finish")
 	fs.BoolVarP(&cfg.Verbose, "verbose", "v", false, "log one line per record to stderr")
 	fs.BoolVar(&showVersion, "version", false, "print the version and exit")
@@ -295,6 +311,16 @@ func parseFlags(args []string, stdout io.Writer) (Config, error) {
 	if err := parseLimits(&cfg, globalRate, hostRates, hostConcs); err != nil {
 		return cfg, err
 	}
+	if err := parseExtract(&cfg, extract, selects, selectAlls); err != nil {
+		return cfg, err
+	}
+	cfg.Extract.TextMax = int(min(int64(textMax), 1<<30))
+	switch {
+	case cfg.Parsers < 1:
+		return cfg, fmt.Errorf("invalid argument %d for --parse-workers: must be at least 1", cfg.Parsers)
+	case textMax < 1:
+		return cfg, fmt.Errorf("invalid argument %d for --text-max: must be at least 1", textMax)
+	}
 	cfg.Retry.Method = cfg.Fetch.Method
 	cfg.Retry.Statuses = map[int]bool{}
 	for _, f := range strings.Split(retryOn, ",") {
@@ -320,6 +346,31 @@ func parseFlags(args []string, stdout io.Writer) (Config, error) {
 		cfg.Fetch.Header.Add(name, value)
 	}
 	return cfg, nil
+}
+
+// parseExtract fills cfg.Extract, compiling every selector now so that a bad
+// one is a usage error, and tells the fetch stage what to keep.
+func parseExtract(cfg *Config, list string, selects, selectAlls []string) error {
+	if err := cfg.Extract.ParseExtractList(list); err != nil {
+		return fmt.Errorf("invalid argument %q for --extract: %v", list, err)
+	}
+	for _, group := range []struct {
+		flag  string
+		specs []string
+		all   bool
+	}{{"--select", selects, false}, {"--select-all", selectAlls, true}} {
+		for _, spec := range group.specs {
+			sel, err := stages.ParseSelect(spec, group.all)
+			if err != nil {
+				return fmt.Errorf("invalid argument for %s: %v", group.flag, err)
+			}
+			cfg.Extract.Selects = append(cfg.Extract.Selects, sel)
+		}
+	}
+	e := &cfg.Extract
+	cfg.Fetch.KeepBody = e.Body || e.Title || e.Links || e.Meta || e.Text || len(e.Selects) > 0
+	cfg.Fetch.KeepHeader = e.Headers
+	return nil
 }
 
 // parseLimits fills cfg.Limits from the politeness flags.

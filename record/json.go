@@ -2,6 +2,9 @@ package record
 
 import (
 	"bytes"
+	"encoding/base64"
+	"maps"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -66,6 +69,18 @@ func (e *Encoder) AppendLine(r *Record) []byte {
 		writeString(s, r.Err.Message)
 		s.WriteObjectEnd()
 	}
+	if r.Page != nil {
+		writePage(s, r.Page)
+	}
+	if r.WantBody && r.Body != nil {
+		if utf8.Valid(r.Body) && bytes.IndexByte(r.Body, 0) < 0 {
+			field(s, "body")
+			s.WriteString(string(r.Body))
+		} else {
+			field(s, "body_base64")
+			s.WriteString(base64.StdEncoding.EncodeToString(r.Body))
+		}
+	}
 	if r.Input != nil {
 		field(s, "input")
 		writeRawObject(s, r.Input)
@@ -75,18 +90,97 @@ func (e *Encoder) AppendLine(r *Record) []byte {
 	return s.Buffer()
 }
 
+func writePage(s *jsoniter.Stream, p *Page) {
+	if p.Charset != "" {
+		field(s, "charset")
+		writeString(s, p.Charset)
+	}
+	if p.Error != "" {
+		field(s, "extract_error")
+		writeString(s, p.Error)
+	}
+	if p.Title != nil {
+		field(s, "title")
+		writeString(s, *p.Title)
+	}
+	if p.HasLinks {
+		field(s, "links")
+		writeStrings(s, p.Links)
+	}
+	if p.Meta != nil {
+		field(s, "meta")
+		s.WriteObjectStart()
+		for i, k := range slices.Sorted(maps.Keys(p.Meta)) {
+			if i > 0 {
+				s.WriteMore()
+			}
+			s.WriteObjectField(validUTF8(k))
+			writeString(s, p.Meta[k])
+		}
+		s.WriteObjectEnd()
+	}
+	if p.Text != nil {
+		field(s, "text")
+		writeString(s, *p.Text)
+	}
+	if p.Headers != nil {
+		field(s, "headers")
+		s.WriteObjectStart()
+		for i, k := range slices.Sorted(maps.Keys(p.Headers)) {
+			if i > 0 {
+				s.WriteMore()
+			}
+			s.WriteObjectField(validUTF8(strings.ToLower(k)))
+			writeString(s, strings.Join(p.Headers[k], ", "))
+		}
+		s.WriteObjectEnd()
+	}
+	if len(p.Fields) > 0 {
+		field(s, "fields")
+		s.WriteObjectStart()
+		for i, f := range p.Fields {
+			if i > 0 {
+				s.WriteMore()
+			}
+			s.WriteObjectField(validUTF8(f.Name))
+			switch {
+			case f.All:
+				writeStrings(s, f.Items)
+			case f.One == nil:
+				s.WriteNil()
+			default:
+				writeString(s, *f.One)
+			}
+		}
+		s.WriteObjectEnd()
+	}
+}
+
+func writeStrings(s *jsoniter.Stream, vs []string) {
+	s.WriteArrayStart()
+	for i, v := range vs {
+		if i > 0 {
+			s.WriteMore()
+		}
+		writeString(s, v)
+	}
+	s.WriteArrayEnd()
+}
+
+func validUTF8(v string) string {
+	if !utf8.ValidString(v) {
+		return strings.ToValidUTF8(v, "\uFFFD")
+	}
+	return v
+}
+
 // field starts the next member of an object that already has one.
 func field(s *jsoniter.Stream, name string) {
 	s.WriteMore()
 	s.WriteObjectField(name)
 }
 
-func writeString(s *jsoniter.Stream, v string) {
-	if !utf8.ValidString(v) {
-		v = strings.ToValidUTF8(v, "\uFFFD")
-	}
-	s.WriteString(v)
-}
+func writeString(s *jsoniter.Stream, v string) { s.WriteString(validUTF8(v)) }
 
 // writeRawObject writes a JSON object that Parse has validated. Parse also
 // made it valid UTF-8; the check here keeps records built elsewhere honest.

@@ -2,6 +2,7 @@ package record
 
 import (
 	"fmt"
+	"net/http"
 	"time"
 )
 
@@ -52,7 +53,13 @@ type Record struct {
 
 	Err *Error
 
-	// Between attempts. Not part of the output.
+	// Filled by the extract stage; see Page.
+	Page *Page
+
+	// Between stages. Not part of the output.
+	Body       []byte        // the body read, kept only when extraction or --body needs it
+	Header     http.Header   // the response headers, kept only for --extract headers
+	WantBody   bool          // --body: write Body into the output
 	RetryAfter time.Duration // the server's Retry-After on a 429 or 503, uncapped
 	Again      bool          // the result is provisional: the retry stage sends the record round again
 	NotBefore  time.Time     // with Again: not to be sent before this
@@ -65,6 +72,30 @@ func (r *Record) ClearResult() {
 	r.FinalURL, r.Status, r.Proto, r.ContentType = "", 0, "", ""
 	r.ContentLength, r.Truncated, r.Err = 0, false, nil
 	r.RetryAfter, r.Again, r.NotBefore = 0, false, time.Time{}
+	r.Body, r.Header, r.Page = nil, nil, nil
+}
+
+// Page is what the extract stage found. A part that was not asked for, or
+// does not apply (the body is not HTML), is left at its zero value and is
+// not written.
+type Page struct {
+	Title    *string           // --extract title: the first <title>, white space folded
+	Links    []string          // --extract links: absolute http(s) links, in page order, once each
+	HasLinks bool              // links were extracted (the list may be empty)
+	Meta     map[string]string // --extract meta: description, canonical, lang, robots, og:*
+	Text     *string           // --extract text: visible text, white space folded, capped
+	Headers  http.Header       // --extract headers: the response headers
+	Fields   []Field           // --select and --select-all, in the order given
+	Charset  string            // the charset the body was decoded from, for HTML
+	Error    string            // why the HTML could not be parsed (the other parts are then missing)
+}
+
+// Field is one --select (One) or --select-all (All) result.
+type Field struct {
+	Name  string
+	All   bool
+	One   *string  // nil when nothing matched
+	Items []string // every match, for All
 }
 
 // Fail sets the record's error. The first error wins: a record that failed

@@ -1,6 +1,7 @@
 package stages
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -25,6 +26,8 @@ type FetchConfig struct {
 	Insecure     bool          // skip TLS certificate verification
 	FailStatus   bool          // status >= 400 becomes an error of kind http
 	Stats        *Stats        // counts attempts; nil for none
+	KeepBody     bool          // keep what was read of the body in the record, for extraction or --body
+	KeepHeader   bool          // keep the response headers in the record, for --extract headers
 }
 
 // Fetcher performs HTTP requests for records. It is safe for concurrent use:
@@ -137,9 +140,15 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 		}
 	}
 
-	n, err := io.Copy(io.Discard, io.LimitReader(resp.Body, f.cfg.MaxBody+1))
+	if f.cfg.KeepHeader {
+		r.Header = resp.Header
+	}
+	n, err := f.readBody(r, resp)
 	if n > f.cfg.MaxBody {
 		n, r.Truncated = f.cfg.MaxBody, true
+		if r.Body != nil {
+			r.Body = r.Body[:n]
+		}
 	}
 	r.ContentLength = n
 	if err != nil {
@@ -149,6 +158,22 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 	if f.cfg.FailStatus && r.Status >= 400 {
 		r.Fail(record.KindHTTP, "HTTP %d %s", r.Status, http.StatusText(r.Status))
 	}
+}
+
+// readBody reads at most MaxBody+1 bytes of the body, to r.Body when it is
+// kept and to nowhere otherwise, and returns how many it read.
+func (f *Fetcher) readBody(r *record.Record, resp *http.Response) (int64, error) {
+	limited := io.LimitReader(resp.Body, f.cfg.MaxBody+1)
+	if !f.cfg.KeepBody {
+		return io.Copy(io.Discard, limited)
+	}
+	var buf bytes.Buffer
+	if cl := resp.ContentLength; cl > 0 {
+		buf.Grow(int(min(cl, f.cfg.MaxBody) + 1))
+	}
+	n, err := buf.ReadFrom(limited)
+	r.Body = buf.Bytes()
+	return n, err
 }
 
 func (f *Fetcher) fail(ctx context.Context, r *record.Record, err error) {
