@@ -493,7 +493,8 @@ func TestHelpAndVersion(t *testing.T) {
 	for _, flag := range []string{"--concurrency", "--timeout", "--max-body", "--max-redirects", "--method",
 		"--header", "--user-agent", "--insecure", "--fail-status", "--url-field", "--grace", "--verbose",
 		"--rate", "--burst", "--host-rate", "--host-concurrency", "--window", "--auto-throttle", "--retries",
-		"--retry-on", "--retry-base", "--retry-max", "--retry-unsafe", "--stats"} {
+		"--retry-on", "--retry-base", "--retry-max", "--retry-unsafe", "--stats", "--extract", "--select",
+		"--select-all", "--links-same-host", "--body", "--text-max", "--parse-workers"} {
 		if !strings.Contains(stdout, flag) {
 			t.Errorf("--help does not mention %s", flag)
 		}
@@ -524,6 +525,7 @@ func TestExamples(t *testing.T) {
 	}{
 		{"quickstart.sh", map[string]int{"200 ": 21, "404 ": 1, "0 invalid_input": 1}, nil},
 		{"polite-crawl.sh", map[string]int{"200 ": 24}, []string{"sluice stats: 2 hosts\n", " rate=", "total requests="}},
+		{"two-level-crawl.sh", map[string]int{"200 ": 20}, nil},
 	}
 	scripts, err := filepath.Glob("examples/*.sh")
 	if err != nil {

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"sluice/internal/site"
+)
+
+// extracted is the extraction part of an output line.
+type extracted struct {
+	Seq        int64             `json:"seq"`
+	URL        string            `json:"url"`
+	Status     int               `json:"status"`
+	Charset    string            `json:"charset"`
+	Title      *string           `json:"title"`
+	Links      []string          `json:"links"`
+	Meta       map[string]string `json:"meta"`
+	Text       *string           `json:"text"`
+	Headers    map[string]string `json:"headers"`
+	Fields     map[string]any    `json:"fields"`
+	Body       *string           `json:"body"`
+	BodyBase64 *string           `json:"body_base64"`
+}
+
+func TestExtractEndToEnd(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.Handle("/", site.Handler())
+	mux.HandleFunc("/cp1251", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=windows-1251")
+		// "<title>Привет</title><h1>Мир</h1>" in windows-1251
+		w.Write([]byte("<title>\xcf\xf0\xe8\xe2\xe5\xf2</title><h1>\xcc\xe8\xf0</h1><a href='https://elsewhere.test/'>x</a>"))
+	})
+	mux.HandleFunc("/binary", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Write([]byte{0xff, 0x00, 0x01})
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+
+	in := srv.URL + "/page/3\n" + srv.URL + "/cp1251\n" + srv.URL + "/hello\n" + srv.URL + "/binary\n"
+	stdout, stderr, code := runSluice(t, in, "--extract", "title,links,meta,text,headers",
+		"--select", "heading=h1", "--select-all", "hrefs=a@href", "--links-same-host", "--body")
+	if code != 0 || stderr != "" {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	got := map[string]extracted{}
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var e extracted
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("%v: %s", err, line)
+		}
+		got[strings.TrimPrefix(e.URL, srv.URL)] = e
+	}
+
+	page := got["/page/3"]
+	if page.Title == nil || *page.Title != "Page 3" || page.Charset != "utf-8" {
+		t.Errorf("/page/3 title %v charset %q; want Page 3, utf-8", page.Title, page.Charset)
+	}
+	if strings.Join(page.Links, " ") != srv.URL+"/page/4 "+srv.URL+"/" {
+		t.Errorf("/page/3 links %q; want /page/4 and / made absolute", page.Links)
+	}
+	if page.Text == nil || *page.Text != "Page 3 next home" {
+		t.Errorf("/page/3 text %v", page.Text)
+	}
+	if page.Meta == nil || page.Headers["content-type"] != "text/html; charset=utf-8" {
+		t.Errorf("/page/3 meta %v headers %v; want an object and the response headers", page.Meta, page.Headers)
+	}
+	if page.Fields["heading"] != "Page 3" || len(page.Fields["hrefs"].([]any)) != 2 {
+		t.Errorf("/page/3 fields %v", page.Fields)
+	}
+	if page.Body == nil || !strings.Contains(*page.Body, "<h1>Page 3</h1>") {
+		t.Errorf("/page/3 body %v; want the page", page.Body)
+	}
+
+	cp := got["/cp1251"]
+	if cp.Title == nil || *cp.Title != "Привет" || cp.Fields["heading"] != "Мир" || cp.Charset != "windows-1251" {
+		t.Errorf("/cp1251: title %v heading %v charset %q; want Привет, Мир, windows-1251", cp.Title, cp.Fields["heading"], cp.Charset)
+	}
+	if len(cp.Links) != 0 {
+		t.Errorf("/cp1251 links %q; want none with --links-same-host", cp.Links)
+	}
+	if cp.BodyBase64 == nil || cp.Body != nil {
+		t.Errorf("/cp1251 body %v body_base64 %v; want base64 (not UTF-8)", cp.Body, cp.BodyBase64)
+	}
+
+	for _, path := range []string{"/hello", "/binary"} {
+		e := got[path]
+		if e.Title != nil || e.Links != nil || e.Fields != nil || e.Headers["content-type"] == "" {
+			t.Errorf("%s (not HTML): %+v; want headers only, no extraction", path, e)
+		}
+	}
+	if got["/binary"].BodyBase64 == nil || *got["/binary"].BodyBase64 != "/wAB" {
+		t.Errorf("/binary body_base64 %v; want /wAB", got["/binary"].BodyBase64)
+	}
+	if got["/hello"].Body == nil {
+		t.Errorf("/hello: no body with --body")
+	}
+}
+
+func TestExtractBadFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		flag string
+	}{
+		{[]string{"--select", "x=h1["}, "--select"},
+		{[]string{"--select", "no-equals"}, "--select"},
+		{[]string{"--select-all", "x=::bogus"}, "--select-all"},
+		{[]string{"--extract", "title,images"}, "--extract"},
+		{[]string{"--parse-workers", "0"}, "--parse-workers"},
+		{[]string{"--text-max", "0"}, "--text-max"},
+	} {
+		stdout, stderr, code := runSluice(t, "http://a.test/\n", tc.args...)
+		if code != 2 || stdout != "" || !strings.Contains(stderr, tc.flag) {
+			t.Errorf("sluice %v: exit %d, stdout %q, stderr %q; want 2 and a message naming %s", tc.args, code, stdout, stderr, tc.flag)
+		}
+	}
+}
