@@ -2,7 +2,9 @@
 # Core figures for sluice against the local test site (loopback only):
 #   1. throughput: 20,000 URLs at -c 50, sluice and the plain Go pool
 #      (bench/plainpool) alternating, $RUNS runs each, median and spread;
-#   2. memory: peak RSS for 10,000 vs 1,000,000 input lines.
+#   2. memory: peak RSS for 10,000 vs 1,000,000 input lines;
+#   3. parsing: 2,000 pages of ~100 KB with --extract title,links, against
+#      the same run without extraction.
 # Not part of CI. Usage: bash bench/core.sh   (RUNS=5 for more runs)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,4 +54,18 @@ printf '| input lines | wall s | peak RSS MiB |\n|---|---|---|\n'
 for n in 10k 1m; do
 	read -r wall rss < <(run "sluice $n" "$work/$n" "$work/sluice" -c 50)
 	printf '| %s | %s | %.1f |\n' "$n" "$wall" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')"
+done
+
+echo
+echo "## parse: 2,000 pages of ~100 KB (/article/N), -c 16 --host-concurrency 16, $runs runs each"
+awk -v b="$base" 'BEGIN { for (i = 0; i < 2000; i++) print b "/article/" i }' > "$work/articles"
+: > "$work/t.extract"; : > "$work/t.fetch"
+for _ in $(seq "$runs"); do
+	run extract "$work/articles" "$work/sluice" -c 16 --host-concurrency 16 --extract title,links | awk '{ print $1 }' >> "$work/t.extract"
+	run fetch "$work/articles" "$work/sluice" -c 16 --host-concurrency 16 | awk '{ print $1 }' >> "$work/t.fetch"
+done
+printf '| run | median wall s | pages/s | MB/s of HTML |\n|---|---|---|---|\n'
+for t in extract fetch; do
+	m=$(median < "$work/t.$t")
+	printf '| %s | %s | %.0f | %.1f |\n' "$t" "$m" "$(awk -v m="$m" 'BEGIN { print 2000 / m }')" "$(awk -v m="$m" 'BEGIN { print 2000 * 0.1 / m }')"
 done

@@ -8,6 +8,7 @@
 //	/bytes/N          N bytes of text
 //	/redirect/N       a chain of N redirects ending at /page/1
 //	/hello            a ~100-byte text body, for throughput runs
+//	/article/N        a ~100 KB HTML page with ~500 links, for parsing runs
 //	/limited/N/...    200, or 429 once the site has answered N requests under
 //	                  /limited/N/ within the last second (a rate-limited API)
 package site
@@ -34,6 +35,7 @@ func Handler() http.Handler {
 	mux.HandleFunc("GET /bytes/{n}", byteCount)
 	mux.HandleFunc("GET /redirect/{n}", redirect)
 	mux.HandleFunc("GET /hello", hello)
+	mux.HandleFunc("GET /article/{n}", article)
 	lim := &limited{recent: map[int][]time.Time{}}
 	mux.HandleFunc("GET /limited/{n}/", lim.serve)
 	mux.HandleFunc("GET /limited/{n}", lim.serve)
@@ -154,4 +156,27 @@ var helloBody = []byte(strings.Repeat("hello from the sluice test site ", 3) + "
 func hello(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain")
 	w.Write(helloBody)
+}
+
+// articleBody is the ~100 KB page /article/N serves (N only changes its title).
+var articleBody = func() string {
+	var b strings.Builder
+	b.WriteString(`<nav>`)
+	for i := range 50 {
+		fmt.Fprintf(&b, `<a href="/section/%d">Section %d</a> `, i, i)
+	}
+	b.WriteString("</nav><main>")
+	for i := 0; b.Len() < 100_000; i++ {
+		fmt.Fprintf(&b, `<p>Paragraph %d with some ordinary text, a <a href="/article/%d#top">link</a>, `+
+			`<em>emphasis</em> and <a href="https://other.example.test/%d">another</a>.</p>`, i, i, i)
+	}
+	b.WriteString("</main></body></html>\n")
+	return b.String()
+}()
+
+func article(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	fmt.Fprintf(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Article %s</title>`+
+		`<meta name="description" content="a page for parsing runs"></head><body>`, r.PathValue("n"))
+	fmt.Fprint(w, articleBody)
 }
