@@ -109,15 +109,7 @@ func writePage(s *jsoniter.Stream, p *Page) {
 	}
 	if p.Meta != nil {
 		field(s, "meta")
-		s.WriteObjectStart()
-		for i, k := range slices.Sorted(maps.Keys(p.Meta)) {
-			if i > 0 {
-				s.WriteMore()
-			}
-			s.WriteObjectField(validUTF8(k))
-			writeString(s, p.Meta[k])
-		}
-		s.WriteObjectEnd()
+		writeStringMap(s, p.Meta)
 	}
 	if p.Text != nil {
 		field(s, "text")
@@ -125,15 +117,11 @@ func writePage(s *jsoniter.Stream, p *Page) {
 	}
 	if p.Headers != nil {
 		field(s, "headers")
-		s.WriteObjectStart()
-		for i, k := range slices.Sorted(maps.Keys(p.Headers)) {
-			if i > 0 {
-				s.WriteMore()
-			}
-			s.WriteObjectField(validUTF8(strings.ToLower(k)))
-			writeString(s, strings.Join(p.Headers[k], ", "))
+		joined := make(map[string]string, len(p.Headers))
+		for k, vs := range p.Headers {
+			joined[strings.ToLower(k)] = strings.Join(vs, ", ")
 		}
-		s.WriteObjectEnd()
+		writeStringMap(s, joined)
 	}
 	if len(p.Fields) > 0 {
 		field(s, "fields")
@@ -154,6 +142,19 @@ func writePage(s *jsoniter.Stream, p *Page) {
 		}
 		s.WriteObjectEnd()
 	}
+}
+
+// writeStringMap writes m as an object, keys sorted.
+func writeStringMap(s *jsoniter.Stream, m map[string]string) {
+	s.WriteObjectStart()
+	for i, k := range slices.Sorted(maps.Keys(m)) {
+		if i > 0 {
+			s.WriteMore()
+		}
+		s.WriteObjectField(validUTF8(k))
+		writeString(s, m[k])
+	}
+	s.WriteObjectEnd()
 }
 
 func writeStrings(s *jsoniter.Stream, vs []string) {

@@ -45,7 +45,15 @@ func parseObject(r *Record, line []byte, urlField string) {
 		r.Fail(KindInvalidInput, "line is not a valid JSON object: %v", jsonSyntaxError(line))
 		return
 	}
-	r.Input = bytes.ToValidUTF8(bytes.Clone(line), []byte("\uFFFD"))
+	input := bytes.Clone(line)
+	if bytes.ContainsAny(input, "\r\n") {
+		// Line breaks between tokens would split the output line: compact.
+		var b bytes.Buffer
+		if err := json.Compact(&b, line); err == nil {
+			input = b.Bytes()
+		}
+	}
+	r.Input = bytes.ToValidUTF8(input, []byte("\uFFFD"))
 	field := jsoniter.Get(line, urlField)
 	if field.ValueType() != jsoniter.StringValue {
 		r.Fail(KindInvalidInput, "JSON object has no string field %q", urlField)

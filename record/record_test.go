@@ -1,6 +1,7 @@
 package record
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -30,6 +31,7 @@ func TestParse(t *testing.T) {
 		{"object other field", `{"link":"http://a.test/","url":5}`, "link", "http://a.test/", "", true},
 		{"object field padded", `{"url":"  http://a.test/  "}`, "url", "http://a.test/", "", true},
 		{"object escaped url", `{"url":"http:\/\/a.test\/\u00e9"}`, "url", "http://a.test/é", "", true},
+		{"object with line breaks", "{\"url\":\r\n \"http://a.test/\"}", "url", "http://a.test/", "", true},
 		{"object no field", `{"href":"http://a.test/"}`, "url", "", KindInvalidInput, true},
 		{"object number field", `{"url":5}`, "url", "", KindInvalidInput, true},
 		{"object bad url", `{"url":"nope"}`, "url", "nope", KindInvalidInput, true},
@@ -56,8 +58,11 @@ func TestParse(t *testing.T) {
 			if (r.Input != nil) != tc.wantInput {
 				t.Errorf("Parse(%q).Input = %q; want present=%v", tc.line, r.Input, tc.wantInput)
 			}
-			if tc.wantInput && string(r.Input) != tc.line {
+			if want := tc.line; tc.wantInput && !strings.ContainsAny(want, "\r\n") && string(r.Input) != want {
 				t.Errorf("Parse(%q).Input = %q; want the line verbatim", tc.line, r.Input)
+			}
+			if bytes.ContainsAny(r.Input, "\r\n") {
+				t.Errorf("Parse(%q).Input = %q; want no line breaks", tc.line, r.Input)
 			}
 		})
 	}

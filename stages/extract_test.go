@@ -15,6 +15,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"sluice/internal/site"
 	"sluice/record"
 )
 
@@ -261,29 +262,11 @@ func FuzzExtract(f *testing.F) {
 	})
 }
 
-// page100K is a ~100 KB HTML page of the shape sluice meets: a head with
-// metadata, navigation, paragraphs with links.
-func page100K() []byte {
-	var b strings.Builder
-	b.WriteString(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>A page of about one hundred kilobytes</title>` +
-		`<meta name="description" content="benchmark page"><link rel="canonical" href="/bench"></head><body><nav>`)
-	for i := range 50 {
-		fmt.Fprintf(&b, `<a href="/section/%d">Section %d</a> `, i, i)
-	}
-	b.WriteString("</nav><main>")
-	for i := 0; b.Len() < 100_000; i++ {
-		fmt.Fprintf(&b, `<p>Paragraph %d with some ordinary text, a <a href="/article/%d#top">link</a>, `+
-			`<em>emphasis</em> and <a href="https://other.example.test/%d">another</a>.</p>`, i, i, i)
-	}
-	b.WriteString("</main></body></html>")
-	return []byte(b.String())
-}
-
 // BenchmarkExtract measures --extract title,links on a 100 KB page, beside a
 // plain goquery loop doing the same work (parse, first title, every href
 // made absolute) in the same run.
 func BenchmarkExtract(b *testing.B) {
-	page := page100K()
+	page := site.ArticlePage("bench") // the page bench/core.sh's parse run fetches
 	b.Run("sluice", func(b *testing.B) {
 		e := NewExtractor(ExtractConfig{Title: true, Links: true})
 		b.ReportAllocs()
