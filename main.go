@@ -450,7 +450,19 @@ func isToken(s string) bool {
 // sizeValue is a byte count written as 1048576, 512KiB, 10MiB, 1GB ...
 type sizeValue int64
 
-func (s *sizeValue) String() string { return strconv.FormatInt(int64(*s), 10) }
+// String writes the size the way a user would: 10MiB, 64KiB, 1000.
+func (s *sizeValue) String() string {
+	n := int64(*s)
+	for _, u := range []struct {
+		name string
+		size int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n >= u.size && n%u.size == 0 {
+			return strconv.FormatInt(n/u.size, 10) + u.name
+		}
+	}
+	return strconv.FormatInt(n, 10)
+}
 func (s *sizeValue) Type() string   { return "size" }
 func (s *sizeValue) Set(v string) error {
 	n, err := parseSize(v)

@@ -48,6 +48,18 @@ func TestParseSize(t *testing.T) {
 	}
 }
 
+func TestSizeString(t *testing.T) {
+	for n, want := range map[int64]string{10 << 20: "10MiB", 64 << 10: "64KiB", 1 << 30: "1GiB", 1000: "1000", 0: "0", 1536: "1536"} {
+		v := sizeValue(n)
+		if got := v.String(); got != want {
+			t.Errorf("sizeValue(%d).String() = %q; want %q", n, got, want)
+		}
+		if back, err := parseSize(v.String()); err != nil || back != n {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", v.String(), back, err, n)
+		}
+	}
+}
+
 // FuzzParseSize: never panics, never negative, and plain numbers round-trip.
 func FuzzParseSize(f *testing.F) {
 	for _, s := range []string{"10MiB", "1048576", "1.5k", "9223372036854775807", "8EiB", " 3 gb "} {
