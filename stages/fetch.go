@@ -93,8 +93,20 @@ func (f *Fetcher) checkRedirect(req *http.Request, via []*http.Request) error {
 	if s := req.URL.Scheme; s != "http" && s != "https" {
 		return &redirectError{fmt.Sprintf("redirect to unsupported scheme %q", s)}
 	}
+	// Credentials given with -H are for the host they were given for: like
+	// curl, drop them when a redirect leaves it (another host, port or
+	// scheme). Go's client keeps them for subdomains.
+	first := via[0].URL
+	if req.URL.Scheme != first.Scheme || record.HostKey(req.URL.Scheme, req.URL.Host) != record.HostKey(first.Scheme, first.Host) {
+		for _, h := range credentialHeaders {
+			req.Header.Del(h)
+		}
+	}
 	return nil
 }
+
+// credentialHeaders are not sent on to another host after a redirect.
+var credentialHeaders = []string{"Authorization", "Cookie", "Proxy-Authorization"}
 
 // Fetch performs one attempt for r and fills in its response fields, or its
 // error. A record that carries an error is left untouched, unless the retry

@@ -171,6 +171,45 @@ func TestFetchSendsHeaders(t *testing.T) {
 	}
 }
 
+// Credentials given with -H go to the host they were given for, not to
+// another host a redirect leads to.
+func TestFetchRedirectDropsCredentials(t *testing.T) {
+	seen := make(chan http.Header, 2)
+	other := newServer(t, func(w http.ResponseWriter, r *http.Request) { seen <- r.Header.Clone() })
+	first := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/same" {
+			w.Header().Set("Location", "/landing")
+		} else if r.URL.Path == "/landing" {
+			seen <- r.Header.Clone()
+			return
+		} else {
+			w.Header().Set("Location", other.URL+"/landing")
+		}
+		w.WriteHeader(http.StatusFound)
+	})
+	h := http.Header{}
+	h.Set("Authorization", "Bearer s3cret")
+	h.Set("Cookie", "session=s3cret")
+	h.Set("X-Other", "kept")
+	f := newFetcher(t, FetchConfig{Header: h, MaxRedirects: 5})
+	for _, tc := range []struct {
+		path      string
+		wantCreds bool
+	}{{"/same", true}, {"/elsewhere", false}} {
+		if r := fetch(t, f, first.URL+tc.path); r.Status != 200 {
+			t.Fatalf("%s: %+v", tc.path, r.Err)
+		}
+		got := <-seen
+		if creds := got.Get("Authorization") != "" && got.Get("Cookie") != ""; creds != tc.wantCreds || got.Get("X-Other") != "kept" {
+			t.Errorf("redirect %s: landing saw Authorization %q Cookie %q X-Other %q; want credentials %v",
+				tc.path, got.Get("Authorization"), got.Get("Cookie"), got.Get("X-Other"), tc.wantCreds)
+		}
+	}
+	if h.Get("Authorization") == "" {
+		t.Errorf("the shared header map lost Authorization: redirects must not change it")
+	}
+}
+
 func TestFetchErrors(t *testing.T) {
 	hang := newServer(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
 	slowBody := newServer(t, func(w http.ResponseWriter, r *http.Request) {
