@@ -476,6 +476,23 @@ func TestBadFlags(t *testing.T) {
 	}
 }
 
+// --deny-private refuses loopback however it is named; nothing is fetched.
+func TestDenyPrivate(t *testing.T) {
+	srv := newSite(t)
+	port := srv.URL[strings.LastIndexByte(srv.URL, ':')+1:]
+	in := srv.URL + "/page/1\nhttp://localhost:" + port + "/page/2\nhttp://[::1]:" + port + "/\nnot a url\n"
+	stdout, stderr, code := runSluice(t, in, "--deny-private")
+	recs := parseOutput(t, stdout)
+	if code != 0 || stderr != "" || len(recs) != 4 {
+		t.Fatalf("exit %d, stderr %q, %d records", code, stderr, len(recs))
+	}
+	for seq := int64(1); seq <= 3; seq++ {
+		if r := recs[seq]; r.kind() != "denied" || r.Attempts != 1 {
+			t.Errorf("%s: %+v after %d attempts; want denied, not retried", r.URL, r.Error, r.Attempts)
+		}
+	}
+}
+
 func TestHeaderValueNeverEchoed(t *testing.T) {
 	for _, h := range []string{"Authorization Bearer s3cret", "Bad Name s3cret: x", "X-Token: s3cret\r\nInjected: 1"} {
 		_, stderr, code := runSluice(t, "", "-H", "X-Ok: 1", "-H", h)
@@ -494,7 +511,7 @@ func TestHelpAndVersion(t *testing.T) {
 		"--header", "--user-agent", "--insecure", "--fail-status", "--url-field", "--grace", "--verbose",
 		"--rate", "--burst", "--host-rate", "--host-concurrency", "--window", "--auto-throttle", "--retries",
 		"--retry-on", "--retry-base", "--retry-max", "--retry-unsafe", "--stats", "--extract", "--select",
-		"--select-all", "--links-same-host", "--body", "--text-max", "--parse-workers"} {
+		"--select-all", "--links-same-host", "--body", "--text-max", "--parse-workers", "--deny-private"} {
 		if !strings.Contains(stdout, flag) {
 			t.Errorf("--help does not mention %s", flag)
 		}

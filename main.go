@@ -244,6 +244,7 @@ func parseFlags(args []string, stdout io.Writer) (Config, error) {
 	fs.StringArrayVarP(&headers, "header", "H", nil, "extra request header 'Name: value' (repeatable)")
 	fs.StringVar(&userAgent, "user-agent", "sluice/"+version, "User-Agent header")
 	fs.BoolVar(&cfg.Fetch.Insecure, "insecure", false, "do not verify TLS certificates")
+	fs.BoolVar(&cfg.Fetch.DenyPrivate, "deny-private", false, "refuse loopback, private, link-local and metadata addresses, checked after DNS (also on redirects); ignores proxies")
 	fs.BoolVar(&cfg.Fetch.FailStatus, "fail-status", false, "record status >= 400 as an error of kind http")
 	fs.StringVar(&globalRate, "rate", "0", "requests per second over all hosts: 10, 10/s, 600/m, 3600/h; 0 for no limit")
 	fs.IntVar(&cfg.Limits.Burst, "burst", 0, "size of the --rate token bucket (default 10 ms worth of --rate, at least 1)")
@@ -463,7 +464,7 @@ func (s *sizeValue) String() string {
 	}
 	return strconv.FormatInt(n, 10)
 }
-func (s *sizeValue) Type() string   { return "size" }
+func (s *sizeValue) Type() string { return "size" }
 func (s *sizeValue) Set(v string) error {
 	n, err := parseSize(v)
 	if err != nil {

@@ -21,6 +21,7 @@ const (
 	KindRedirects    Kind = "redirects"     // too many redirects, or a redirect to a non-http(s) URL
 	KindHTTP         Kind = "http"          // status >= 400, only with --fail-status
 	KindCanceled     Kind = "canceled"      // interrupted (signal, or output closed) before it finished
+	KindDenied       Kind = "denied"        // --deny-private refused the address the host resolved to
 )
 
 // Error is the error a record carries to the sink. Message is for people;

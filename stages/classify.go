@@ -18,12 +18,15 @@ import (
 // when a network error is wrapped inside it.
 func Classify(err error) record.Kind {
 	var (
+		denied   *deniedError
 		redirect *redirectError
 		dnsErr   *net.DNSError
 		netErr   net.Error
 		opErr    *net.OpError
 	)
 	switch {
+	case errors.As(err, &denied):
+		return record.KindDenied
 	case errors.As(err, &redirect):
 		return record.KindRedirects
 	case errors.Is(err, context.Canceled):

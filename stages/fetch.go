@@ -28,6 +28,7 @@ type FetchConfig struct {
 	Stats        *Stats        // counts attempts; nil for none
 	KeepBody     bool          // keep what was read of the body in the record, for extraction or --body
 	KeepHeader   bool          // keep the response headers in the record, for --extract headers
+	DenyPrivate  bool          // refuse to connect to non-public addresses; also ignores proxies
 }
 
 // Fetcher performs HTTP requests for records. It is safe for concurrent use:
@@ -58,8 +59,13 @@ func NewFetcher(cfg FetchConfig) (*Fetcher, error) {
 		cfg.Header = http.Header{}
 	}
 	dialer := &net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}
+	proxy := http.ProxyFromEnvironment
+	if cfg.DenyPrivate {
+		dialer.Control = denyPrivate
+		proxy = nil // a proxy resolves the target where the check cannot see it
+	}
 	transport := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
+		Proxy:                 proxy,
 		DialContext:           dialer.DialContext,
 		ForceAttemptHTTP2:     true, // a custom dialer and TLS config turn it off otherwise
 		MaxIdleConns:          max(100, 2*cfg.Concurrency),
