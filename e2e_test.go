@@ -48,12 +48,13 @@ func TestMain(m *testing.M) {
 
 // outRecord is the part of an output line the tests look at.
 type outRecord struct {
-	Seq      int64           `json:"seq"`
-	URL      string          `json:"url"`
-	Status   int             `json:"status"`
-	Attempts int             `json:"attempts"`
-	Input    json.RawMessage `json:"input"`
-	Error    *struct {
+	Seq       int64           `json:"seq"`
+	URL       string          `json:"url"`
+	Status    int             `json:"status"`
+	Attempts  int             `json:"attempts"`
+	Truncated bool            `json:"truncated"`
+	Input     json.RawMessage `json:"input"`
+	Error     *struct {
 		Kind    string `json:"kind"`
 		Message string `json:"message"`
 	} `json:"error"`

@@ -20,6 +20,7 @@ const (
 	KindProtocol     Kind = "protocol"      // the server's answer was not valid HTTP
 	KindRedirects    Kind = "redirects"     // too many redirects, or a redirect to a non-http(s) URL
 	KindHTTP         Kind = "http"          // status >= 400, only with --fail-status
+	KindTooLarge     Kind = "too_large"     // the response headers were larger than the client accepts
 	KindCanceled     Kind = "canceled"      // interrupted (signal, or output closed) before it finished
 	KindDenied       Kind = "denied"        // --deny-private refused the address the host resolved to
 )

@@ -29,6 +29,8 @@ func Classify(err error) record.Kind {
 		return record.KindDenied
 	case errors.As(err, &redirect):
 		return record.KindRedirects
+	case strings.Contains(err.Error(), "server response headers exceeded"):
+		return record.KindTooLarge // net/http has no typed error for it
 	case errors.Is(err, context.Canceled):
 		return record.KindCanceled
 	case errors.Is(err, context.DeadlineExceeded):

@@ -65,21 +65,25 @@ func NewFetcher(cfg FetchConfig) (*Fetcher, error) {
 		proxy = nil // a proxy resolves the target where the check cannot see it
 	}
 	transport := &http.Transport{
-		Proxy:                 proxy,
-		DialContext:           dialer.DialContext,
-		ForceAttemptHTTP2:     true, // a custom dialer and TLS config turn it off otherwise
-		MaxIdleConns:          max(100, 2*cfg.Concurrency),
-		MaxIdleConnsPerHost:   cfg.Concurrency, // Go's default of 2 would redial almost every request
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   cfg.Timeout,
-		ResponseHeaderTimeout: cfg.Timeout,
-		ExpectContinueTimeout: time.Second,
-		TLSClientConfig:       &tls.Config{InsecureSkipVerify: cfg.Insecure},
+		Proxy:                  proxy,
+		DialContext:            dialer.DialContext,
+		ForceAttemptHTTP2:      true, // a custom dialer and TLS config turn it off otherwise
+		MaxIdleConns:           max(100, 2*cfg.Concurrency),
+		MaxIdleConnsPerHost:    cfg.Concurrency, // Go's default of 2 would redial almost every request
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    cfg.Timeout,
+		ResponseHeaderTimeout:  cfg.Timeout,
+		ExpectContinueTimeout:  time.Second,
+		MaxResponseHeaderBytes: maxHeaderBytes,
+		TLSClientConfig:        &tls.Config{InsecureSkipVerify: cfg.Insecure},
 	}
 	f := &Fetcher{cfg: cfg}
 	f.client = &http.Client{Transport: transport, CheckRedirect: f.checkRedirect}
 	return f, nil
 }
+
+// maxHeaderBytes caps a response's headers (Go's default is 10 MB).
+const maxHeaderBytes = 1 << 20
 
 // Close closes the idle connections of the shared client.
 func (f *Fetcher) Close() { f.client.CloseIdleConnections() }

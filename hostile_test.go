@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"net/http/httptest"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"sluice/internal/hostile"
+	"sluice/internal/site"
+)
+
+// What each fault must come out as, with the flags TestHostileMixedInput
+// uses: "" is a good response, "truncated" a good response cut at --max-body.
+var hostileWant = map[string]struct {
+	kind      string
+	status    int
+	truncated bool
+}{
+	"/ok": {"", 200, false}, "/reset": {"reset", 0, false}, "/close": {"reset", 0, false},
+	"/hang": {"timeout", 0, false}, "/slow-headers": {"timeout", 0, false}, "/slow-body": {"timeout", 200, false},
+	"/short": {"reset", 200, false}, "/endless": {"", 200, true}, "/gzip-bomb": {"", 200, true},
+	"/bad-gzip": {"protocol", 200, false}, "/loop": {"redirects", 0, false}, "/chain/3": {"", 200, false},
+	"/chain/30": {"redirects", 0, false}, "/to-ftp": {"redirects", 0, false}, "/no-content": {"", 204, false},
+	"/not-modified": {"", 304, false}, "/early-hints": {"", 200, false}, "/bad-utf8": {"", 200, false},
+	"/mislabelled": {"", 200, false}, "/huge-headers": {"too_large", 0, false}, "/garbage": {"protocol", 0, false},
+}
+
+// Thousands of lines mixing every fault with good URLs, invalid lines and a
+// self-signed TLS host: one record each, each with the right outcome, good
+// URLs unaffected, exit 0, nothing on stderr, and memory bounded although
+// the gzip bombs inflate to 256 MiB each and the endless bodies never end.
+func TestHostileMixedInput(t *testing.T) {
+	bad := httptest.NewServer(hostile.Handler())
+	t.Cleanup(bad.Close)
+	good := newSite(t)
+	tlsSrv := httptest.NewUnstartedServer(site.Handler())
+	tlsSrv.EnableHTTP2 = true
+	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes are the point
+	tlsSrv.StartTLS()
+	t.Cleanup(tlsSrv.Close)
+	if len(hostileWant) != len(hostile.Faults) {
+		t.Fatalf("hostileWant covers %d faults of %d", len(hostileWant), len(hostile.Faults))
+	}
+
+	type expect struct{ url, kind string }
+	var in strings.Builder
+	var want []expect
+	add := func(line, kind string) {
+		in.WriteString(line + "\n")
+		want = append(want, expect{line, kind})
+	}
+	for i := range 100 {
+		for _, f := range hostile.Faults {
+			add(bad.URL+f+"?i="+fmt.Sprint(i), hostileWant[f].kind)
+		}
+		add(good.URL+"/page/"+fmt.Sprint(i%20+1), "")
+		add(tlsSrv.URL+"/hello", "tls") // self-signed: refused without --insecure
+		if i%10 == 0 {
+			add("not a url", "invalid_input")
+			add(`{"url": 42}`, "invalid_input")
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute) // a hang fails, not CI
+	defer cancel()
+	cmd := exec.CommandContext(ctx, sluiceBin, "-c", "64", "--host-concurrency", "64", "--timeout", "1s",
+		"--max-body", "1MiB", "--retries", "0", "--extract", "title")
+	cmd.Stdin = strings.NewReader(in.String())
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("sluice: %v\n%s", err, errb.String())
+	}
+	if errb.Len() != 0 {
+		t.Errorf("stderr = %q; want nothing", errb.String())
+	}
+	recs := parseOutput(t, out.String())
+	if len(recs) != len(want) {
+		t.Fatalf("%d records for %d input lines", len(recs), len(want))
+	}
+	wrong := map[string]int{}
+	for i, w := range want {
+		r := recs[int64(i+1)]
+		path := strings.TrimPrefix(strings.SplitN(w.url, "?", 2)[0], bad.URL)
+		hw, isFault := hostileWant[path]
+		switch {
+		case r.kind() != w.kind:
+			wrong[fmt.Sprintf("%s: kind %q, want %q (%v)", path, r.kind(), w.kind, r.Error)]++
+		case isFault && hw.status != 0 && r.Status != hw.status:
+			wrong[fmt.Sprintf("%s: status %d, want %d", path, r.Status, hw.status)]++
+		case isFault && r.Truncated != hw.truncated:
+			wrong[fmt.Sprintf("%s: truncated %v, want %v", path, r.Truncated, hw.truncated)]++
+		}
+	}
+	for msg, n := range wrong {
+		t.Errorf("%d× %s", n, msg)
+	}
+	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss // KiB on Linux
+	if rss > 512<<10 {
+		t.Errorf("peak RSS %d MiB; want it bounded by --max-body × -c, far below 512 MiB", rss>>10)
+	}
+	t.Logf("%d records, peak RSS %d MiB", len(recs), rss>>10)
+}
+
+// The self-signed TLS host answers over HTTP/2 with --insecure.
+func TestInsecureHTTP2(t *testing.T) {
+	tlsSrv := httptest.NewUnstartedServer(site.Handler())
+	tlsSrv.EnableHTTP2 = true
+	tlsSrv.StartTLS()
+	t.Cleanup(tlsSrv.Close)
+	stdout, _, code := runSluice(t, tlsSrv.URL+"/hello\n", "--insecure")
+	recs := parseOutput(t, stdout)
+	if code != 0 || len(recs) != 1 || recs[1].Status != 200 || !strings.Contains(stdout, `"proto":"HTTP/2.0"`) {
+		t.Errorf("--insecure against a self-signed HTTP/2 server: %s", stdout)
+	}
+}

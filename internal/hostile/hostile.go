@@ -1,0 +1,181 @@
+// Package hostile is a web server that misbehaves on purpose, for sluice's
+// reliability tests and soak script. Each path is one fault:
+//
+//	/ok                 200 with a small HTML page (the control)
+//	/reset              reads the request, then resets the connection (RST)
+//	/close              closes the connection without answering
+//	/hang               accepts, never answers (until the client goes away)
+//	/slow-headers       sends the status line a byte every 200 ms
+//	/slow-body          sends headers, then the body a byte every 200 ms (slowloris)
+//	/short              Content-Length: 1000 with 10 bytes, then closes
+//	/endless            a body that never ends
+//	/gzip-bomb          a gzip body of about 250 KB that inflates to 256 MiB of zeros
+//	/bad-gzip           Content-Encoding: gzip with a body that is not gzip
+//	/loop               redirects to itself
+//	/chain/N            N redirects, then /ok
+//	/to-ftp             redirects to ftp://
+//	/no-content         204
+//	/not-modified       304
+//	/early-hints        103 Early Hints, then 200
+//	/bad-utf8           HTML whose title is not valid UTF-8
+//	/mislabelled        says charset=utf-8, is windows-1251
+//	/huge-headers       2 MiB of response headers
+//	/garbage            answers with bytes that are not HTTP
+//
+// Everything it sends is bounded per request except /endless and /hang,
+// which last until the client goes away.
+package hostile
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Faults lists the paths, for tests that mix them.
+var Faults = []string{"/ok", "/reset", "/close", "/hang", "/slow-headers", "/slow-body", "/short", "/endless",
+	"/gzip-bomb", "/bad-gzip", "/loop", "/chain/3", "/chain/30", "/to-ftp", "/no-content", "/not-modified",
+	"/early-hints", "/bad-utf8", "/mislabelled", "/huge-headers", "/garbage"}
+
+// Handler returns the hostile handler. It needs a server that allows
+// hijacking (HTTP/1), as httptest.NewServer's does.
+func Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/ok", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, "<title>fine</title><p>a good page</p>")
+	})
+	mux.HandleFunc("/reset", hijack(func(c net.Conn) {
+		if tc, ok := c.(*net.TCPConn); ok {
+			tc.SetLinger(0) // close with RST
+		}
+	}))
+	mux.HandleFunc("/close", hijack(func(c net.Conn) {}))
+	mux.HandleFunc("/garbage", hijack(func(c net.Conn) { io.WriteString(c, "SPLAT\x00\xff nonsense\r\n\r\n") }))
+	mux.HandleFunc("/slow-headers", hijack(func(c net.Conn) {
+		for _, b := range []byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok") {
+			if _, err := c.Write([]byte{b}); err != nil {
+				return
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}))
+	mux.HandleFunc("/short", hijack(func(c net.Conn) {
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\nonly ten b")
+	}))
+	mux.HandleFunc("/hang", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	mux.HandleFunc("/slow-body", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100")
+		w.WriteHeader(http.StatusOK)
+		for range 100 {
+			if _, err := w.Write([]byte("x")); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			select {
+			case <-time.After(200 * time.Millisecond):
+			case <-r.Context().Done():
+				return
+			}
+		}
+	})
+	mux.HandleFunc("/endless", func(w http.ResponseWriter, r *http.Request) {
+		chunk := bytes.Repeat([]byte("endless "), 8<<10)
+		for r.Context().Err() == nil {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	})
+	mux.HandleFunc("/gzip-bomb", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Header().Set("Content-Type", "text/plain")
+		w.Write(gzipBomb())
+	})
+	mux.HandleFunc("/bad-gzip", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Encoding", "gzip")
+		io.WriteString(w, "this is not gzip at all")
+	})
+	mux.HandleFunc("/loop", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/loop", http.StatusFound) })
+	mux.HandleFunc("/chain/{n}", func(w http.ResponseWriter, r *http.Request) {
+		n, err := strconv.Atoi(r.PathValue("n"))
+		if err != nil || n < 0 {
+			http.NotFound(w, r)
+			return
+		}
+		to := "/ok"
+		if n > 0 {
+			to = "/chain/" + strconv.Itoa(n-1)
+		}
+		http.Redirect(w, r, to, http.StatusMovedPermanently)
+	})
+	mux.HandleFunc("/to-ftp", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "ftp://files.example.test/x", http.StatusFound)
+	})
+	mux.HandleFunc("/no-content", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	mux.HandleFunc("/not-modified", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNotModified) })
+	mux.HandleFunc("/early-hints", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</style.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		io.WriteString(w, "after the hints")
+	})
+	mux.HandleFunc("/bad-utf8", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, "<title>bad \xff\xfe utf-8 \xc3</title><p>\xed\xa0\x80</p>")
+	})
+	mux.HandleFunc("/mislabelled", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, "<title>\xcf\xf0\xe8\xe2\xe5\xf2</title>") // windows-1251, labelled UTF-8
+	})
+	mux.HandleFunc("/huge-headers", func(w http.ResponseWriter, r *http.Request) {
+		v := strings.Repeat("h", 8<<10)
+		for i := range 256 { // 2 MiB
+			w.Header().Set(fmt.Sprintf("X-Huge-%d", i), v)
+		}
+	})
+	return mux
+}
+
+// hijack answers below HTTP: it reads the request head, runs fn on the raw
+// connection and closes it.
+func hijack(fn func(net.Conn)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			http.Error(w, "cannot hijack", http.StatusInternalServerError)
+			return
+		}
+		defer c.Close()
+		fn(c)
+	}
+}
+
+var (
+	bombOnce sync.Once
+	bomb     []byte
+)
+
+// gzipBomb is 256 MiB of zeros, gzipped (about 250 KB), made once.
+func gzipBomb() []byte {
+	bombOnce.Do(func() {
+		var b bytes.Buffer
+		zw, err := gzip.NewWriterLevel(&b, gzip.BestCompression)
+		if err != nil {
+			panic(err)
+		}
+		zeros := make([]byte, 1<<20)
+		for range 256 {
+			zw.Write(zeros)
+		}
+		zw.Close()
+		bomb = b.Bytes()
+	})
+	return bomb
+}
