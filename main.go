@@ -154,6 +154,12 @@ func run(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.Wri
 			return fmt.Errorf("write stats: %w", err)
 		}
 	}
+	if cfg.Verbose || cfg.Stats {
+		// The pipeline has ended: what still runs is the runtime's, main's
+		// signal watcher, and a read blocked on an idle stdin, if any.
+		fmt.Fprintf(stderr, "sluice: done: %d records read, %d written, %d goroutines\n",
+			src.Count(), sink.Count(), runtime.NumGoroutine())
+	}
 	switch {
 	case ctx.Err() != nil:
 		return errInterrupted

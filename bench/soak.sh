@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Soak: $N (default 1,000,000) URLs mixing every fault of the hostile server
+# (internal/hostile) with good URLs and invalid lines, through sluice, on
+# loopback. Reports records in and out, errors by kind, peak RSS, wall time
+# and the goroutines left when the pipeline ended. Not part of CI.
+# Usage: bash bench/soak.sh   (N=100000 for a shorter run)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+n=${N:-1000000}
+work=$(mktemp -d)
+pid=
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
+cd "$root"
+go build -o "$work/sluice" . && go build -o "$work/hostile" ./internal/cmd/hostile
+"$work/hostile" > "$work/addr" &
+pid=$!
+for _ in $(seq 100); do [ -s "$work/addr" ] && break; sleep 0.05; done
+base=$(head -n 1 "$work/addr")
+
+faults=$("$work/hostile" -faults)
+awk -v n="$n" -v base="$base" -v faults="$(echo $faults)" 'BEGIN {
+	k = split(faults, f, " ")
+	for (i = 0; i < n; i++) {
+		j = i % (k + 3)
+		if (j < k) print base f[j + 1] "?i=" i
+		else if (j == k) print base "/ok?good=" i
+		else if (j == k + 1) print "not a url " i
+		else print "{\"url\": " i "}"
+	}
+}' > "$work/in"
+echo "input: $(wc -l < "$work/in") lines, $(echo $faults | wc -w) faults from $base"
+
+start=$EPOCHREALTIME
+/usr/bin/time -f '%e s wall, %M KiB peak RSS' -o "$work/time" \
+	"$work/sluice" --stats -c 256 --host-concurrency 256 --timeout 200ms --max-body 1MiB --retries 0 \
+	< "$work/in" > "$work/out" 2> "$work/err" || echo "sluice exit status $?"
+echo "records in:  $(wc -l < "$work/in")"
+echo "records out: $(wc -l < "$work/out")"
+echo "seqs 1..n, each once: $(jq -s 'map(.seq) | sort | . == [range(1; length + 1)]' "$work/out")"
+echo "time: $(cat "$work/time")"
+grep '^sluice: done' "$work/err"
+echo "outcomes:"
+jq -r 'if .error then "error " + .error.kind elif .truncated then "ok, truncated" else "ok " + (.status | tostring) end' "$work/out" | sort | uniq -c | sort -rn
