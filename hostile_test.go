@@ -121,3 +121,45 @@ func TestInsecureHTTP2(t *testing.T) {
 		t.Errorf("--insecure against a self-signed HTTP/2 server: %s", stdout)
 	}
 }
+
+// SIGINT or SIGTERM with a thousand requests in flight out of 10,000 lines:
+// every record read comes out (those in flight and those waiting as
+// canceled), seqs 1..n each once, exit 130.
+func TestSignalUnderLoad(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			srv := newSlowServer(t, time.Hour)
+			s := startSluice(t, "-c", "1000", "--host-concurrency", "1000", "--window", "4000", "--grace", "300ms")
+			go func() {
+				var b strings.Builder
+				for i := range 10_000 {
+					fmt.Fprintf(&b, "%s/%d\n", srv.URL, i)
+				}
+				io.WriteString(s.stdin, b.String()) // blocks on backpressure; ends when sluice stops reading
+			}()
+			waitFor(t, "1000 requests in flight", func() bool { return srv.inFlight.Load() == 1000 })
+			sent := time.Now()
+			if err := s.cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			s.wait(t)
+			t.Logf("exited %v after the signal (grace 300ms)", time.Since(sent).Round(time.Millisecond))
+			if code := s.cmd.ProcessState.ExitCode(); code != 130 {
+				t.Errorf("exit status %d; want 130", code)
+			}
+			if s.stderr.Len() != 0 {
+				t.Errorf("stderr = %q", s.stderr.String())
+			}
+			recs := parseOutput(t, s.stdout.String())
+			if len(recs) < 1000 {
+				t.Fatalf("%d records; want at least the 1000 in flight", len(recs))
+			}
+			for _, r := range recs {
+				if r.kind() != "canceled" {
+					t.Fatalf("record %d: %+v; want canceled", r.Seq, r.Error)
+				}
+			}
+			t.Logf("%d records read and written, all canceled", len(recs))
+		})
+	}
+}
