@@ -53,6 +53,7 @@ type outRecord struct {
 	Status    int             `json:"status"`
 	Attempts  int             `json:"attempts"`
 	Truncated bool            `json:"truncated"`
+	ElapsedMS float64         `json:"elapsed_ms"`
 	Input     json.RawMessage `json:"input"`
 	Error     *struct {
 		Kind    string `json:"kind"`
