@@ -389,6 +389,29 @@ func TestUnwritableStdout(t *testing.T) {
 	}
 }
 
+// --ordered: records come out in input order although they finish out of
+// order (each URL waits a different time), and the invariant holds.
+func TestOrderedOutput(t *testing.T) {
+	srv := newSite(t)
+	var in strings.Builder
+	for i := range 200 {
+		fmt.Fprintf(&in, "%s/slow/%d\n", srv.URL, (200-i)%7*5)
+		if i%50 == 0 {
+			in.WriteString("not a url\n")
+		}
+	}
+	stdout, stderr, code := runSluice(t, in.String(), "--ordered", "-c", "8", "--host-concurrency", "8", "--window", "16")
+	if code != 0 || stderr != "" {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	parseOutput(t, stdout)
+	for i, line := range strings.Split(strings.TrimSuffix(stdout, "\n"), "\n") {
+		if !strings.HasPrefix(line, fmt.Sprintf(`{"seq":%d,`, i+1)) {
+			t.Fatalf("line %d is %.40s; want seq %d", i+1, line, i+1)
+		}
+	}
+}
+
 // With a slow input, each record appears while stdin is still open.
 func TestStreamingOutput(t *testing.T) {
 	srv := newSite(t)
@@ -513,7 +536,7 @@ func TestHelpAndVersion(t *testing.T) {
 		"--header", "--user-agent", "--insecure", "--fail-status", "--url-field", "--grace", "--verbose",
 		"--rate", "--burst", "--host-rate", "--host-concurrency", "--window", "--auto-throttle", "--retries",
 		"--retry-on", "--retry-base", "--retry-max", "--retry-unsafe", "--stats", "--extract", "--select",
-		"--select-all", "--links-same-host", "--body", "--text-max", "--parse-workers", "--deny-private"} {
+		"--select-all", "--links-same-host", "--body", "--text-max", "--parse-workers", "--deny-private", "--ordered"} {
 		if !strings.Contains(stdout, flag) {
 			t.Errorf("--help does not mention %s", flag)
 		}

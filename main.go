@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/reugn/go-streams"
 	"github.com/spf13/pflag"
 
 	"golang.org/x/time/rate"
@@ -42,7 +43,8 @@ type Config struct {
 	Limits   stages.Limits
 	Retry    stages.RetryPolicy
 	Extract  stages.ExtractConfig
-	Parsers  int // extract workers
+	Parsers  int  // extract workers
+	Ordered  bool // output in input order
 }
 
 // Exit statuses.
@@ -141,11 +143,22 @@ func run(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.Wri
 	}
 	sink := sinks.NewNDJSON(stdout, opt)
 	src := sources.NewLines(intake, readers, sources.Options{URLField: cfg.URLField})
-	flow := src.Via(schedule).
+	var entry streams.Flow = schedule // where records from the source go in
+	var order *stages.Order
+	if cfg.Ordered {
+		order = stages.NewOrder(cfg.Limits.Window)
+		entry = order.Gate()
+		entry.Via(schedule)
+	}
+	src.Via(entry)
+	flow := schedule.
 		Via(stages.FetchFlow(work, intake.Done(), fetcher, cfg.Fetch.Concurrency)).
 		Via(stages.RetryFlow(intake.Done(), schedule, cfg.Retry, stats))
 	if cfg.Extract.Extracting() {
 		flow = flow.Via(stages.ExtractFlow(stages.NewExtractor(cfg.Extract), cfg.Parsers))
+	}
+	if order != nil {
+		flow = flow.Via(order.Flow())
 	}
 	flow.To(sink)
 
@@ -264,6 +277,7 @@ func parseFlags(args []string, stdout io.Writer) (Config, error) {
 	fs.DurationVar(&cfg.Retry.Max, "retry-max", 30*time.Second, "longest wait before a retry, Retry-After included; also caps a host's Retry-After pause")
 	fs.BoolVar(&cfg.Retry.Unsafe, "retry-unsafe", false, "also retry methods other than GET, HEAD and OPTIONS")
 	fs.BoolVar(&cfg.Stats, "stats", false, "print counts per host and in total to stderr at the end")
+	fs.BoolVar(&cfg.Ordered, "ordered", false, "write records in input order (a reorder buffer of --window records; a slow record holds back the rest)")
 	fs.StringVar(&extract, "extract", "", "what to take from pages, comma-separated: title, links, meta, text, headers")
 	fs.StringArrayVar(&selects, "select", nil, "NAME=SELECTOR[@attr]: the text (or attribute) of the first match, under fields (repeatable)")
 	fs.StringArrayVar(&selectAlls, "select-all", nil, "NAME=SELECTOR[@attr]: an array of every match, under fields (repeatable)")

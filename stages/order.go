@@ -1,0 +1,106 @@
+package stages
+
+import (
+	"maps"
+	"slices"
+	"sync"
+
+	"github.com/reugn/go-streams"
+	"github.com/reugn/go-streams/flow"
+
+	"sluice/record"
+)
+
+// Order restores input order (--ordered) with a reorder buffer of at most
+// capacity records. It has two parts that share its state:
+//
+//   - Gate, placed right after the source, lets record seq s in only while
+//     s < next + capacity, where next is the lowest seq not yet written;
+//     otherwise it waits, and the source with it (backpressure);
+//   - Flow, placed before the sink, holds records that came early and
+//     releases them in seq order.
+//
+// Every record between the two entered through the gate, so the buffer never
+// holds more than capacity records and never has to refuse one: the record
+// it waits for can always reach it, and the pipeline cannot deadlock. Seqs
+// must be 1, 2, 3, ... with none missing, which sources.Lines guarantees
+// (records skipped by --resume or --unique still pass, marked).
+type Order struct {
+	capacity int64
+
+	mu   sync.Mutex
+	cond *sync.Cond
+	next int64 // the lowest seq not yet released
+}
+
+// NewOrder returns an Order holding at most capacity records.
+func NewOrder(capacity int) *Order {
+	o := &Order{capacity: int64(max(1, capacity)), next: 1}
+	o.cond = sync.NewCond(&o.mu)
+	return o
+}
+
+// Gate is the entrance: a Flow that holds each record until it fits.
+func (o *Order) Gate() streams.Flow {
+	return Map(1, func(r *record.Record) {
+		o.mu.Lock()
+		for r.Seq >= o.next+o.capacity {
+			o.cond.Wait()
+		}
+		o.mu.Unlock()
+	})
+}
+
+// Flow is the reorder buffer: records out in seq order. Its goroutine ends,
+// closing its output, once its input is closed and everything is released.
+func (o *Order) Flow() streams.Flow {
+	b := &reorder{in: make(chan any), out: make(chan any)}
+	go o.run(b)
+	return b
+}
+
+func (o *Order) run(b *reorder) {
+	defer close(b.out)
+	pending := map[int64]*record.Record{}
+	release := func(r *record.Record) {
+		b.out <- r
+		o.mu.Lock()
+		o.next = r.Seq + 1
+		o.cond.Broadcast()
+		o.mu.Unlock()
+	}
+	for v := range b.in {
+		r := v.(*record.Record)
+		pending[r.Seq] = r
+		for {
+			o.mu.Lock()
+			next := o.next
+			o.mu.Unlock()
+			r, ok := pending[next]
+			if !ok {
+				break
+			}
+			delete(pending, next)
+			release(r)
+		}
+	}
+	// Input closed with records left: only if seqs had gaps, which Lines
+	// never makes. Release them anyway, lowest first.
+	for _, s := range slices.Sorted(maps.Keys(pending)) {
+		release(pending[s])
+	}
+}
+
+// reorder is the Flow of the reorder buffer.
+type reorder struct{ in, out chan any }
+
+func (b *reorder) In() chan<- any  { return b.in }
+func (b *reorder) Out() <-chan any { return b.out }
+func (b *reorder) Via(f streams.Flow) streams.Flow {
+	flow.DoStream(b, f)
+	return f
+}
+func (b *reorder) To(sink streams.Sink) {
+	flow.DoStream(b, sink)
+	sink.AwaitCompletion()
+}
