@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
 	"net/http"
 	"os"
@@ -34,17 +35,20 @@ const version = "0.1.0"
 
 // Config is everything the flags decide.
 type Config struct {
-	Files    []string // inputs in order; empty or "-" means stdin
-	URLField string
-	Grace    time.Duration
-	Verbose  bool
-	Stats    bool
-	Fetch    stages.FetchConfig
-	Limits   stages.Limits
-	Retry    stages.RetryPolicy
-	Extract  stages.ExtractConfig
-	Parsers  int  // extract workers
-	Ordered  bool // output in input order
+	Files     []string // inputs in order; empty or "-" means stdin
+	URLField  string
+	Grace     time.Duration
+	Verbose   bool
+	Stats     bool
+	Fetch     stages.FetchConfig
+	Limits    stages.Limits
+	Retry     stages.RetryPolicy
+	Extract   stages.ExtractConfig
+	Parsers   int    // extract workers
+	Ordered   bool   // output in input order
+	Resume    string // a previous run's output: skip what it finished
+	Unique    bool   // skip repeated URLs
+	StatsJSON string // write the stats as JSON to this file
 }
 
 // Exit statuses.
@@ -113,8 +117,16 @@ func run(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.Wri
 		return err
 	}
 	defer closeInputs()
+	var finished *record.Finished
+	var prefix []byte
+	if cfg.Resume != "" {
+		var err error
+		if finished, prefix, err = readResume(cfg.Resume); err != nil {
+			return err
+		}
+	}
 	var stats *stages.Stats
-	if cfg.Stats {
+	if cfg.Stats || cfg.StatsJSON != "" {
 		stats = stages.NewStats()
 		cfg.Fetch.Stats = stats
 	}
@@ -134,7 +146,7 @@ func run(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.Wri
 	defer cancelWork()
 	defer graceTimer(ctx, cfg.Grace, cancelWork)()
 
-	opt := sinks.NDJSONOptions{OnError: func(error) {
+	opt := sinks.NDJSONOptions{Prefix: prefix, OnError: func(error) {
 		stopIntake() // nobody reads our output: stop reading and fetching
 		cancelWork()
 	}}
@@ -150,6 +162,11 @@ func run(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.Wri
 		entry = order.Gate()
 		entry.Via(schedule)
 	}
+	if finished != nil || cfg.Unique {
+		marks := stages.SkipFlow(stages.NewSkipper(finished, cfg.Unique))
+		marks.Via(entry)
+		entry = marks
+	}
 	src.Via(entry)
 	flow := schedule.
 		Via(stages.FetchFlow(work, intake.Done(), fetcher, cfg.Fetch.Concurrency)).
@@ -162,16 +179,24 @@ func run(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.Wri
 	}
 	flow.To(sink)
 
-	if stats != nil {
+	skipped := sink.Skipped()
+	if cfg.Stats {
 		if err := stats.Write(stderr, 50); err != nil {
 			return fmt.Errorf("write stats: %w", err)
 		}
 	}
+	if cfg.StatsJSON != "" {
+		records := map[string]any{"read": src.Count(), "written": sink.Count(), "skipped": skipped}
+		if err := writeFile(cfg.StatsJSON, func(w io.Writer) error { return stats.WriteJSON(w, records) }); err != nil {
+			return fmt.Errorf("--stats-json: %w", err)
+		}
+	}
 	if cfg.Verbose || cfg.Stats {
 		// The pipeline has ended: what still runs is the runtime's, main's
-		// signal watcher, and a read blocked on an idle stdin, if any.
-		fmt.Fprintf(stderr, "sluice: done: %d records read, %d written, %d goroutines\n",
-			src.Count(), sink.Count(), runtime.NumGoroutine())
+		// signal watcher, idle connections about to close, and a read
+		// blocked on an idle stdin, if any.
+		fmt.Fprintf(stderr, "sluice: done: %d records read, %d written, %d skipped as done before (--resume), %d as repeats (--unique), %d goroutines\n",
+			src.Count(), sink.Count(), skipped["resume"], skipped["duplicate"], runtime.NumGoroutine())
 	}
 	switch {
 	case ctx.Err() != nil:
@@ -180,6 +205,40 @@ func run(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.Wri
 		return &outputError{sink.Err()}
 	}
 	return src.Err()
+}
+
+// readResume reads --resume's file: the seqs it finished, and a newline to
+// write first when the file ends in a partial line (a run killed mid-write).
+func readResume(name string) (*record.Finished, []byte, error) {
+	f, err := os.Open(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &record.Finished{}, nil, nil // nothing done yet: the first run
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("--resume: %w", err)
+	}
+	defer f.Close()
+	finished, clean, err := record.ReadFinished(f)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--resume: read %s: %w", name, err)
+	}
+	if !clean {
+		return finished, []byte("\n"), nil
+	}
+	return finished, nil, nil
+}
+
+// writeFile writes a file through fn, reporting a failure to close it.
+func writeFile(name string, fn func(io.Writer) error) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	if err := fn(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // graceTimer cancels the work cancelWork stands for once grace has passed
@@ -277,6 +336,9 @@ func parseFlags(args []string, stdout io.Writer) (Config, error) {
 	fs.DurationVar(&cfg.Retry.Max, "retry-max", 30*time.Second, "longest wait before a retry, Retry-After included; also caps a host's Retry-After pause")
 	fs.BoolVar(&cfg.Retry.Unsafe, "retry-unsafe", false, "also retry methods other than GET, HEAD and OPTIONS")
 	fs.BoolVar(&cfg.Stats, "stats", false, "print counts per host and in total to stderr at the end")
+	fs.StringVar(&cfg.StatsJSON, "stats-json", "", "write the counts of --stats as JSON to this file at the end")
+	fs.StringVar(&cfg.Resume, "resume", "", "a previous run's output: skip input records it finished (all but canceled); append to it with >>")
+	fs.BoolVar(&cfg.Unique, "unique", false, "skip repeated URLs (remembers the last 1,000,000 distinct ones)")
 	fs.BoolVar(&cfg.Ordered, "ordered", false, "write records in input order (a reorder buffer of --window records; a slow record holds back the rest)")
 	fs.StringVar(&extract, "extract", "", "what to take from pages, comma-separated: title, links, meta, text, headers")
 	fs.StringArrayVar(&selects, "select", nil, "NAME=SELECTOR[@attr]: the text (or attribute) of the first match, under fields (repeatable)")

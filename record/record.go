@@ -59,6 +59,7 @@ type Record struct {
 	Page *Page
 
 	// Between stages. Not part of the output.
+	Skip       string        // why the record is neither fetched nor written: "resume" or "duplicate"
 	Body       []byte        // the body read, kept only when extraction or --body needs it
 	Header     http.Header   // the response headers, kept only for --extract headers
 	WantBody   bool          // --body: write Body into the output

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"maps"
 	"sync"
 	"time"
 
@@ -25,6 +26,9 @@ type NDJSONOptions struct {
 	OnError func(error)
 	// Log, when set, gets one human-readable line per record (-v).
 	Log io.Writer
+	// Prefix is written before anything else (--resume starts a new line
+	// when the output it appends to ends in a partial one).
+	Prefix []byte
 }
 
 // NDJSON is a streams.Sink that writes each *record.Record as one JSON line.
@@ -37,9 +41,10 @@ type NDJSON struct {
 	enc  *record.Encoder
 	opt  NDJSONOptions
 
-	mu  sync.Mutex
-	err error
-	n   int64
+	mu      sync.Mutex
+	err     error
+	n       int64
+	skipped map[string]int64
 }
 
 var _ streams.Sink = (*NDJSON)(nil)
@@ -52,7 +57,10 @@ func NewNDJSON(w io.Writer, opt NDJSONOptions) *NDJSON {
 		w:    bufio.NewWriterSize(w, 64<<10),
 		enc:  record.NewEncoder(),
 		opt:  opt,
+
+		skipped: map[string]int64{},
 	}
+	s.check(writeAll(s.w, opt.Prefix))
 	go s.run()
 	return s
 }
@@ -68,6 +76,18 @@ func (s *NDJSON) Err() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.err
+}
+
+// Skipped returns how many records were skipped, by reason.
+func (s *NDJSON) Skipped() map[string]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.skipped)
+}
+
+func writeAll(w io.Writer, b []byte) error {
+	_, err := w.Write(b)
+	return err
 }
 
 // Count returns how many records have been written successfully so far.
@@ -108,6 +128,12 @@ func (s *NDJSON) run() {
 }
 
 func (s *NDJSON) write(r *record.Record) {
+	if r.Skip != "" { // --resume or --unique: counted, not written
+		s.mu.Lock()
+		s.skipped[r.Skip]++
+		s.mu.Unlock()
+		return
+	}
 	if s.Err() != nil {
 		return // drain: the output is gone, but upstream must still finish
 	}

@@ -124,7 +124,7 @@ var credentialHeaders = []string{"Authorization", "Cookie", "Proxy-Authorization
 // cleared first. ctx cancels the attempt; the attempt has its own deadline of
 // FetchConfig.Timeout.
 func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
-	if r.Err != nil && !r.Again {
+	if (r.Err != nil && !r.Again) || r.Skip != "" {
 		return
 	}
 	r.ClearResult()

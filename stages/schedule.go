@@ -201,7 +201,7 @@ func (s *Schedule) earliest(wake time.Time) time.Time {
 
 func (s *Schedule) admit(r *record.Record) {
 	s.count++
-	if r.Err != nil || r.Host == "" {
+	if r.Err != nil || r.Host == "" || r.Skip != "" {
 		s.bypass.push(r) // nothing to fetch: no limit applies
 		return
 	}

@@ -2,6 +2,7 @@ package stages
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -22,12 +23,12 @@ type Stats struct {
 
 // HostStats are the counts for one host, or for all of them.
 type HostStats struct {
-	Requests int64                 // attempts made
-	Retries  int64                 // attempts that were scheduled again
-	Waits    int64                 // times a record was ready but waited for a rate limit or a pause
-	Statuses map[int]int64         // responses by status, over all attempts
-	Errors   map[record.Kind]int64 // failed attempts by kind
-	Rate     float64               // auto-throttle's current rate in requests/s; 0 when not throttled
+	Requests int64                 `json:"requests"`       // attempts made
+	Retries  int64                 `json:"retries"`        // attempts that were scheduled again
+	Waits    int64                 `json:"waits"`          // times a record was ready but waited for a rate limit or a pause
+	Statuses map[int]int64         `json:"statuses"`       // responses by status, over all attempts
+	Errors   map[record.Kind]int64 `json:"errors"`         // failed attempts by kind
+	Rate     float64               `json:"rate,omitempty"` // auto-throttle's current rate in requests/s; 0 when not throttled
 }
 
 // NewStats returns an empty Stats.
@@ -123,6 +124,18 @@ func (s *Stats) Write(w io.Writer, maxHosts int) error {
 	writeCounts(&b, "total", s.Total())
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// WriteJSON writes every host's counts, the total and the given record
+// counts as one JSON object (--stats-json).
+func (s *Stats) WriteJSON(w io.Writer, records map[string]any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(struct {
+		Records map[string]any       `json:"records"`
+		Total   HostStats            `json:"total"`
+		Hosts   map[string]HostStats `json:"hosts"`
+	}{records, s.Total(), s.Hosts()})
 }
 
 func writeCounts(b *strings.Builder, name string, hs HostStats) {
