@@ -560,14 +560,48 @@ func TestVerboseLog(t *testing.T) {
 
 // Every script in examples/, as a new user runs it, with what it must show.
 func TestExamples(t *testing.T) {
+	outcomes := func(want map[string]int) func(*testing.T, string, string) {
+		return func(t *testing.T, stdout, stderr string) {
+			counts := map[string]int{}
+			for _, r := range parseOutput(t, stdout) {
+				counts[fmt.Sprintf("%d %s", r.Status, r.kind())]++
+			}
+			if fmt.Sprint(counts) != fmt.Sprint(want) {
+				t.Errorf("outcomes %v; want %v", counts, want)
+			}
+		}
+	}
+	contains := func(parts ...string) func(*testing.T, string, string) {
+		return func(t *testing.T, stdout, stderr string) {
+			for _, p := range parts {
+				if !strings.Contains(stdout+stderr, p) {
+					t.Errorf("output lacks %q:\n%s\n%s", p, stdout, stderr)
+				}
+			}
+		}
+	}
+	lines := func(n int) func(*testing.T, string, string) {
+		return func(t *testing.T, stdout, stderr string) {
+			if got := strings.Count(stdout, "\n"); got != n {
+				t.Errorf("%d lines; want %d:\n%s", got, n, stdout)
+			}
+		}
+	}
 	tests := []struct {
 		script   string
-		outcomes map[string]int // "status error-kind" -> records
-		stderr   []string       // must appear on stderr
+		wantExit int
+		checks   []func(*testing.T, string, string)
 	}{
-		{"quickstart.sh", map[string]int{"200 ": 21, "404 ": 1, "0 invalid_input": 1}, nil},
-		{"polite-crawl.sh", map[string]int{"200 ": 24}, []string{"sluice stats: 2 hosts\n", " rate=", "total requests="}},
-		{"two-level-crawl.sh", map[string]int{"200 ": 20}, nil},
+		{"quickstart.sh", 0, []func(*testing.T, string, string){outcomes(map[string]int{"200 ": 21, "404 ": 1, "0 invalid_input": 1})}},
+		{"polite-crawl.sh", 0, []func(*testing.T, string, string){outcomes(map[string]int{"200 ": 24}),
+			contains("sluice stats: 2 hosts\n", " rate=", "total requests=")}},
+		{"two-level-crawl.sh", 0, []func(*testing.T, string, string){outcomes(map[string]int{"200 ": 20})}},
+		{"titles.sh", 0, []func(*testing.T, string, string){lines(5), contains("/page/1\tPage 1\n", "/page/5\tPage 5\n")}},
+		{"broken-links.sh", 1, []func(*testing.T, string, string){lines(3),
+			contains("/page/99 (404)", "/status/500 (500)", "/no/such/path (404)", "6 links checked, 3 broken")}},
+		{"enrich-log.sh", 0, []func(*testing.T, string, string){lines(3),
+			contains(`{"ts":"2026-11-24T12:01:00Z","user":"u1","url":"`, `"status":200,"title":"Page 1"}`)}},
+		{"tail-stream.sh", 0, []func(*testing.T, string, string){lines(8), contains(`/page/8","status":200,`)}},
 	}
 	scripts, err := filepath.Glob("examples/*.sh")
 	if err != nil {
@@ -586,20 +620,12 @@ func TestExamples(t *testing.T) {
 			cmd.WaitDelay = 5 * time.Second // a child left holding our pipes must not hang the test
 			var out, errb bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &errb
-			if err := cmd.Run(); err != nil {
-				t.Fatalf("%s: %v\n%s", tc.script, err, errb.String())
+			cmd.Run()
+			if code := cmd.ProcessState.ExitCode(); code != tc.wantExit {
+				t.Fatalf("%s: exit %d; want %d\n%s", tc.script, code, tc.wantExit, errb.String())
 			}
-			counts := map[string]int{}
-			for _, r := range parseOutput(t, out.String()) {
-				counts[fmt.Sprintf("%d %s", r.Status, r.kind())]++
-			}
-			if fmt.Sprint(counts) != fmt.Sprint(tc.outcomes) {
-				t.Errorf("%s outcomes %v; want %v", tc.script, counts, tc.outcomes)
-			}
-			for _, want := range tc.stderr {
-				if !strings.Contains(errb.String(), want) {
-					t.Errorf("%s stderr lacks %q:\n%s", tc.script, want, errb.String())
-				}
+			for _, check := range tc.checks {
+				check(t, out.String(), errb.String())
 			}
 		})
 	}

@@ -9,6 +9,7 @@
 //	/redirect/N       a chain of N redirects ending at /page/1
 //	/hello            a ~100-byte text body, for throughput runs
 //	/article/N        a ~100 KB HTML page with ~500 links, for parsing runs
+//	/broken-links     a page with good links, missing pages and a server error
 //	/limited/N/...    200, or 429 once the site has answered N requests under
 //	                  /limited/N/ within the last second (a rate-limited API)
 package site
@@ -36,6 +37,7 @@ func Handler() http.Handler {
 	mux.HandleFunc("GET /redirect/{n}", redirect)
 	mux.HandleFunc("GET /hello", hello)
 	mux.HandleFunc("GET /article/{n}", article)
+	mux.HandleFunc("GET /broken-links", brokenLinks)
 	lim := &limited{recent: map[int][]time.Time{}}
 	mux.HandleFunc("GET /limited/{n}/", lim.serve)
 	mux.HandleFunc("GET /limited/{n}", lim.serve)
@@ -184,4 +186,12 @@ func ArticlePage(name string) []byte {
 func article(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Write(ArticlePage(r.PathValue("n")))
+}
+
+func brokenLinks(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	fmt.Fprint(w, `<!doctype html><title>Links, some broken</title><ul>`+
+		`<li><a href="/page/1">fine</a><li><a href="/page/2">fine too</a>`+
+		`<li><a href="/page/99">missing page</a><li><a href="/status/500">server error</a>`+
+		`<li><a href="/no/such/path">missing path</a><li><a href="/redirect/2">redirected, fine</a></ul>`)
 }
