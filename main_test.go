@@ -161,3 +161,34 @@ func TestRunLeavesNoGoroutines(t *testing.T) {
 		goleak.VerifyNone(t, before)
 	})
 }
+
+// Every flag is in exactly one --help group: none falls into "Other", and
+// none is listed twice.
+func TestHelpGroups(t *testing.T) {
+	var help bytes.Buffer
+	if _, err := parseFlags([]string{"--help"}, &help); !errors.Is(err, errHelpShown) {
+		t.Fatalf("--help: %v", err)
+	}
+	if strings.Contains(help.String(), "\nOther:\n") {
+		t.Errorf("--help has flags in no group:\n%s", help.String()[strings.Index(help.String(), "\nOther:\n"):])
+	}
+	listed := map[string]int{}
+	for _, line := range strings.Split(help.String(), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || !strings.HasPrefix(f[0], "-") {
+			continue
+		}
+		name := f[0]
+		if len(f) > 1 && strings.HasSuffix(f[0], ",") { // "-c, --concurrency"
+			name = f[1]
+		}
+		listed[strings.SplitN(strings.TrimPrefix(name, "--"), "[", 2)[0]]++
+	}
+	for _, g := range helpGroups {
+		for _, name := range g.flags {
+			if listed[name] != 1 {
+				t.Errorf("--%s is listed %d times in --help; want once", name, listed[name])
+			}
+		}
+	}
+}
