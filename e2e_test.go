@@ -630,3 +630,27 @@ func TestExamples(t *testing.T) {
 		})
 	}
 }
+
+// --progress draws on stderr (here not a terminal, so forced) and never
+// touches stdout; --no-progress wins over it; without either, a stderr that
+// is not a terminal gets nothing (every other test checks that).
+func TestProgressLine(t *testing.T) {
+	srv := newSite(t)
+	var in strings.Builder
+	for i := range 40 {
+		fmt.Fprintf(&in, "%s/slow/%d\n", srv.URL, 50+i%3*50)
+	}
+	stdout, stderr, code := runSluice(t, in.String(), "--progress", "-c", "4", "--host-concurrency", "4")
+	if code != 0 || len(parseOutput(t, stdout)) != 40 {
+		t.Fatalf("exit %d; stdout must hold the 40 records and nothing else:\n%s", code, stdout)
+	}
+	for _, want := range []string{"done ", " · in flight ", " · waiting ", " · errors 0 · ", " req/s"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("progress on stderr lacks %q: %q", want, stderr)
+		}
+	}
+	_, stderr, _ = runSluice(t, in.String(), "--progress", "--no-progress")
+	if stderr != "" {
+		t.Errorf("--no-progress: stderr %q; want nothing", stderr)
+	}
+}

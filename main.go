@@ -22,6 +22,7 @@ import (
 
 	"github.com/reugn/go-streams"
 	"github.com/spf13/pflag"
+	"golang.org/x/term"
 
 	"golang.org/x/time/rate"
 
@@ -49,6 +50,9 @@ type Config struct {
 	Resume    string // a previous run's output: skip what it finished
 	Unique    bool   // skip repeated URLs
 	StatsJSON string // write the stats as JSON to this file
+	Progress  bool   // draw a live status line on stderr
+
+	progressSet bool // --progress or --no-progress was given
 }
 
 // Exit statuses.
@@ -80,6 +84,9 @@ func main() {
 	}
 	if !cfg.Verbose {
 		log.SetOutput(io.Discard) // net/http logs a few oddities through log; stderr stays quiet
+	}
+	if !cfg.progressSet {
+		cfg.Progress = term.IsTerminal(int(os.Stderr.Fd()))
 	}
 	// With SIGPIPE delivered to a channel, a write to a closed stdout fails
 	// with EPIPE instead of killing the process, so run can end in order.
@@ -177,7 +184,21 @@ func run(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.Wri
 	if order != nil {
 		flow = flow.Via(order.Flow())
 	}
+	var progress *sinks.Progress
+	if cfg.Progress {
+		progress = sinks.StartProgress(stderr, inputSize(readers), func() sinks.Counts {
+			sk := sink.Skipped()
+			return sinks.Counts{
+				Done: sink.Count() + sk["resume"] + sk["duplicate"], InFlight: fetcher.InFlight(),
+				Waiting: schedule.Waiting(), Errors: sink.Errors(), Requests: fetcher.Attempts(),
+				Read: src.Count(), BytesRead: src.BytesRead(),
+			}
+		})
+	}
 	flow.To(sink)
+	if progress != nil {
+		progress.Stop() // before anything else goes to stderr
+	}
 
 	skipped := sink.Skipped()
 	if cfg.Stats {
@@ -205,6 +226,24 @@ func run(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.Wri
 		return &outputError{sink.Err()}
 	}
 	return src.Err()
+}
+
+// inputSize is the total size of the inputs when all are regular files, for
+// the progress line's percentage; -1 when any is a pipe or a terminal.
+func inputSize(readers []io.Reader) int64 {
+	var total int64
+	for _, r := range readers {
+		f, ok := r.(*os.File)
+		if !ok {
+			return -1
+		}
+		info, err := f.Stat()
+		if err != nil || !info.Mode().IsRegular() {
+			return -1
+		}
+		total += info.Size()
+	}
+	return total
 }
 
 // readResume reads --resume's file: the seqs it finished, and a newline to
@@ -336,6 +375,8 @@ func parseFlags(args []string, stdout io.Writer) (Config, error) {
 	fs.DurationVar(&cfg.Retry.Max, "retry-max", 30*time.Second, "longest wait before a retry, Retry-After included; also caps a host's Retry-After pause")
 	fs.BoolVar(&cfg.Retry.Unsafe, "retry-unsafe", false, "also retry methods other than GET, HEAD and OPTIONS")
 	fs.BoolVar(&cfg.Stats, "stats", false, "print counts per host and in total to stderr at the end")
+	fs.BoolVar(&cfg.Progress, "progress", false, "draw a live status line on stderr (default: when stderr is a terminal)")
+	noProgress := fs.Bool("no-progress", false, "never draw the status line")
 	fs.StringVar(&cfg.StatsJSON, "stats-json", "", "write the counts of --stats as JSON to this file at the end")
 	fs.StringVar(&cfg.Resume, "resume", "", "a previous run's output: skip input records it finished (all but canceled); append to it with >>")
 	fs.BoolVar(&cfg.Unique, "unique", false, "skip repeated URLs (remembers the last 1,000,000 distinct ones)")
@@ -385,6 +426,10 @@ func parseFlags(args []string, stdout io.Writer) (Config, error) {
 		return cfg, errHelpShown
 	}
 	cfg.Files = fs.Args()
+	cfg.progressSet = fs.Changed("progress") || fs.Changed("no-progress")
+	if *noProgress {
+		cfg.Progress = false
+	}
 	cfg.Fetch.MaxBody = int64(maxBody)
 	switch {
 	case cfg.Fetch.Concurrency < 1:
@@ -462,7 +507,7 @@ var helpGroups = []struct {
 	{"Politeness and retries", []string{"rate", "burst", "host-rate", "host-concurrency", "window", "auto-throttle",
 		"retries", "retry-on", "retry-base", "retry-max", "retry-unsafe"}},
 	{"Extraction", []string{"extract", "select", "select-all", "links-same-host", "body", "text-max", "parse-workers"}},
-	{"Output", []string{"ordered", "stats", "stats-json", "verbose", "version", "help"}},
+	{"Output", []string{"ordered", "progress", "no-progress", "stats", "stats-json", "verbose", "version", "help"}},
 }
 
 // parseExtract fills cfg.Extract, compiling every selector now so that a bad

@@ -44,6 +44,7 @@ type NDJSON struct {
 	mu      sync.Mutex
 	err     error
 	n       int64
+	errors  int64
 	skipped map[string]int64
 }
 
@@ -76,6 +77,13 @@ func (s *NDJSON) Err() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.err
+}
+
+// Errors returns how many records written so far carry an error.
+func (s *NDJSON) Errors() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.errors
 }
 
 // Skipped returns how many records were skipped, by reason.
@@ -142,6 +150,9 @@ func (s *NDJSON) write(r *record.Record) {
 	}
 	s.mu.Lock()
 	s.n++
+	if r.Err != nil {
+		s.errors++
+	}
 	s.mu.Unlock()
 	if s.opt.Log != nil && logLine(s.opt.Log, r) != nil {
 		s.opt.Log = nil // diagnostics only: a broken log is not an output error

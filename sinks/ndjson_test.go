@@ -126,3 +126,22 @@ func TestNDJSONLog(t *testing.T) {
 		t.Errorf("log = %q; want %q", log.String(), want)
 	}
 }
+
+func TestProgressDescribe(t *testing.T) {
+	got := Describe(Counts{Done: 5, InFlight: 2, Waiting: 7, Errors: 1}, 12.4)
+	if want := "done 5 · in flight 2 · waiting 7 · errors 1 · 12 req/s"; got != want {
+		t.Errorf("Describe = %q; want %q", got, want)
+	}
+}
+
+// The progress goroutine ends at Stop (goleak checks the package) and draws
+// only on the writer it is given.
+func TestProgressDrawsAndStops(t *testing.T) {
+	var out syncBuffer
+	p := StartProgress(&out, -1, func() Counts { return Counts{Done: 3, Requests: 3} })
+	time.Sleep(3 * progressTick)
+	p.Stop()
+	if !strings.Contains(out.String(), "done 3 ·") {
+		t.Errorf("progress wrote %q; want the status line", out.String())
+	}
+}

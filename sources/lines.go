@@ -44,9 +44,10 @@ type Lines struct {
 	out chan any
 	opt Options
 
-	n   atomic.Int64
-	mu  sync.Mutex
-	err error
+	n     atomic.Int64
+	bytes atomic.Int64 // input bytes read, for the progress line
+	mu    sync.Mutex
+	err   error
 }
 
 var _ streams.Source = (*Lines)(nil)
@@ -83,6 +84,9 @@ func (l *Lines) Err() error {
 	defer l.mu.Unlock()
 	return l.err
 }
+
+// BytesRead returns how many input bytes have been read.
+func (l *Lines) BytesRead() int64 { return l.bytes.Load() }
 
 // Count returns how many records have been sent on Out.
 func (l *Lines) Count() int64 { return l.n.Load() }
@@ -132,6 +136,7 @@ func (l *Lines) next(br *bufio.Reader, first bool) (frame, error) {
 	blank, comment := true, false // what the line is, judged by its first non-space byte
 	for {
 		chunk, err := br.ReadSlice('\n')
+		l.bytes.Add(int64(len(chunk)))
 		if blank {
 			lead := chunk
 			if first && size == 0 {

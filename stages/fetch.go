@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"sluice/record"
@@ -36,7 +37,16 @@ type FetchConfig struct {
 type Fetcher struct {
 	cfg    FetchConfig
 	client *http.Client
+
+	inFlight atomic.Int64 // attempts under way, for the progress line
+	attempts atomic.Int64 // attempts started
 }
+
+// InFlight returns how many attempts are under way.
+func (f *Fetcher) InFlight() int64 { return f.inFlight.Load() }
+
+// Attempts returns how many attempts have started.
+func (f *Fetcher) Attempts() int64 { return f.attempts.Load() }
 
 // NewFetcher checks cfg and builds the shared client.
 func NewFetcher(cfg FetchConfig) (*Fetcher, error) {
@@ -130,7 +140,10 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 	r.ClearResult()
 	start := time.Now()
 	r.Attempts++
+	f.attempts.Add(1)
+	f.inFlight.Add(1)
 	defer func() {
+		f.inFlight.Add(-1)
 		r.Elapsed += time.Since(start)
 		f.cfg.Stats.attempt(r)
 	}()

@@ -3,6 +3,7 @@ package stages
 import (
 	"container/heap"
 	"math"
+	"sync/atomic"
 	"time"
 
 	"github.com/reugn/go-streams"
@@ -48,7 +49,12 @@ type Schedule struct {
 	count    int                      // records in the window
 	next     *record.Record           // picked, waiting for a fetch worker
 	stopping bool
+	waiting  atomic.Int64 // records held and not in flight, for the progress line
 }
+
+// Waiting returns how many records the stage holds that are not in flight:
+// waiting for a rate limit, a slot, a pause or a retry backoff.
+func (s *Schedule) Waiting() int64 { return s.waiting.Load() }
 
 var _ streams.Flow = (*Schedule)(nil)
 
@@ -177,6 +183,7 @@ func (s *Schedule) run() {
 			s.finish(rt, time.Now())
 		case outCh <- s.next:
 			s.next = nil
+			s.waiting.Add(-1)
 		case <-timerC:
 		case <-sweep.C:
 			s.sweepIdle(time.Now())
@@ -201,6 +208,7 @@ func (s *Schedule) earliest(wake time.Time) time.Time {
 
 func (s *Schedule) admit(r *record.Record) {
 	s.count++
+	s.waiting.Add(1)
 	if r.Err != nil || r.Host == "" || r.Skip != "" {
 		s.bypass.push(r) // nothing to fetch: no limit applies
 		return
@@ -351,6 +359,9 @@ func tokenAt(lim *rate.Limiter, now time.Time) time.Time {
 
 func (s *Schedule) finish(rt returned, now time.Time) {
 	r := rt.r
+	if rt.again {
+		s.waiting.Add(1)
+	}
 	if r.Sent.IsZero() { // a bypass record: never held a host slot
 		if rt.again {
 			s.bypass.push(r)
