@@ -41,3 +41,21 @@ func FetchFlow(ctx context.Context, stop <-chan struct{}, f *Fetcher, workers in
 		f.Fetch(ctx, r)
 	})
 }
+
+// output is the outlet half of a Flow over one channel: Out, Via and To.
+// The stage that embeds it writes to out and closes it when done.
+type output struct{ out chan any }
+
+func (o *output) Out() <-chan any { return o.out }
+
+// Via streams the output into f and returns f.
+func (o *output) Via(f streams.Flow) streams.Flow {
+	flow.DoStream(o, f)
+	return f
+}
+
+// To streams the output into sink and waits for it to finish.
+func (o *output) To(sink streams.Sink) {
+	flow.DoStream(o, sink)
+	sink.AwaitCompletion()
+}

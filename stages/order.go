@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	"github.com/reugn/go-streams"
-	"github.com/reugn/go-streams/flow"
 
 	"sluice/record"
 )
@@ -54,7 +53,7 @@ func (o *Order) Gate() streams.Flow {
 // Flow is the reorder buffer: records out in seq order. Its goroutine ends,
 // closing its output, once its input is closed and everything is released.
 func (o *Order) Flow() streams.Flow {
-	b := &reorder{in: make(chan any), out: make(chan any)}
+	b := &reorder{in: make(chan any), output: output{out: make(chan any)}}
 	go o.run(b)
 	return b
 }
@@ -92,15 +91,9 @@ func (o *Order) run(b *reorder) {
 }
 
 // reorder is the Flow of the reorder buffer.
-type reorder struct{ in, out chan any }
+type reorder struct {
+	output
+	in chan any
+}
 
-func (b *reorder) In() chan<- any  { return b.in }
-func (b *reorder) Out() <-chan any { return b.out }
-func (b *reorder) Via(f streams.Flow) streams.Flow {
-	flow.DoStream(b, f)
-	return f
-}
-func (b *reorder) To(sink streams.Sink) {
-	flow.DoStream(b, sink)
-	sink.AwaitCompletion()
-}
+func (b *reorder) In() chan<- any { return b.in }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/reugn/go-streams"
-	"github.com/reugn/go-streams/flow"
 	"golang.org/x/time/rate"
 
 	"sluice/record"
@@ -33,8 +32,8 @@ const sweepEvery = time.Second
 // RetryFlow). When stop is closed it releases every record it holds at once,
 // without limits, for the fetch stage to mark canceled.
 type Schedule struct {
+	output
 	in    chan any
-	out   chan any
 	back  chan returned
 	stop  <-chan struct{}
 	lim   Limits
@@ -98,13 +97,13 @@ func NewSchedule(stop <-chan struct{}, lim Limits, stats *Stats) (*Schedule, err
 		return nil, err
 	}
 	s := &Schedule{
-		in:    make(chan any),
-		out:   make(chan any),
-		back:  make(chan returned),
-		stop:  stop,
-		lim:   lim,
-		stats: stats,
-		hosts: map[string]*hostState{},
+		output: output{out: make(chan any)},
+		in:     make(chan any),
+		back:   make(chan returned),
+		stop:   stop,
+		lim:    lim,
+		stats:  stats,
+		hosts:  map[string]*hostState{},
 	}
 	if lim.Rate != rate.Inf {
 		burst := lim.Burst
@@ -119,21 +118,6 @@ func NewSchedule(stop <-chan struct{}, lim Limits, stats *Stats) (*Schedule, err
 
 // In returns the channel of new records; the upstream closes it.
 func (s *Schedule) In() chan<- any { return s.in }
-
-// Out returns the channel of records released for fetching.
-func (s *Schedule) Out() <-chan any { return s.out }
-
-// Via streams the released records into f and returns f.
-func (s *Schedule) Via(f streams.Flow) streams.Flow {
-	flow.DoStream(s, f)
-	return f
-}
-
-// To streams the released records into sink and waits for it to finish.
-func (s *Schedule) To(sink streams.Sink) {
-	flow.DoStream(s, sink)
-	sink.AwaitCompletion()
-}
 
 // giveBack is the retry stage's report on a record after an attempt. The
 // schedule goroutine always accepts it, which keeps the loop schedule ->
