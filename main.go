@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,21 +37,22 @@ const version = "0.1.0"
 
 // Config is everything the flags decide.
 type Config struct {
-	Files     []string // inputs in order; empty or "-" means stdin
-	URLField  string
-	Grace     time.Duration
-	Verbose   bool
-	Stats     bool
-	Fetch     stages.FetchConfig
-	Limits    stages.Limits
-	Retry     stages.RetryPolicy
-	Extract   stages.ExtractConfig
-	Parsers   int    // extract workers
-	Ordered   bool   // output in input order
-	Resume    string // a previous run's output: skip what it finished
-	Unique    bool   // skip repeated URLs
-	StatsJSON string // write the stats as JSON to this file
-	Progress  bool   // draw a live status line on stderr
+	Files      []string // inputs in order; empty or "-" means stdin
+	URLField   string
+	Grace      time.Duration
+	Verbose    bool
+	Stats      bool
+	Fetch      stages.FetchConfig
+	Limits     stages.Limits
+	Retry      stages.RetryPolicy
+	Extract    stages.ExtractConfig
+	Parsers    int    // extract workers
+	Ordered    bool   // output in input order
+	Resume     string // a previous run's output: skip what it finished
+	Unique     bool   // skip repeated URLs
+	StatsJSON  string // write the stats as JSON to this file
+	Progress   bool   // draw a live status line on stderr
+	CPUProfile string // write a CPU profile here (for tuning)
 
 	progressSet bool // --progress or --no-progress was given
 }
@@ -124,6 +126,17 @@ func run(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.Wri
 		return err
 	}
 	defer closeInputs()
+	if cfg.CPUProfile != "" {
+		f, err := os.Create(cfg.CPUProfile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	var finished *record.Finished
 	var prefix []byte
 	if cfg.Resume != "" {
@@ -390,6 +403,7 @@ func parseFlags(args []string, stdout io.Writer) (Config, error) {
 	fs.IntVar(&cfg.Parsers, "parse-workers", runtime.NumCPU(), "pages parsed in parallel (CPU work, apart from -c)")
 	fs.DurationVar(&cfg.Grace, "grace", 5*time.Second, "after SIGINT/SIGTERM, time for requests in flight to finish")
 	fs.BoolVarP(&cfg.Verbose, "verbose", "v", false, "log one line per record to stderr")
+	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file (for tuning; see go tool pprof)")
 	fs.BoolVar(&showVersion, "version", false, "print the version and exit")
 	fs.BoolVarP(&showHelp, "help", "h", false, "show this help")
 	if err := fs.Parse(args); err != nil {
@@ -507,7 +521,7 @@ var helpGroups = []struct {
 	{"Politeness and retries", []string{"rate", "burst", "host-rate", "host-concurrency", "window", "auto-throttle",
 		"retries", "retry-on", "retry-base", "retry-max", "retry-unsafe"}},
 	{"Extraction", []string{"extract", "select", "select-all", "links-same-host", "body", "text-max", "parse-workers"}},
-	{"Output", []string{"ordered", "progress", "no-progress", "stats", "stats-json", "verbose", "version", "help"}},
+	{"Output", []string{"ordered", "progress", "no-progress", "stats", "stats-json", "verbose", "cpuprofile", "version", "help"}},
 }
 
 // parseExtract fills cfg.Extract, compiling every selector now so that a bad
