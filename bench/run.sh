@@ -5,13 +5,16 @@
 #   1. throughput: 50,000 URLs to a ~100-byte endpoint at concurrency 64,
 #      against wrk's ceiling on the same endpoint;
 #   2. latency-bound: 2,000 URLs that each wait 100 ms at concurrency 200
-#      (ideal 1.0 s).
+#      (ideal 1.0 s);
+#   3. parse: 5,000 pages of ~100 KB with --extract title,links, beside the
+#      plain Go pool parsing with goquery (plainpool -extract);
+#   4. memory: peak RSS for 10,000 vs 1,000,000 input lines (one run each);
+#   5. start-up: one URL, end to end, median of 20 runs.
 # References: wrk (ceiling), bench/plainpool (a plain Go worker pool),
 # Python asyncio+aiohttp (bench/aiohttp_client.py), and `xargs -P 64 curl`
 # (on 2,000 URLs: a process per URL would take minutes on 50,000).
 # Installs wrk and python3-aiohttp from Debian when missing (needs root).
-# Not part of CI. Still to come: parse, memory, start-up and many-hosts
-# scenarios, and the plot.
+# Not part of CI. Still to come: the many-hosts scenario and the plot.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${RUNS:-3}
@@ -66,6 +69,11 @@ echo "building inputs" >&2
 urls 50000 "$base/hello" > "$work/s1"
 head -n 2000 "$work/s1" > "$work/s1-2k"
 urls 2000 "$base/slow/100" > "$work/s2"
+awk -v b="$base" 'BEGIN { for (i = 0; i < 5000; i++) print b "/article/" i }' > "$work/s3"
+urls 10000 "$base/hello" > "$work/s4-10k"
+urls 1000000 "$base/hello" > "$work/s4-1m"
+echo "$base/page/1" > "$work/s5"
+cpus=$(nproc)
 curl_fmt='{"url":"%{url_effective}","status":%{http_code},"ms":%{time_total}}\n'
 
 : > "$work/wrk"
@@ -79,6 +87,30 @@ for i in $(seq "$runs"); do
 	measure s2-sluice "$work/s2" "$work/sluice" -c 200 --host-concurrency 200
 	measure s2-plain "$work/s2" "$work/plainpool" -c 200
 	measure s2-aiohttp "$work/s2" /usr/bin/python3 bench/aiohttp_client.py 200
+	measure s3-sluice "$work/s3" "$work/sluice" -c 16 --host-concurrency 16 --extract title,links
+	measure s3-plain "$work/s3" "$work/plainpool" -c 16 -extract
+done
+echo "memory runs" >&2
+for n in 10k 1m; do
+	measure "s4-sluice-$n" "$work/s4-$n" "$work/sluice" -c 64 --host-concurrency 64
+	measure "s4-plain-$n" "$work/s4-$n" "$work/plainpool" -c 64
+done
+# startup KEY CMD...: one run of CMD on the one-URL input, in ms
+# ($EPOCHREALTIME: /usr/bin/time counts in 10 ms steps).
+startup() {
+	local key=$1 t0 t1
+	shift
+	t0=$EPOCHREALTIME
+	"$@" < "$work/s5" > /dev/null 2>&1
+	t1=$EPOCHREALTIME
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }' >> "$work/$key"
+}
+echo "start-up runs" >&2
+for _ in $(seq 20); do
+	startup s5-sluice "$work/sluice"
+	startup s5-plain "$work/plainpool" -c 1
+	startup s5-aiohttp /usr/bin/python3 bench/aiohttp_client.py 1
+	startup s5-curl xargs -n 1 curl -s -o /dev/null -w "$curl_fmt"
 done
 wrk_rps=$(median < "$work/wrk")
 
@@ -98,8 +130,22 @@ wrk_rps=$(median < "$work/wrk")
 	row "2. latency-bound, 100 ms, -c 200" sluice s2-sluice 2000 1.0 ideal
 	row "2. latency-bound, 100 ms, -c 200" "plain Go pool" s2-plain 2000 1.0 ideal
 	row "2. latency-bound, 100 ms, -c 200" "asyncio+aiohttp" s2-aiohttp 2000 1.0 ideal
+	row "3. parse 100 KB pages, -c 16" "sluice --extract title,links" s3-sluice 5000 "$(awk '{ print 5000 / $1 }' "$work/s3-plain" | median)"
+	row "3. parse 100 KB pages, -c 16" "plain Go pool + goquery" s3-plain 5000 "$(awk '{ print 5000 / $1 }' "$work/s3-plain" | median)"
+	row "4. memory, 10,000 lines" sluice s4-sluice-10k 10000 "$wrk_rps"
+	row "4. memory, 1,000,000 lines" sluice s4-sluice-1m 1000000 "$wrk_rps"
+	row "4. memory, 10,000 lines" "plain Go pool" s4-plain-10k 10000 "$wrk_rps"
+	row "4. memory, 1,000,000 lines" "plain Go pool" s4-plain-1m 1000000 "$wrk_rps"
 	echo
-	echo "Ratio: req/s over wrk's for throughput; wall over the ideal 1.0 s for the latency-bound run."
+	echo "| 5. start-up, one URL end to end | median ms | spread ms |"
+	echo "|---|---|---|"
+	for t in sluice plain aiohttp curl; do
+		printf '| %s | %s | %s |\n' "$t" "$(median < "$work/s5-$t")" "$(spread < "$work/s5-$t")"
+	done
+	echo
+	echo "Ratio: req/s over wrk's for throughput and memory; over the plain Go pool + goquery for parse;"
+	echo "wall over the ideal 1.0 s for the latency-bound run."
+	echo "Parsing runs on $cpus cores shared with the server. Peak RSS of xargs curl is xargs' own, not its curls'."
 	echo "sluice runs with --host-concurrency equal to -c: its default is -c/4 per host (politeness)."
 } > BENCHMARKS.md
 cat BENCHMARKS.md

@@ -2,23 +2,45 @@
 // fixed pool of workers on one tuned http.Client, reading URL lines from
 // stdin and printing one small JSON line per URL. It does no input
 // validation, no error classification and no accounting: it is the floor
-// that sluice's extra work is measured against.
+// that sluice's extra work is measured against. With -extract it also parses
+// each body with goquery for the title and the absolute links, the plain
+// counterpart of sluice --extract title,links.
 package main
 
 import (
 	"bufio"
+	"bytes"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/PuerkitoBio/goquery"
 )
+
+// parse returns the page's title and how many absolute links it has.
+func parse(base *url.URL, body []byte) (string, int) {
+	doc, err := goquery.NewDocumentFromReader(bytes.NewReader(body))
+	if err != nil {
+		return "", 0
+	}
+	var links []string
+	doc.Find("a[href]").Each(func(_ int, s *goquery.Selection) {
+		if u, err := base.Parse(s.AttrOr("href", "")); err == nil {
+			links = append(links, u.String())
+		}
+	})
+	return doc.Find("title").First().Text(), len(links)
+}
 
 func main() {
 	c := flag.Int("c", 50, "workers")
+	extract := flag.Bool("extract", false, "parse bodies for title and links (goquery)")
 	flag.Parse()
 	client := &http.Client{
 		Timeout:   10 * time.Second,
@@ -36,10 +58,18 @@ func main() {
 					lines <- `{"url":` + strconv.Quote(u) + `,"error":` + strconv.Quote(err.Error()) + "}\n"
 					continue
 				}
-				n, _ := io.Copy(io.Discard, resp.Body)
+				var n int64
+				title, links := "", 0
+				if *extract {
+					body, _ := io.ReadAll(resp.Body)
+					n = int64(len(body))
+					title, links = parse(resp.Request.URL, body)
+				} else {
+					n, _ = io.Copy(io.Discard, resp.Body)
+				}
 				resp.Body.Close()
-				lines <- fmt.Sprintf(`{"url":%q,"status":%d,"length":%d,"ms":%.3f}`+"\n",
-					u, resp.StatusCode, n, float64(time.Since(start).Microseconds())/1000)
+				lines <- fmt.Sprintf(`{"url":%q,"status":%d,"length":%d,"title":%q,"links":%d,"ms":%.3f}`+"\n",
+					u, resp.StatusCode, n, title, links, float64(time.Since(start).Microseconds())/1000)
 			}
 		})
 	}
