@@ -6,18 +6,10 @@
 #   3. parsing: 2,000 pages of ~100 KB with --extract title,links, against
 #      the same run without extraction.
 # Not part of CI. Usage: bash bench/core.sh   (RUNS=5 for more runs)
-set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+source "$(dirname "$0")/lib.sh"
 runs=${RUNS:-3}
-work=$(mktemp -d)
-site_pid=
-trap '[ -n "$site_pid" ] && kill "$site_pid" 2>/dev/null; rm -rf "$work"' EXIT
-cd "$root"
-go build -o "$work/sluice" . && go build -o "$work/site" ./internal/cmd/site && go build -o "$work/plainpool" ./bench/plainpool
-"$work/site" > "$work/addr" &
-site_pid=$!
-for _ in $(seq 100); do [ -s "$work/addr" ] && break; sleep 0.05; done
-base=$(head -n 1 "$work/addr")
+build sluice . site ./internal/cmd/site plainpool ./bench/plainpool
+serve base "$work/site"
 
 lines() { awk -v n="$1" -v u="$base/hello" 'BEGIN { for (i = 0; i < n; i++) print u }' > "$2"; }
 lines 20000 "$work/20k"; lines 10000 "$work/10k"; lines 1000000 "$work/1m"
@@ -32,8 +24,6 @@ run() {
 	[ "$want" = "$got" ] || { echo "$name: $got output lines for $want input lines" >&2; exit 1; }
 	cat "$work/time"
 }
-median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-spread() { sort -n | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s-%s", lo, hi }'; }
 
 echo "## throughput: 20,000 URLs to $base/hello, -c 50, $runs runs each (alternating)"
 : > "$work/t.sluice"; : > "$work/t.plain"

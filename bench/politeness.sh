@@ -8,23 +8,10 @@
 #   4. memory under a throttled host: 10,000 vs 1,000,000 lines for one host
 #      at --host-rate 1000, each stopped with SIGINT after $SECS s: peak RSS.
 # Not part of CI. Usage: bash bench/politeness.sh   (SECS=15 by default)
-set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+source "$(dirname "$0")/lib.sh"
 secs=${SECS:-15}
-work=$(mktemp -d)
-pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
-cd "$root"
-go build -o "$work/sluice" . && go build -o "$work/site" ./internal/cmd/site
-
-# start_site N: starts a site, sets SITE_N to its base URL.
-start_site() {
-	"$work/site" > "$work/addr$1" &
-	pids+=($!)
-	for _ in $(seq 100); do [ -s "$work/addr$1" ] && break; sleep 0.05; done
-	printf -v "SITE_$1" '%s' "$(head -n 1 "$work/addr$1")"
-}
-for i in 1 2 3 4 5; do start_site "$i"; done
+build sluice . site ./internal/cmd/site
+for i in 1 2 3 4 5; do serve "SITE_$i" "$work/site"; done
 hostport() { echo "${1#http://}"; }
 now() { echo "$EPOCHREALTIME"; }
 

@@ -15,26 +15,16 @@
 # (on 2,000 URLs: a process per URL would take minutes on 50,000).
 # Installs wrk and python3-aiohttp from Debian when missing (needs root).
 # Not part of CI. Still to come: the many-hosts scenario and the plot.
-set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+source "$(dirname "$0")/lib.sh"
 runs=${RUNS:-3}
-work=$(mktemp -d)
-site_pid=
-trap '[ -n "$site_pid" ] && kill "$site_pid" 2>/dev/null; rm -rf "$work"' EXIT
-cd "$root"
 
 if ! command -v wrk >/dev/null || ! /usr/bin/python3 -c 'import aiohttp' 2>/dev/null; then
 	apt-get update -qq && apt-get install -y -qq wrk python3-aiohttp >/dev/null
 fi
-go build -o "$work/sluice" . && go build -o "$work/site" ./internal/cmd/site && go build -o "$work/plainpool" ./bench/plainpool
-"$work/site" > "$work/addr" &
-site_pid=$!
-for _ in $(seq 100); do [ -s "$work/addr" ] && break; sleep 0.05; done
-base=$(head -n 1 "$work/addr")
+build sluice . site ./internal/cmd/site plainpool ./bench/plainpool
+serve base "$work/site"
 
 urls() { awk -v n="$1" -v u="$2" 'BEGIN { for (i = 0; i < n; i++) print u "?i=" i }'; }
-median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-spread() { sort -n | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s–%s", lo, hi }'; }
 
 # measure KEY INPUT CMD...: one run of CMD on INPUT; appends "wall rssKiB cpu"
 # to $work/KEY, and checks one output line per input line.

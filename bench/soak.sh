@@ -4,18 +4,10 @@
 # loopback. Reports records in and out, errors by kind, peak RSS, wall time
 # and the goroutines left when the pipeline ended. Not part of CI.
 # Usage: bash bench/soak.sh   (N=100000 for a shorter run)
-set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+source "$(dirname "$0")/lib.sh"
 n=${N:-1000000}
-work=$(mktemp -d)
-pid=
-trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
-cd "$root"
-go build -o "$work/sluice" . && go build -o "$work/hostile" ./internal/cmd/hostile
-"$work/hostile" > "$work/addr" &
-pid=$!
-for _ in $(seq 100); do [ -s "$work/addr" ] && break; sleep 0.05; done
-base=$(head -n 1 "$work/addr")
+build sluice . hostile ./internal/cmd/hostile
+serve base "$work/hostile"
 
 faults=$("$work/hostile" -faults)
 awk -v n="$n" -v base="$base" -v faults="$(echo $faults)" 'BEGIN {
