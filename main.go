@@ -188,9 +188,8 @@ func run(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.Wri
 		entry = marks
 	}
 	src.Via(entry)
-	flow := schedule.
-		Via(stages.FetchFlow(work, intake.Done(), fetcher, cfg.Fetch.Concurrency)).
-		Via(stages.RetryFlow(intake.Done(), schedule, cfg.Retry, stats))
+	retry := stages.Retry(intake.Done(), schedule, cfg.Retry, stats)
+	flow := schedule.Via(stages.FetchFlow(work, intake.Done(), fetcher, cfg.Fetch.Concurrency, retry))
 	if cfg.Extract.Extracting() {
 		flow = flow.Via(stages.ExtractFlow(stages.NewExtractor(cfg.Extract), cfg.Parsers))
 	}

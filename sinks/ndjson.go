@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/reugn/go-streams"
@@ -13,9 +14,11 @@ import (
 	"sluice/record"
 )
 
-// IdleFlush is how long the sink waits for the next record before it flushes
-// what it has buffered: a bulk run writes in large blocks, a slow stream
-// shows each record within about this long.
+// IdleFlush is how long a record may wait in the sink's buffer: the buffer is
+// flushed this long after the first record written into it (or sooner, when
+// it fills). A bulk run writes in large blocks, a slow stream shows each
+// record within about this long, and the timer is set once per flush rather
+// than once per record.
 const IdleFlush = time.Millisecond
 
 // NDJSONOptions configure NDJSON.
@@ -41,10 +44,11 @@ type NDJSON struct {
 	enc  *record.Encoder
 	opt  NDJSONOptions
 
+	n      atomic.Int64
+	errors atomic.Int64
+
 	mu      sync.Mutex
 	err     error
-	n       int64
-	errors  int64
 	skipped map[string]int64
 }
 
@@ -80,11 +84,7 @@ func (s *NDJSON) Err() error {
 }
 
 // Errors returns how many records written so far carry an error.
-func (s *NDJSON) Errors() int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.errors
-}
+func (s *NDJSON) Errors() int64 { return s.errors.Load() }
 
 // Skipped returns how many records were skipped, by reason.
 func (s *NDJSON) Skipped() map[string]int64 {
@@ -99,39 +99,28 @@ func writeAll(w io.Writer, b []byte) error {
 }
 
 // Count returns how many records have been written successfully so far.
-func (s *NDJSON) Count() int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.n
-}
+func (s *NDJSON) Count() int64 { return s.n.Load() }
 
 func (s *NDJSON) run() {
 	defer close(s.done)
-	idle := time.NewTimer(IdleFlush)
-	idle.Stop()
-	defer idle.Stop()
+	flush := time.NewTimer(IdleFlush)
+	flush.Stop()
+	defer flush.Stop()
 	for {
-		var v any
-		var ok bool
 		select {
-		case v, ok = <-s.in:
-		default:
-			// Nothing is ready: wait a moment for more before flushing, so a
-			// burst still goes out in one write.
-			idle.Reset(IdleFlush)
-			select {
-			case v, ok = <-s.in:
-				idle.Stop()
-			case <-idle.C:
+		case v, ok := <-s.in:
+			if !ok {
 				s.check(s.w.Flush())
-				v, ok = <-s.in
+				return
 			}
-		}
-		if !ok {
+			empty := s.w.Buffered() == 0
+			s.write(v.(*record.Record))
+			if empty && s.w.Buffered() > 0 {
+				flush.Reset(IdleFlush)
+			}
+		case <-flush.C:
 			s.check(s.w.Flush())
-			return
 		}
-		s.write(v.(*record.Record))
 	}
 }
 
@@ -148,12 +137,10 @@ func (s *NDJSON) write(r *record.Record) {
 	if _, err := s.w.Write(s.enc.AppendLine(r)); !s.check(err) {
 		return
 	}
-	s.mu.Lock()
-	s.n++
+	s.n.Add(1)
 	if r.Err != nil {
-		s.errors++
+		s.errors.Add(1)
 	}
-	s.mu.Unlock()
 	if s.opt.Log != nil && logLine(s.opt.Log, r) != nil {
 		s.opt.Log = nil // diagnostics only: a broken log is not an output error
 	}

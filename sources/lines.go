@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 
 	"github.com/reugn/go-streams"
-	"github.com/reugn/go-streams/flow"
 
 	"sluice/record"
 )
@@ -33,16 +32,20 @@ type Options struct {
 // and not a '#' comment, numbered from 1 in input order across all readers.
 //
 // Two goroutines run it: a reader that frames lines and an emitter that parses
-// them into records and sends them on Out, waiting for downstream to take each
-// one (backpressure reaches the reader through an unbuffered channel). Out is
+// them into records and sends them downstream, waiting for it to take each one
+// (backpressure reaches the reader through an unbuffered channel). The emitter
+// starts when the source is connected (Via or Out) and sends straight into the
+// next stage's In, with no copying goroutine between. The output is
 // closed when every reader is exhausted, when a read fails (see Err), or as
 // soon as ctx is done. A line read but not yet sent when ctx ends is dropped
 // before it gets a sequence number, so it never counts as input. The reader
 // goroutine ends with its next Read after ctx is done; a Read blocked on an
 // idle terminal or pipe cannot be interrupted and ends with the process.
 type Lines struct {
-	out chan any
-	opt Options
+	opt  Options
+	once sync.Once
+	emit func(out chan<- any) // starts the emitter
+	out  chan any             // when Out was called
 
 	n     atomic.Int64
 	bytes atomic.Int64 // input bytes read, for the progress line
@@ -61,19 +64,40 @@ func NewLines(ctx context.Context, readers []io.Reader, opt Options) *Lines {
 	if opt.MaxLine <= 0 {
 		opt.MaxLine = DefaultMaxLine
 	}
-	l := &Lines{out: make(chan any), opt: opt}
+	l := &Lines{opt: opt}
 	frames := make(chan frame)
 	go l.read(ctx, readers, frames)
-	go l.emit(ctx, frames)
+	l.emit = func(out chan<- any) { go l.emitTo(ctx, frames, out) }
 	return l
 }
 
-// Out returns the channel of *record.Record.
-func (l *Lines) Out() <-chan any { return l.out }
+func (l *Lines) connect(out chan<- any) {
+	started := false
+	l.once.Do(func() {
+		started = true
+		l.emit(out)
+	})
+	if !started {
+		panic("sources: Lines connected twice")
+	}
+}
+
+// Out returns the channel of *record.Record, for a consumer that is not a
+// streams.Inlet; it may not be mixed with Via.
+func (l *Lines) Out() <-chan any {
+	l.once.Do(func() {
+		l.out = make(chan any)
+		l.emit(l.out)
+	})
+	if l.out == nil {
+		panic("sources: Out called after Via")
+	}
+	return l.out
+}
 
 // Via streams the records into f and returns f.
 func (l *Lines) Via(f streams.Flow) streams.Flow {
-	flow.DoStream(l, f)
+	l.connect(f.In())
 	return f
 }
 
@@ -186,8 +210,8 @@ func clean(b []byte, first bool) []byte {
 	return b
 }
 
-func (l *Lines) emit(ctx context.Context, frames <-chan frame) {
-	defer close(l.out)
+func (l *Lines) emitTo(ctx context.Context, frames <-chan frame, out chan<- any) {
+	defer close(out)
 	var seq int64
 	for {
 		var f frame
@@ -208,7 +232,7 @@ func (l *Lines) emit(ctx context.Context, frames <-chan frame) {
 			r = record.Parse(seq+1, f.line, l.opt.URLField)
 		}
 		select {
-		case l.out <- r:
+		case out <- r:
 			seq++
 			l.n.Store(seq)
 		case <-ctx.Done():

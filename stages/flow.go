@@ -2,60 +2,125 @@ package stages
 
 import (
 	"context"
+	"sync"
 
 	"github.com/reugn/go-streams"
-	"github.com/reugn/go-streams/flow"
 
 	"sluice/record"
 )
 
-// Map is the one adapter between a stage's synchronous work and go-streams:
-// a streams.Flow of *record.Record that runs fn on each record with workers
-// goroutines and passes the record on. Order is not kept when workers > 1.
+// Map is the one worker-pool stage: a streams.Flow of *record.Record that
+// runs fn on each record with workers goroutines and passes the record on.
+// Order is not kept when workers > 1.
 //
 // The flow's goroutines end when its input is closed and every record has
 // been taken downstream. fn must return promptly once the stage's context is
 // done: shutting down drains the pipeline rather than abandoning records in
 // it, which is how every record read gets its output line.
 func Map(workers int, fn func(*record.Record)) streams.Flow {
-	return flow.NewMap(func(r *record.Record) *record.Record {
+	return newPool(workers, func(r *record.Record) bool {
 		fn(r)
-		return r
-	}, workers)
-}
-
-// FetchFlow runs f.Fetch on workers goroutines. Once stop is closed, no new
-// attempt starts: a record waiting for a retry keeps its last attempt's
-// result, one never tried is marked canceled. ctx cancels the attempts in
-// flight (main cancels it when the grace period ends).
-func FetchFlow(ctx context.Context, stop <-chan struct{}, f *Fetcher, workers int) streams.Flow {
-	return Map(workers, func(r *record.Record) {
-		if stopped(stop) {
-			if r.Again {
-				r.Again = false
-				return
-			}
-			r.Fail(record.KindCanceled, "not started: sluice was stopping")
-			return
-		}
-		f.Fetch(ctx, r)
+		return true
 	})
 }
 
-// output is the outlet half of a Flow over one channel: Out, Via and To.
-// The stage that embeds it writes to out and closes it when done.
-type output struct{ out chan any }
+// FetchFlow runs f.Fetch on workers goroutines, then then, which says
+// whether the record goes on downstream (see Retry: a record handed back
+// for another attempt does not). Once stop is closed, no new attempt
+// starts: a record waiting for a retry keeps its last attempt's result, one
+// never tried is marked canceled. ctx cancels the attempts in flight (main
+// cancels it when the grace period ends).
+//
+// The retry decision runs in the fetch worker rather than in a stage of its
+// own: it is a few comparisons, and a stage of its own cost every record two
+// more goroutine hand-offs.
+func FetchFlow(ctx context.Context, stop <-chan struct{}, f *Fetcher, workers int, then func(*record.Record) bool) streams.Flow {
+	return newPool(workers, func(r *record.Record) bool {
+		switch {
+		case !stopped(stop):
+			f.Fetch(ctx, r)
+		case r.Again:
+			r.Again = false
+		default:
+			r.Fail(record.KindCanceled, "not started: sluice was stopping")
+		}
+		return then == nil || then(r)
+	})
+}
 
-func (o *output) Out() <-chan any { return o.out }
+// pool is the Flow behind Map and FetchFlow: workers goroutines run fn and
+// send the records it passes (fn returns true) downstream.
+type pool struct {
+	outlet
+	in chan any
+}
 
-// Via streams the output into f and returns f.
-func (o *output) Via(f streams.Flow) streams.Flow {
-	flow.DoStream(o, f)
+func newPool(workers int, fn func(*record.Record) bool) *pool {
+	p := &pool{in: make(chan any)}
+	p.start = func(dst chan<- any) {
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Go(func() {
+				for v := range p.in {
+					if r := v.(*record.Record); fn(r) {
+						dst <- r
+					}
+				}
+			})
+		}
+		go func() {
+			wg.Wait()
+			close(dst)
+		}()
+	}
+	return p
+}
+
+func (p *pool) In() chan<- any { return p.in }
+
+// outlet is the output half of sluice's own Flows: Out, Via and To. A stage
+// starts when it is connected, and its goroutines then send straight into
+// the next stage's In and close it when done. go-streams' own flows send to
+// an Out channel that one more goroutine per link copies into the next In:
+// a goroutine hand-off per record and link.
+type outlet struct {
+	once  sync.Once
+	start func(dst chan<- any) // starts the stage, sending to dst and closing it at the end
+	out   chan any             // when Out was called
+}
+
+func (o *outlet) connect(dst chan<- any) {
+	started := false
+	o.once.Do(func() {
+		started = true
+		o.start(dst)
+	})
+	if !started {
+		panic("stages: a stage's output is connected twice")
+	}
+}
+
+// Out starts the stage with a channel of its own, for a consumer that is
+// not a streams.Inlet; it may not be mixed with Via and To.
+func (o *outlet) Out() <-chan any {
+	o.once.Do(func() {
+		o.out = make(chan any)
+		o.start(o.out)
+	})
+	if o.out == nil {
+		panic("stages: Out called after Via or To")
+	}
+	return o.out
+}
+
+// Via starts the stage sending into f, and returns f.
+func (o *outlet) Via(f streams.Flow) streams.Flow {
+	o.connect(f.In())
 	return f
 }
 
-// To streams the output into sink and waits for it to finish.
-func (o *output) To(sink streams.Sink) {
-	flow.DoStream(o, sink)
+// To starts the stage sending into sink and waits for the sink to finish.
+func (o *outlet) To(sink streams.Sink) {
+	o.connect(sink.In())
 	sink.AwaitCompletion()
 }

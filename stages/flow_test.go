@@ -47,7 +47,7 @@ func TestFetchFlowConcurrent(t *testing.T) {
 	for i := range 300 {
 		in = append(in, &record.Record{Seq: int64(i + 1), URL: fmt.Sprintf("%s/r?i=%d", srv.URL, i)})
 	}
-	out := runFlow(t, FetchFlow(context.Background(), nil, f, 16), in)
+	out := runFlow(t, FetchFlow(context.Background(), nil, f, 16, nil), in)
 	if len(out) != len(in) {
 		t.Fatalf("%d records out of %d in", len(out), len(in))
 	}
@@ -67,7 +67,7 @@ func TestFetchFlowStopped(t *testing.T) {
 	stop := make(chan struct{})
 	close(stop)
 	in := []*record.Record{{Seq: 1, URL: srv.URL}, {Seq: 2, URL: srv.URL}}
-	out := runFlow(t, FetchFlow(context.Background(), stop, newFetcher(t, FetchConfig{}), 2), in)
+	out := runFlow(t, FetchFlow(context.Background(), stop, newFetcher(t, FetchConfig{}), 2, nil), in)
 	for _, r := range out {
 		if kindOf(r) != record.KindCanceled || r.Attempts != 0 {
 			t.Errorf("record %d after stop: %+v; want canceled, no attempt", r.Seq, r.Err)

@@ -53,22 +53,22 @@ func (o *Order) Gate() streams.Flow {
 // Flow is the reorder buffer: records out in seq order. Its goroutine ends,
 // closing its output, once its input is closed and everything is released.
 func (o *Order) Flow() streams.Flow {
-	b := &reorder{in: make(chan any), output: output{out: make(chan any)}}
-	go o.run(b)
+	b := &reorder{in: make(chan any)}
+	b.start = func(dst chan<- any) { go o.run(b.in, dst) }
 	return b
 }
 
-func (o *Order) run(b *reorder) {
-	defer close(b.out)
+func (o *Order) run(in <-chan any, out chan<- any) {
+	defer close(out)
 	pending := map[int64]*record.Record{}
 	release := func(r *record.Record) {
-		b.out <- r
+		out <- r
 		o.mu.Lock()
 		o.next = r.Seq + 1
 		o.cond.Broadcast()
 		o.mu.Unlock()
 	}
-	for v := range b.in {
+	for v := range in {
 		r := v.(*record.Record)
 		pending[r.Seq] = r
 		for {
@@ -92,7 +92,7 @@ func (o *Order) run(b *reorder) {
 
 // reorder is the Flow of the reorder buffer.
 type reorder struct {
-	output
+	outlet
 	in chan any
 }
 

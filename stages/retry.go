@@ -7,9 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/reugn/go-streams"
-	"github.com/reugn/go-streams/flow"
-
 	"sluice/record"
 )
 
@@ -65,14 +62,15 @@ func (p *RetryPolicy) backoff(r *record.Record, rnd func(int64) int64) time.Dura
 	return time.Duration(rnd(int64(ceiling)))
 }
 
-// RetryFlow is the retry stage: a streams.Flow that lets a record go
-// downstream when it is finished, or hands it back to the schedule stage s
-// to be sent again after its backoff. Records waiting for a retry are held
-// by the schedule, inside its window: they hold no fetch worker and no host
-// slot, and obey every limit when they go again. Once stop is closed nothing
-// is retried, and a record keeps its last attempt's result.
-func RetryFlow(stop <-chan struct{}, s *Schedule, p RetryPolicy, stats *Stats) streams.Flow {
-	return flow.NewFilter(func(r *record.Record) bool {
+// Retry is the retry stage: the decision, after each attempt, whether a
+// record is finished and goes on downstream (true), or is handed back to the
+// schedule stage s to be sent again after its backoff (false). FetchFlow runs
+// it in its workers. Records waiting for a retry are held by the schedule,
+// inside its window: they hold no fetch worker and no host slot, and obey
+// every limit when they go again. Once stop is closed nothing is retried,
+// and a record keeps its last attempt's result.
+func Retry(stop <-chan struct{}, s *Schedule, p RetryPolicy, stats *Stats) func(*record.Record) bool {
+	return func(r *record.Record) bool {
 		again := !stopped(stop) && p.retryable(r)
 		if again {
 			r.Again = true
@@ -81,7 +79,7 @@ func RetryFlow(stop <-chan struct{}, s *Schedule, p RetryPolicy, stats *Stats) s
 		}
 		s.giveBack(r, again)
 		return !again
-	}, 1)
+	}
 }
 
 func stopped(stop <-chan struct{}) bool {

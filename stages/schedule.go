@@ -3,6 +3,7 @@ package stages
 import (
 	"container/heap"
 	"math"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -29,15 +30,20 @@ const sweepEvery = time.Second
 //
 // One goroutine owns all state. It ends, closing Out, when In is closed and
 // every record it admitted has been let go by the retry stage (see
-// RetryFlow). When stop is closed it releases every record it holds at once,
+// Retry). When stop is closed it releases every record it holds at once,
 // without limits, for the fetch stage to mark canceled.
 type Schedule struct {
-	output
-	in    chan any
-	back  chan returned
-	stop  <-chan struct{}
-	lim   Limits
-	stats *Stats
+	outlet
+	out  chan<- any // the next stage's In, once connected
+	in   chan any
+	kick chan struct{} // a record was given back: look at backlog
+
+	backMu  sync.Mutex
+	backlog []returned // given back by the retry stage, not yet taken
+	spare   []returned // the other of two buffers swapped on each take
+	stop    <-chan struct{}
+	lim     Limits
+	stats   *Stats
 
 	global   *rate.Limiter // nil for no global rate
 	hosts    map[string]*hostState
@@ -91,19 +97,18 @@ type hostState struct {
 	throttle    *aimd      // auto-throttle, once the host has been overloaded
 }
 
-// NewSchedule starts the schedule stage.
+// NewSchedule makes the schedule stage; it starts when its output is connected.
 func NewSchedule(stop <-chan struct{}, lim Limits, stats *Stats) (*Schedule, error) {
 	if err := lim.check(); err != nil {
 		return nil, err
 	}
 	s := &Schedule{
-		output: output{out: make(chan any)},
-		in:     make(chan any),
-		back:   make(chan returned),
-		stop:   stop,
-		lim:    lim,
-		stats:  stats,
-		hosts:  map[string]*hostState{},
+		in:    make(chan any),
+		kick:  make(chan struct{}, 1),
+		stop:  stop,
+		lim:   lim,
+		stats: stats,
+		hosts: map[string]*hostState{},
 	}
 	if lim.Rate != rate.Inf {
 		burst := lim.Burst
@@ -112,7 +117,10 @@ func NewSchedule(stop <-chan struct{}, lim Limits, stats *Stats) (*Schedule, err
 		}
 		s.global = rate.NewLimiter(lim.Rate, burst)
 	}
-	go s.run()
+	s.start = func(dst chan<- any) {
+		s.out = dst
+		go s.run()
+	}
 	return s, nil
 }
 
@@ -122,8 +130,32 @@ func (s *Schedule) In() chan<- any { return s.in }
 // giveBack is the retry stage's report on a record after an attempt. The
 // schedule goroutine always accepts it, which keeps the loop schedule ->
 // fetch -> retry -> schedule free of deadlock.
+//
+// It never blocks: the report goes on a list and a buffered kick wakes the
+// schedule goroutine, which takes every report waiting at once. Under load
+// that is one wake-up for many records rather than one per record.
 func (s *Schedule) giveBack(r *record.Record, again bool) {
-	s.back <- returned{r, again}
+	s.backMu.Lock()
+	s.backlog = append(s.backlog, returned{r, again})
+	s.backMu.Unlock()
+	select {
+	case s.kick <- struct{}{}:
+	default: // a kick is pending; it will see this report too
+	}
+}
+
+// takeBack handles every record given back since the last call.
+func (s *Schedule) takeBack() {
+	s.backMu.Lock()
+	batch := s.backlog
+	s.backlog = s.spare[:0]
+	s.backMu.Unlock()
+	now := time.Now()
+	for i, rt := range batch {
+		s.finish(rt, now)
+		batch[i] = returned{}
+	}
+	s.spare = batch
 }
 
 func (s *Schedule) run() {
@@ -144,7 +176,8 @@ func (s *Schedule) run() {
 		if in == nil && s.count == 0 {
 			return
 		}
-		var inCh, outCh chan any
+		var inCh chan any
+		var outCh chan<- any
 		if in != nil && s.count < s.lim.Window {
 			inCh = in
 		}
@@ -163,8 +196,8 @@ func (s *Schedule) run() {
 				break
 			}
 			s.admit(v.(*record.Record))
-		case rt := <-s.back:
-			s.finish(rt, time.Now())
+		case <-s.kick:
+			s.takeBack()
 		case outCh <- s.next:
 			s.next = nil
 			s.waiting.Add(-1)

@@ -40,26 +40,27 @@ func newLoop(t *testing.T, lim Limits, pol RetryPolicy, workers int, respond fun
 	if err != nil {
 		t.Fatal(err)
 	}
-	fetch := Map(workers, func(r *record.Record) {
-		if stopped(l.stop) { // as FetchFlow does
-			if r.Again {
-				r.Again = false
-				return
+	retry := Retry(l.stop, l.sched, pol, nil)
+	fetch := newPool(workers, func(r *record.Record) bool {
+		switch {
+		case !stopped(l.stop): // as FetchFlow does
+			if r.Err != nil && !r.Again { // as Fetch does
+				break
 			}
+			r.ClearResult()
+			r.Attempts++
+			l.mu.Lock()
+			l.sent[r.Host] = append(l.sent[r.Host], time.Since(start))
+			l.mu.Unlock()
+			respond(r)
+		case r.Again:
+			r.Again = false
+		default:
 			r.Fail(record.KindCanceled, "stopped")
-			return
 		}
-		if r.Err != nil && !r.Again { // as Fetch does
-			return
-		}
-		r.ClearResult()
-		r.Attempts++
-		l.mu.Lock()
-		l.sent[r.Host] = append(l.sent[r.Host], time.Since(start))
-		l.mu.Unlock()
-		respond(r)
+		return retry(r)
 	})
-	l.out = l.sched.Via(fetch).Via(RetryFlow(l.stop, l.sched, pol, nil)).Out()
+	l.out = l.sched.Via(fetch).Out()
 	return l
 }
 
