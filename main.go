@@ -379,7 +379,7 @@ func parseFlags(args []string, stdout io.Writer) (Config, error) {
 	fs.IntVar(&cfg.Limits.Burst, "burst", 0, "size of the --rate token bucket (default 10 ms worth of --rate, at least 1)")
 	fs.StringArrayVar(&hostRates, "host-rate", nil, "requests per second to each host, or HOST=RATE for one host (repeatable)")
 	fs.StringArrayVar(&hostConcs, "host-concurrency", nil, "parallel requests to each host, or HOST=N for one host (repeatable; default -c/4, at least 1)")
-	fs.IntVar(&cfg.Limits.Window, "window", 0, "records held at once, waiting, in flight or between retries (default max(1024, 16 × -c))")
+	fs.IntVar(&cfg.Limits.Window, "window", 0, "records held at once, waiting, in flight or between retries (default max(8192, 16 × -c))")
 	fs.BoolVar(&cfg.Limits.AutoThrottle, "auto-throttle", false, "adapt each host's rate: cut on 429/503/timeouts, raise back toward --host-rate on success")
 	fs.IntVar(&cfg.Retry.Retries, "retries", 2, "attempts after the first for a retryable failure")
 	fs.StringVar(&retryOn, "retry-on", "429,502,503,504", "statuses to retry, comma-separated (network errors and timeouts are always retried)")

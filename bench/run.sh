@@ -9,17 +9,23 @@
 #   3. parse: 5,000 pages of ~100 KB with --extract title,links, beside the
 #      plain Go pool parsing with goquery (plainpool -extract);
 #   4. memory: peak RSS for 10,000 vs 1,000,000 input lines (one run each);
-#   5. start-up: one URL, end to end, median of 20 runs.
+#   5. start-up: one URL, end to end, median of 20 runs;
+#   6. many hosts: 20,000 URLs over 200 loopback ports (200 hosts to sluice),
+#      shuffled, --host-rate 20: total time against the ideal the limits
+#      allow, and per host the most requests in any one second and when its
+#      last record came (fairness);
+#   7. a sweep for the plot: throughput at concurrency 1..256, one run per
+#      point, drawn to bench/throughput.png with gnuplot.
 # References: wrk (ceiling), bench/plainpool (a plain Go worker pool),
 # Python asyncio+aiohttp (bench/aiohttp_client.py), and `xargs -P 64 curl`
 # (on 2,000 URLs: a process per URL would take minutes on 50,000).
-# Installs wrk and python3-aiohttp from Debian when missing (needs root).
-# Not part of CI. Still to come: the many-hosts scenario and the plot.
+# Installs wrk, gnuplot and python3-aiohttp from Debian when missing (needs
+# root). Not part of CI.
 source "$(dirname "$0")/lib.sh"
 runs=${RUNS:-3}
 
-if ! command -v wrk >/dev/null || ! /usr/bin/python3 -c 'import aiohttp' 2>/dev/null; then
-	apt-get update -qq && apt-get install -y -qq wrk python3-aiohttp >/dev/null
+if ! command -v wrk >/dev/null || ! command -v gnuplot >/dev/null || ! /usr/bin/python3 -c 'import aiohttp' 2>/dev/null; then
+	apt-get update -qq && apt-get install -y -qq wrk gnuplot-nox python3-aiohttp >/dev/null
 fi
 build sluice . site ./internal/cmd/site plainpool ./bench/plainpool
 serve base "$work/site"
@@ -63,8 +69,46 @@ awk -v b="$base" 'BEGIN { for (i = 0; i < 5000; i++) print b "/article/" i }' > 
 urls 10000 "$base/hello" > "$work/s4-10k"
 urls 1000000 "$base/hello" > "$work/s4-1m"
 echo "$base/page/1" > "$work/s5"
+"$work/site" -ports 200 > "$work/hosts" &
+server_pids+=($!)
+for _ in $(seq 100); do [ "$(wc -l < "$work/hosts")" = 200 ] && break; sleep 0.05; done
+awk 'NR == FNR { h[n++] = $0; next } END { for (i = 0; i < 20000; i++) print h[i % n] "/hello?i=" i }' \
+	"$work/hosts" /dev/null | shuf --random-source=<(yes) > "$work/s6"
+urls 10000 "$base/hello" > "$work/s7"
+head -n 500 "$work/s7" > "$work/s7-curl"
 cpus=$(nproc)
 curl_fmt='{"url":"%{url_effective}","status":%{http_code},"ms":%{time_total}}\n'
+
+# many CMD...: one run of scenario 6. Each output line is stamped with the
+# time it came out; appends "wall maxPerSecond firstDone lastDone" to
+# $work/s6-sluice, where maxPerSecond is the most records of one host in
+# any one second and firstDone..lastDone when the hosts' last records came.
+many() {
+	local t0
+	t0=$EPOCHREALTIME
+	"$@" < "$work/s6" | while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done > "$work/s6-out"
+	[ "$(wc -l < "$work/s6-out")" = 20000 ] || { echo "many hosts: lines lost" >&2; exit 1; }
+	awk -v t0="$t0" '{
+		match($0, /"url":"http:\/\/[^\/]*/)
+		h = substr($0, RSTART + 13, RLENGTH - 13)
+		t = $1 - t0
+		n[h]++; at[h, n[h]] = t
+		if (t > wall) wall = t
+	} END {
+		first = -1
+		for (h in n) {
+			j = 1
+			for (i = 1; i <= n[h]; i++) {
+				while (at[h, i] - at[h, j] >= 1) j++
+				if (i - j + 1 > most) most = i - j + 1
+			}
+			last = at[h, n[h]]
+			if (first < 0 || last < first) first = last
+			if (last > latest) latest = last
+		}
+		printf "%.2f %d %.2f %.2f\n", wall, most, first, latest
+	}' "$work/s6-out" >> "$work/s6-sluice"
+}
 
 : > "$work/wrk"
 for i in $(seq "$runs"); do
@@ -79,7 +123,42 @@ for i in $(seq "$runs"); do
 	measure s2-aiohttp "$work/s2" /usr/bin/python3 bench/aiohttp_client.py 200
 	measure s3-sluice "$work/s3" "$work/sluice" -c 16 --host-concurrency 16 --extract title,links
 	measure s3-plain "$work/s3" "$work/plainpool" -c 16 -extract
+	many "$work/sluice" -c 64 --host-rate 20
 done
+echo "throughput sweep for the plot" >&2
+: > "$work/sweep"
+for c in 1 4 16 64 256; do
+	point() { # point TOOL N CMD...: one run on the first N URLs of s7
+		local tool=$1 n=$2 t0 t1
+		shift 2
+		t0=$EPOCHREALTIME
+		head -n "$n" "$work/s7" | "$@" > /dev/null 2>&1
+		t1=$EPOCHREALTIME
+		awk -v c="$c" -v t="$tool" -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%s %d %.0f\n", t, c, n / (b - a) }' >> "$work/sweep"
+	}
+	point sluice 10000 "$work/sluice" -c "$c" --host-concurrency "$c"
+	point plain 10000 "$work/plainpool" -c "$c"
+	point aiohttp 10000 /usr/bin/python3 bench/aiohttp_client.py "$c"
+	point curl 500 xargs -P "$c" -n 1 curl -s -o /dev/null -w "$curl_fmt"
+	wrk -t "$((c < 2 ? 1 : 2))" -c "$c" -d 3s "$base/hello" | awk -v c="$c" '/Requests\/sec/ { printf "wrk %d %.0f\n", c, $2 }' >> "$work/sweep"
+done
+for t in wrk sluice plain aiohttp curl; do awk -v t="$t" '$1 == t { print $2, $3 }' "$work/sweep" > "$work/sweep-$t"; done
+gnuplot <<PLOT
+set terminal pngcairo size 800,500 noenhanced
+set output "bench/throughput.png"
+set title "Throughput vs concurrency, ~100-byte answers on loopback ($(nproc) cores, $(date -u +%Y-%m-%d))"
+set xlabel "concurrency (-c)"
+set ylabel "requests/s"
+set logscale xy
+set xtics ("1" 1, "4" 4, "16" 16, "64" 64, "256" 256)
+set key top left
+set grid
+plot "$work/sweep-wrk" with linespoints title "wrk (ceiling)", \
+     "$work/sweep-sluice" with linespoints lw 2 title "sluice", \
+     "$work/sweep-plain" with linespoints title "plain Go pool", \
+     "$work/sweep-aiohttp" with linespoints title "asyncio+aiohttp", \
+     "$work/sweep-curl" with linespoints title "xargs -P curl"
+PLOT
 echo "memory runs" >&2
 for n in 10k 1m; do
 	measure "s4-sluice-$n" "$work/s4-$n" "$work/sluice" -c 64 --host-concurrency 64
@@ -132,6 +211,27 @@ wrk_rps=$(median < "$work/wrk")
 	for t in sluice plain aiohttp curl; do
 		printf '| %s | %s | %s |\n' "$t" "$(median < "$work/s5-$t")" "$(spread < "$work/s5-$t")"
 	done
+	echo
+	echo
+	echo "| 6. many hosts: 20,000 URLs over 200 hosts, --host-rate 20, -c 64 | median | spread |"
+	echo "|---|---|---|"
+	printf '| wall s (ideal 4.95: 1 at once, then 99 at 20/s per host) | %s | %s |\n' \
+		"$(awk '{ print $1 }' "$work/s6-sluice" | median)" "$(awk '{ print $1 }' "$work/s6-sluice" | spread)"
+	printf '| ratio to ideal | %s | – |\n' "$(awk '{ print $1 / 4.95 }' "$work/s6-sluice" | median)"
+	printf '| most records of one host in any 1 s (limit 20, +1 burst) | %s | %s |\n' \
+		"$(awk '{ print $2 }' "$work/s6-sluice" | median)" "$(awk '{ print $2 }' "$work/s6-sluice" | spread)"
+	printf '| hosts done between (s) | %s–%s | – |\n' \
+		"$(awk '{ print $3 }' "$work/s6-sluice" | median)" "$(awk '{ print $4 }' "$work/s6-sluice" | median)"
+	echo
+	echo "7. Throughput vs concurrency (one run per point; 10,000 URLs, 500 for curl; wrk for 3 s):"
+	echo
+	echo "| tool | -c 1 | -c 4 | -c 16 | -c 64 | -c 256 |"
+	echo "|---|---|---|---|---|---|"
+	for t in wrk sluice plain aiohttp curl; do
+		awk -v t="$t" '$1 == t { r = r " | " $3 } END { print "| " t r " |" }' "$work/sweep"
+	done
+	echo
+	echo "![throughput vs concurrency](bench/throughput.png)"
 	echo
 	echo "Ratio: req/s over wrk's for throughput and memory; over the plain Go pool + goquery for parse;"
 	echo "wall over the ideal 1.0 s for the latency-bound run."

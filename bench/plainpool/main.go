@@ -1,93 +1,21 @@
-// Command plainpool is the "plain Go" reference for sluice's benchmarks: a
-// fixed pool of workers on one tuned http.Client, reading URL lines from
-// stdin and printing one small JSON line per URL. It does no input
-// validation, no error classification and no accounting: it is the floor
-// that sluice's extra work is measured against. With -extract it also parses
-// each body with goquery for the title and the absolute links, the plain
-// counterpart of sluice --extract title,links.
+// Command plainpool is the "plain Go" reference for sluice's benchmarks (see
+// package plain): URL lines on stdin, one small JSON line per URL on stdout.
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"flag"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"os"
-	"strconv"
-	"sync"
-	"time"
 
-	"github.com/PuerkitoBio/goquery"
+	"sluice/bench/plain"
 )
-
-// parse returns the page's title and how many absolute links it has.
-func parse(base *url.URL, body []byte) (string, int) {
-	doc, err := goquery.NewDocumentFromReader(bytes.NewReader(body))
-	if err != nil {
-		return "", 0
-	}
-	var links []string
-	doc.Find("a[href]").Each(func(_ int, s *goquery.Selection) {
-		if u, err := base.Parse(s.AttrOr("href", "")); err == nil {
-			links = append(links, u.String())
-		}
-	})
-	return doc.Find("title").First().Text(), len(links)
-}
 
 func main() {
 	c := flag.Int("c", 50, "workers")
 	extract := flag.Bool("extract", false, "parse bodies for title and links (goquery)")
 	flag.Parse()
-	client := &http.Client{
-		Timeout:   10 * time.Second,
-		Transport: &http.Transport{MaxIdleConns: 2 * *c, MaxIdleConnsPerHost: *c, ForceAttemptHTTP2: true},
+	if err := plain.Run(os.Stdin, os.Stdout, *c, *extract); err != nil {
+		fmt.Fprintln(os.Stderr, "plainpool:", err)
+		os.Exit(1)
 	}
-	urls := make(chan string, *c)
-	lines := make(chan string, *c)
-	var wg sync.WaitGroup
-	for range *c {
-		wg.Go(func() {
-			for u := range urls {
-				start := time.Now()
-				resp, err := client.Get(u)
-				if err != nil {
-					lines <- `{"url":` + strconv.Quote(u) + `,"error":` + strconv.Quote(err.Error()) + "}\n"
-					continue
-				}
-				var n int64
-				title, links := "", 0
-				if *extract {
-					body, _ := io.ReadAll(resp.Body)
-					n = int64(len(body))
-					title, links = parse(resp.Request.URL, body)
-				} else {
-					n, _ = io.Copy(io.Discard, resp.Body)
-				}
-				resp.Body.Close()
-				lines <- fmt.Sprintf(`{"url":%q,"status":%d,"length":%d,"title":%q,"links":%d,"ms":%.3f}`+"\n",
-					u, resp.StatusCode, n, title, links, float64(time.Since(start).Microseconds())/1000)
-			}
-		})
-	}
-	done := make(chan struct{})
-	go func() {
-		w := bufio.NewWriter(os.Stdout)
-		for l := range lines {
-			w.WriteString(l)
-		}
-		w.Flush()
-		close(done)
-	}()
-	sc := bufio.NewScanner(os.Stdin)
-	for sc.Scan() {
-		urls <- sc.Text()
-	}
-	close(urls)
-	wg.Wait()
-	close(lines)
-	<-done
 }
