@@ -150,8 +150,9 @@ set title "Throughput vs concurrency, ~100-byte answers on loopback ($(nproc) co
 set xlabel "concurrency (-c)"
 set ylabel "requests/s"
 set logscale xy
+set xrange [0.8:320]
 set xtics ("1" 1, "4" 4, "16" 16, "64" 64, "256" 256)
-set key top left
+set key below
 set grid
 plot "$work/sweep-wrk" with linespoints title "wrk (ceiling)", \
      "$work/sweep-sluice" with linespoints lw 2 title "sluice", \
@@ -217,7 +218,7 @@ wrk_rps=$(median < "$work/wrk")
 	echo "|---|---|---|"
 	printf '| wall s (ideal 4.95: 1 at once, then 99 at 20/s per host) | %s | %s |\n' \
 		"$(awk '{ print $1 }' "$work/s6-sluice" | median)" "$(awk '{ print $1 }' "$work/s6-sluice" | spread)"
-	printf '| ratio to ideal | %s | – |\n' "$(awk '{ print $1 / 4.95 }' "$work/s6-sluice" | median)"
+	printf '| ratio to ideal | %.2f | – |\n' "$(awk '{ print $1 / 4.95 }' "$work/s6-sluice" | median)"
 	printf '| most records of one host in any 1 s (limit 20, +1 burst) | %s | %s |\n' \
 		"$(awk '{ print $2 }' "$work/s6-sluice" | median)" "$(awk '{ print $2 }' "$work/s6-sluice" | spread)"
 	printf '| hosts done between (s) | %s–%s | – |\n' \
