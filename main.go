@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/reugn/go-streams"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
@@ -54,6 +56,11 @@ type Config struct {
 	Progress   bool   // draw a live status line on stderr
 	CPUProfile string // write a CPU profile here (for tuning)
 
+	In        *sources.QueueURL   // --in: a NATS JetStream work queue instead of files or stdin
+	OutServer string              // --out: publish to NATS JetStream instead of stdout
+	OutSubj   string              // --out's subject
+	NATS      sources.NATSOptions // --nats-creds, --nats-tls-ca
+
 	progressSet bool // --progress or --no-progress was given
 }
 
@@ -76,6 +83,14 @@ type outputError struct{ err error }
 func (e *outputError) Error() string { return "write output: " + e.err.Error() }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "enqueue" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		go func() {
+			<-ctx.Done()
+			stop()
+		}()
+		os.Exit(enqueue(ctx, os.Args[2:], os.Stdin, os.Stdout, os.Stderr))
+	}
 	cfg, err := parseFlags(os.Args[1:], os.Stdout)
 	if errors.Is(err, errHelpShown) {
 		os.Exit(exitOK)
@@ -121,11 +136,15 @@ func exitCode(err error, stderr io.Writer) int {
 // No goroutine started here outlives run, except a read blocked on an idle
 // stdin, which cannot be interrupted (see sources.Lines).
 func run(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.Writer) error {
-	readers, closeInputs, err := openInputs(cfg.Files, stdin)
-	if err != nil {
-		return err
+	var readers []io.Reader
+	if cfg.In == nil {
+		var closeInputs func()
+		var err error
+		if readers, closeInputs, err = openInputs(cfg.Files, stdin); err != nil {
+			return err
+		}
+		defer closeInputs()
 	}
-	defer closeInputs()
 	if cfg.CPUProfile != "" {
 		f, err := os.Create(cfg.CPUProfile)
 		if err != nil {
@@ -173,8 +192,41 @@ func run(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.Wri
 	if cfg.Verbose {
 		opt.Log = stderr
 	}
-	sink := sinks.NewNDJSON(stdout, opt)
-	src := sources.NewLines(intake, readers, sources.Options{URLField: cfg.URLField})
+	var js jetstream.JetStream
+	if cfg.In != nil || cfg.OutServer != "" {
+		nc, err := dialQueue(cfg)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			nc.FlushTimeout(5 * time.Second) // the last acks
+			nc.Close()
+		}()
+		if js, err = jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(sinks.NATSMaxPending),
+			jetstream.WithPublishAsyncTimeout(5*time.Second)); err != nil {
+			return err
+		}
+	}
+	var sink sink
+	if cfg.OutServer != "" {
+		if _, err := sinks.EnsureOutput(ctx, js, cfg.OutSubj, 0); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+		sink = sinks.NewNATS(work, js, sinks.RecordMsg(cfg.OutSubj))
+	} else {
+		sink = sinks.NewNDJSON(stdout, opt)
+	}
+	var src source
+	if cfg.In != nil {
+		q, err := sources.NewQueue(intake, js, *cfg.In, cfg.Limits.Window, cfg.URLField)
+		if err != nil {
+			return fmt.Errorf("--in: %w", err)
+		}
+		defer q.Close()
+		src = q
+	} else {
+		src = sources.NewLines(intake, readers, sources.Options{URLField: cfg.URLField})
+	}
 	var entry streams.Flow = schedule // where records from the source go in
 	var order *stages.Order
 	if cfg.Ordered {
@@ -228,8 +280,13 @@ func run(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.Wri
 		// The pipeline has ended: what still runs is the runtime's, main's
 		// signal watcher, idle connections about to close, and a read
 		// blocked on an idle stdin, if any.
-		fmt.Fprintf(stderr, "sluice: done: %d records read, %d written, %d skipped as done before (--resume), %d as repeats (--unique), %d goroutines\n",
-			src.Count(), sink.Count(), skipped["resume"], skipped["duplicate"], runtime.NumGoroutine())
+		if cfg.In != nil {
+			fmt.Fprintf(stderr, "sluice: done: %d records taken from the queue, %d written, %d handed back (canceled), %d goroutines\n",
+				src.Count(), sink.Count(), sink.Requeued(), runtime.NumGoroutine())
+		} else {
+			fmt.Fprintf(stderr, "sluice: done: %d records read, %d written, %d skipped as done before (--resume), %d as repeats (--unique), %d goroutines\n",
+				src.Count(), sink.Count(), skipped["resume"], skipped["duplicate"], runtime.NumGoroutine())
+		}
 	}
 	switch {
 	case ctx.Err() != nil:
@@ -238,6 +295,120 @@ func run(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.Wri
 		return &outputError{sink.Err()}
 	}
 	return src.Err()
+}
+
+// enqueue is `sluice enqueue --to nats://HOST:PORT/STREAM/SUBJECT [file ...]`:
+// it loads input lines into a work queue for `sluice --in`, making the
+// stream when it is absent, and returns the exit status.
+func enqueue(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("sluice enqueue", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.SortFlags = false
+	to := fs.String("to", "", "the queue: nats://HOST:PORT/STREAM/SUBJECT[?partitions=N] (N for a new stream, default 16)")
+	urlField := fs.String("url-field", "url", "field of an NDJSON input object that holds the URL")
+	var nopt sources.NATSOptions
+	fs.StringVar(&nopt.Creds, "nats-creds", "", "NATS credentials file (JWT and NKey seed)")
+	fs.StringVar(&nopt.TLSCA, "nats-tls-ca", "", "CA certificate file to verify the NATS server with")
+	help := fs.BoolP("help", "h", false, "show this help")
+	usage := func(err error) int {
+		fmt.Fprintf(stderr, "sluice enqueue: %v\nTry 'sluice enqueue --help' for more information.\n", err)
+		return exitUsage
+	}
+	if err := fs.Parse(args); err != nil {
+		return usage(err)
+	}
+	if *help {
+		fmt.Fprint(stdout, "Usage: sluice enqueue --to nats://HOST:PORT/STREAM/SUBJECT [flags] [file ...]\n\n"+
+			"Loads URL lines, or NDJSON objects with a URL field, from the files or stdin\n"+
+			"into a NATS JetStream work queue for workers started with sluice --in. Each\n"+
+			"line becomes one message on SUBJECT.<partition of its host>. The README's\n"+
+			"\"Running on many machines\" has the scheme.\n\n"+fs.FlagUsages())
+		return exitOK
+	}
+	q, err := sources.ParseQueueURL(*to)
+	switch {
+	case *to == "":
+		return usage(errors.New("--to is required"))
+	case err != nil:
+		return usage(fmt.Errorf("invalid argument for --to: %v", err))
+	case *urlField == "":
+		return usage(errors.New("invalid argument \"\" for --url-field: must not be empty"))
+	}
+	fail := func(err error) int {
+		fmt.Fprintf(stderr, "sluice enqueue: %v\n", err)
+		return exitFailure
+	}
+	readers, closeInputs, err := openInputs(fs.Args(), stdin)
+	if err != nil {
+		return fail(err)
+	}
+	defer closeInputs()
+	nc, err := sources.DialNATS(q.Server, nopt)
+	if err != nil {
+		return fail(err)
+	}
+	defer func() {
+		nc.FlushTimeout(5 * time.Second)
+		nc.Close()
+	}()
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(sinks.NATSMaxPending),
+		jetstream.WithPublishAsyncTimeout(5*time.Second))
+	if err != nil {
+		return fail(err)
+	}
+	_, parts, err := sources.EnsureQueue(ctx, js, q)
+	if err != nil {
+		return fail(err)
+	}
+	src := sources.NewLines(ctx, readers, sources.Options{URLField: *urlField})
+	// What was read is published even after a signal; a second one exits.
+	sink := sinks.NewNATS(context.WithoutCancel(ctx), js, sources.EnqueueMsg(q, parts))
+	for v := range src.Out() {
+		sink.In() <- v
+	}
+	close(sink.In())
+	sink.AwaitCompletion()
+	fmt.Fprintf(stderr, "sluice enqueue: %d records to stream %s (%d partitions)\n", sink.Count(), q.Stream, parts)
+	switch {
+	case sink.Err() != nil:
+		return fail(sink.Err())
+	case src.Err() != nil:
+		return fail(src.Err())
+	case ctx.Err() != nil:
+		return exitInterrupted
+	}
+	return exitOK
+}
+
+// source and sink are what run needs of sources.Lines or sources.Queue,
+// and of sinks.NDJSON or sinks.NATS.
+type source interface {
+	streams.Source
+	Count() int64
+	BytesRead() int64
+	Err() error
+}
+
+type sink interface {
+	streams.Sink
+	Count() int64
+	Errors() int64
+	Requeued() int64
+	Skipped() map[string]int64
+	Err() error
+}
+
+// dialQueue connects to the NATS server of --in, or else of --out (with
+// both, they must name the same server).
+func dialQueue(cfg Config) (*nats.Conn, error) {
+	server := cfg.OutServer
+	if cfg.In != nil {
+		server = cfg.In.Server
+		if cfg.OutServer != "" && cfg.OutServer != server {
+			return nil, errors.New("--in and --out must name the same NATS server")
+		}
+	}
+	return sources.DialNATS(server, cfg.NATS)
 }
 
 // inputSize is the total size of the inputs when all are regular files, for
@@ -403,6 +574,10 @@ func parseFlags(args []string, stdout io.Writer) (Config, error) {
 	fs.DurationVar(&cfg.Grace, "grace", 5*time.Second, "after SIGINT/SIGTERM, time for requests in flight to finish")
 	fs.BoolVarP(&cfg.Verbose, "verbose", "v", false, "log one line per record to stderr")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file (for tuning; see go tool pprof)")
+	in := fs.String("in", "", "take records from a NATS JetStream work queue instead of files or stdin: nats://HOST:PORT/STREAM/SUBJECT[?durable=NAME&batch=N&ack_wait=30s&lease=10s]")
+	out := fs.String("out", "", "publish records to NATS JetStream instead of stdout: nats://HOST:PORT/SUBJECT")
+	fs.StringVar(&cfg.NATS.Creds, "nats-creds", "", "NATS credentials file (JWT and NKey seed)")
+	fs.StringVar(&cfg.NATS.TLSCA, "nats-tls-ca", "", "CA certificate file to verify the NATS server with")
 	fs.BoolVar(&showVersion, "version", false, "print the version and exit")
 	fs.BoolVarP(&showHelp, "help", "h", false, "show this help")
 	if err := fs.Parse(args); err != nil {
@@ -439,6 +614,9 @@ func parseFlags(args []string, stdout io.Writer) (Config, error) {
 		return cfg, errHelpShown
 	}
 	cfg.Files = fs.Args()
+	if err := parseQueue(&cfg, *in, *out); err != nil {
+		return cfg, err
+	}
 	cfg.progressSet = fs.Changed("progress") || fs.Changed("no-progress")
 	if *noProgress {
 		cfg.Progress = false
@@ -521,6 +699,35 @@ var helpGroups = []struct {
 		"retries", "retry-on", "retry-base", "retry-max", "retry-unsafe"}},
 	{"Extraction", []string{"extract", "select", "select-all", "links-same-host", "body", "text-max", "parse-workers"}},
 	{"Output", []string{"ordered", "progress", "no-progress", "stats", "stats-json", "verbose", "cpuprofile", "version", "help"}},
+	{"Many machines (NATS JetStream; see sluice enqueue --help)", []string{"in", "out", "nats-creds", "nats-tls-ca"}},
+}
+
+// parseQueue reads --in and --out. Their messages never repeat the URL,
+// which may hold a password.
+func parseQueue(cfg *Config, in, out string) error {
+	if in != "" {
+		q, err := sources.ParseQueueURL(in)
+		if err != nil {
+			return fmt.Errorf("invalid argument for --in: %v", err)
+		}
+		cfg.In = &q
+		switch {
+		case len(cfg.Files) > 0:
+			return errors.New("--in reads from the queue: give no input files with it")
+		case cfg.Ordered, cfg.Resume != "", cfg.Unique:
+			return errors.New("--ordered, --resume and --unique are for line input, not with --in (the queue keeps track of what is done)")
+		}
+	}
+	if out != "" {
+		var err error
+		if cfg.OutServer, cfg.OutSubj, err = sinks.ParseNATSURL(out); err != nil {
+			return fmt.Errorf("invalid argument for --out: %v", err)
+		}
+		if cfg.Ordered || cfg.Resume != "" {
+			return errors.New("--ordered and --resume are for output to stdout, not with --out")
+		}
+	}
+	return nil
 }
 
 // parseExtract fills cfg.Extract, compiling every selector now so that a bad

@@ -67,6 +67,17 @@ type Record struct {
 	Again      bool          // the result is provisional: the retry stage sends the record round again
 	NotBefore  time.Time     // with Again: not to be sent before this
 	Sent       time.Time     // when the current or last attempt started
+
+	// From a queue (--in nats://…); empty for line input.
+	MsgID  string          // the input message's stream and sequence: the output's Nats-Msg-Id
+	Settle func(done bool) // the sink calls it once: true when it has durably taken the output record (ack), false to hand the message back (nak)
+}
+
+// Requeue reports whether the sink should hand r back to its queue rather
+// than write it: it was canceled before it finished, so another worker is
+// to do it (its output would otherwise claim the message's Nats-Msg-Id).
+func (r *Record) Requeue() bool {
+	return r.Settle != nil && r.Err != nil && r.Err.Kind == KindCanceled
 }
 
 // ClearResult forgets the previous attempt's outcome before a new attempt.

@@ -44,8 +44,10 @@ type NDJSON struct {
 	enc  *record.Encoder
 	opt  NDJSONOptions
 
-	n      atomic.Int64
-	errors atomic.Int64
+	n         atomic.Int64
+	errors    atomic.Int64
+	requeued  atomic.Int64
+	unsettled []*record.Record // written, from a queue, to be settled at the next flush
 
 	mu      sync.Mutex
 	err     error
@@ -98,6 +100,10 @@ func writeAll(w io.Writer, b []byte) error {
 	return err
 }
 
+// Requeued returns how many canceled records went back to their queue
+// instead of being written (--in nats://).
+func (s *NDJSON) Requeued() int64 { return s.requeued.Load() }
+
 // Count returns how many records have been written successfully so far.
 func (s *NDJSON) Count() int64 { return s.n.Load() }
 
@@ -110,7 +116,7 @@ func (s *NDJSON) run() {
 		select {
 		case v, ok := <-s.in:
 			if !ok {
-				s.check(s.w.Flush())
+				s.flush()
 				return
 			}
 			empty := s.w.Buffered() == 0
@@ -119,9 +125,20 @@ func (s *NDJSON) run() {
 				flush.Reset(IdleFlush)
 			}
 		case <-flush.C:
-			s.check(s.w.Flush())
+			s.flush()
 		}
 	}
+}
+
+// flush writes out the buffer, then settles the queue messages whose
+// records it held: acked once written, handed back if the write failed.
+func (s *NDJSON) flush() {
+	ok := s.check(s.w.Flush())
+	for i, r := range s.unsettled {
+		r.Settle(ok)
+		s.unsettled[i] = nil
+	}
+	s.unsettled = s.unsettled[:0]
 }
 
 func (s *NDJSON) write(r *record.Record) {
@@ -131,11 +148,20 @@ func (s *NDJSON) write(r *record.Record) {
 		s.mu.Unlock()
 		return
 	}
-	if s.Err() != nil {
-		return // drain: the output is gone, but upstream must still finish
-	}
-	if _, err := s.w.Write(s.enc.AppendLine(r)); !s.check(err) {
+	if r.Requeue() { // canceled: back to the queue, for another worker
+		s.requeued.Add(1)
+		r.Settle(false)
 		return
+	}
+	if s.Err() != nil || !s.check(writeAll(s.w, s.enc.AppendLine(r))) {
+		// drain: the output is gone, but upstream must still finish
+		if r.Settle != nil {
+			r.Settle(false)
+		}
+		return
+	}
+	if r.Settle != nil {
+		s.unsettled = append(s.unsettled, r)
 	}
 	s.n.Add(1)
 	if r.Err != nil {

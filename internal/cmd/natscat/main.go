@@ -1,0 +1,71 @@
+// Command natscat prints every message stored in a JetStream stream, one
+// per line, then exits: a stand-in for `nats stream view` in the examples
+// and by-hand tests, so nothing else needs installing.
+//
+//	go run ./internal/cmd/natscat -server nats://127.0.0.1:4222 -stream RESULTS
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+func main() {
+	server := flag.String("server", nats.DefaultURL, "NATS server")
+	stream := flag.String("stream", "", "stream to print")
+	flag.Parse()
+	if err := cat(*server, *stream); err != nil {
+		fmt.Fprintln(os.Stderr, "natscat:", err)
+		os.Exit(1)
+	}
+}
+
+func cat(server, stream string) error {
+	nc, err := nats.Connect(server)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		return err
+	}
+	last := s.CachedInfo().State.LastSeq
+	if s.CachedInfo().State.Msgs == 0 {
+		return nil
+	}
+	c, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(os.Stdout)
+	defer w.Flush()
+	for {
+		msg, err := c.Next(jetstream.FetchMaxWait(5 * time.Second))
+		if err != nil {
+			return err
+		}
+		w.Write(msg.Data())
+		w.WriteByte('\n')
+		md, err := msg.Metadata()
+		if err != nil {
+			return err
+		}
+		if md.Sequence.Stream >= last {
+			return nil
+		}
+	}
+}
