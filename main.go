@@ -283,7 +283,11 @@ func run(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.Wri
 		if cfg.In != nil {
 			fmt.Fprintf(stderr, "sluice: done: %d records taken from the queue, %d written, %d handed back (canceled), %d goroutines\n",
 				src.Count(), sink.Count(), sink.Requeued(), runtime.NumGoroutine())
-		} else {
+		}
+		if ns, ok := sink.(*sinks.NATS); ok {
+			fmt.Fprintf(stderr, "sluice: published %d records, %d of them dropped by the stream as duplicates\n", ns.Count(), ns.Duplicates())
+		}
+		if cfg.In == nil {
 			fmt.Fprintf(stderr, "sluice: done: %d records read, %d written, %d skipped as done before (--resume), %d as repeats (--unique), %d goroutines\n",
 				src.Count(), sink.Count(), skipped["resume"], skipped["duplicate"], runtime.NumGoroutine())
 		}

@@ -44,6 +44,7 @@ type NATS struct {
 	requeued atomic.Int64
 	lost     atomic.Int64
 	refused  atomic.Int64
+	dups     atomic.Int64
 
 	mu      sync.Mutex
 	refusal error // the first message msgOf refused
@@ -125,8 +126,13 @@ func (s *NATS) In() chan<- any { return s.in }
 // AwaitCompletion blocks until every record taken is stored or given up.
 func (s *NATS) AwaitCompletion() { <-s.done }
 
-// Count returns how many records the broker has stored.
+// Count returns how many records the broker has acknowledged (Duplicates
+// among them).
 func (s *NATS) Count() int64 { return s.n.Load() }
+
+// Duplicates returns how many published records the stream already held
+// (same Nats-Msg-Id within its duplicate window), and so dropped.
+func (s *NATS) Duplicates() int64 { return s.dups.Load() }
 
 // Errors returns how many stored records carry an error.
 func (s *NATS) Errors() int64 { return s.errors.Load() }
@@ -215,7 +221,10 @@ func (s *NATS) settle(finished chan<- struct{}) {
 	for p := range s.pending {
 		for {
 			select {
-			case <-p.ack.Ok():
+			case ack := <-p.ack.Ok():
+				if ack.Duplicate {
+					s.dups.Add(1) // stored before, by this or another worker
+				}
 				s.n.Add(1)
 				if p.r.Err != nil {
 					s.errors.Add(1)

@@ -341,12 +341,16 @@ func (w *Queue) puller(ctx context.Context, p int, l *lease, out chan<- any) {
 		l.failed.Store(true) // the lease is given up at the next rebalance, to be taken again
 		return
 	}
+	// Pulls do not wait at the broker: a waiting pull would sit on room in
+	// the window that the partitions with work could use. An empty
+	// partition is asked again after a pause that grows to half a second.
+	var pause time.Duration
 	for ctx.Err() == nil {
 		n := w.takeRoom(ctx)
 		if n == 0 {
 			return
 		}
-		batch, err := cons.Fetch(n, jetstream.FetchMaxWait(time.Second))
+		batch, err := cons.FetchNoWait(n)
 		got := 0
 		if err == nil {
 			for msg := range batch.Messages() {
@@ -358,8 +362,16 @@ func (w *Queue) puller(ctx context.Context, p int, l *lease, out chan<- any) {
 		for range n - got {
 			w.room <- struct{}{}
 		}
-		if err != nil && ctx.Err() == nil {
-			sleep(ctx, 250*time.Millisecond) // the broker is away: try again soon
+		switch {
+		case err != nil:
+			pause = 250 * time.Millisecond // the broker is away: try again soon
+		case got == 0:
+			pause = min(max(2*pause, 10*time.Millisecond), 500*time.Millisecond)
+		default:
+			pause = 0
+		}
+		if pause > 0 {
+			sleep(ctx, pause)
 		}
 	}
 }

@@ -1,0 +1,358 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Tests of many sluice processes sharing one queue on a real nats-server,
+// run in-process with JetStream in a temporary directory; the workers are
+// the built binary.
+
+// natsServer starts a JetStream server on loopback (port -1: a free one).
+func natsServer(t *testing.T, dir string, port int) *server.Server {
+	t.Helper()
+	s, err := server.NewServer(&server.Options{
+		Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	t.Cleanup(func() {
+		s.Shutdown()
+		s.WaitForShutdown()
+	})
+	return s
+}
+
+func natsPort(s *server.Server) int { return s.Addr().(*net.TCPAddr).Port }
+
+// hosts starts n local HTTP servers (n hosts to sluice) answering 100 bytes
+// and returns their base URLs.
+func hosts(t *testing.T, n int, h http.HandlerFunc) []string {
+	t.Helper()
+	if h == nil {
+		body := strings.Repeat("x", 100)
+		h = func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, body) }
+	}
+	var bases []string
+	for range n {
+		srv := httptest.NewServer(h)
+		t.Cleanup(srv.Close)
+		bases = append(bases, srv.URL)
+	}
+	return bases
+}
+
+// enqueueURLs loads n URLs spread over bases into the queue with the binary.
+func enqueueURLs(t *testing.T, queue string, bases []string, n int) {
+	t.Helper()
+	var in strings.Builder
+	for i := range n {
+		fmt.Fprintf(&in, "%s/r?i=%d\n", bases[i%len(bases)], i)
+	}
+	_, stderr, code := runSluice(t, in.String(), "enqueue", "--to", queue)
+	if code != 0 || !strings.Contains(stderr, fmt.Sprintf(" %d records to stream", n)) {
+		t.Fatalf("enqueue: exit %d: %s", code, stderr)
+	}
+}
+
+// worker is one sluice --in process.
+type worker struct {
+	cmd    *exec.Cmd
+	stderr strings.Builder
+	done   chan error
+}
+
+func startWorker(t *testing.T, args ...string) *worker {
+	t.Helper()
+	w := &worker{cmd: exec.Command(sluiceBin, args...), done: make(chan error, 1)}
+	w.cmd.Stderr = &w.stderr
+	if err := w.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { w.done <- w.cmd.Wait() }()
+	t.Cleanup(func() {
+		w.cmd.Process.Kill()
+		<-w.done
+		w.done <- nil
+	})
+	return w
+}
+
+func (w *worker) wait(t *testing.T) {
+	t.Helper()
+	select {
+	case err := <-w.done:
+		w.done <- err
+		if err != nil {
+			t.Fatalf("worker: %v\n%s", err, w.stderr.String())
+		}
+	case <-time.After(90 * time.Second):
+		t.Fatalf("worker did not finish\n%s", w.stderr.String())
+	}
+}
+
+var dupLine = regexp.MustCompile(`published (\d+) records, (\d+) of them dropped by the stream as duplicates`)
+
+// duplicates reads a finished worker's count of records the stream dropped.
+func (w *worker) duplicates(t *testing.T) int {
+	m := dupLine.FindStringSubmatch(w.stderr.String())
+	if m == nil {
+		t.Fatalf("no published line in:\n%s", w.stderr.String())
+	}
+	n, _ := strconv.Atoi(m[2])
+	return n
+}
+
+func jsConn(t *testing.T, url string) jetstream.JetStream {
+	t.Helper()
+	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
+// streamMsgs is how many messages a stream holds now (0 if it is not there yet).
+func streamMsgs(js jetstream.JetStream, name string) uint64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, name)
+	if err != nil {
+		return 0
+	}
+	return s.CachedInfo().State.Msgs
+}
+
+// outputSeqs reads every record in the output stream and returns their seqs.
+func outputSeqs(t *testing.T, js jetstream.JetStream, stream string) []int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := s.CachedInfo().State.Msgs
+	c, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs []int64
+	for uint64(len(seqs)) < want {
+		msg, err := c.Next(jetstream.FetchMaxWait(5 * time.Second))
+		if err != nil {
+			t.Fatalf("after %d of %d records: %v", len(seqs), want, err)
+		}
+		var r struct {
+			Seq    int64
+			Status int
+		}
+		if err := json.Unmarshal(msg.Data(), &r); err != nil || r.Status != 200 {
+			t.Fatalf("record %q: %v; want status 200", msg.Data(), err)
+		}
+		seqs = append(seqs, r.Seq)
+	}
+	return seqs
+}
+
+// checkEveryOnce: seqs are exactly 1..n, each once.
+func checkEveryOnce(t *testing.T, seqs []int64, n int) {
+	t.Helper()
+	slices.Sort(seqs)
+	missing, dup := 0, 0
+	next := int64(1)
+	for i, s := range seqs {
+		if i > 0 && s == seqs[i-1] {
+			dup++
+			continue
+		}
+		missing += int(s - next)
+		next = s + 1
+	}
+	missing += n + 1 - int(next)
+	if len(seqs) != n || missing != 0 || dup != 0 {
+		t.Fatalf("%d records for %d messages: %d missing, %d duplicated", len(seqs), n, missing, dup)
+	}
+}
+
+// Three workers share 30,000 URL messages; one is killed with SIGKILL
+// halfway and a fourth joins. The output stream ends with exactly one record
+// per input message: what the killed worker had pulled comes back after
+// ack_wait, and what it had published as well is dropped by Nats-Msg-Id.
+func TestQueueWorkerKilled(t *testing.T) {
+	ns := natsServer(t, t.TempDir(), -1)
+	const n = 30000
+	queue := ns.ClientURL() + "/WORK/urls"
+	enqueueURLs(t, queue, hosts(t, 24, nil), n)
+	js := jsConn(t, ns.ClientURL())
+	args := []string{"--in", queue + "?idle=2s&lease=2s&ack_wait=2s", "--out", ns.ClientURL() + "/results",
+		"-c", "16", "--host-concurrency", "16", "--stats"}
+	var workers []*worker
+	for range 3 {
+		workers = append(workers, startWorker(t, args...))
+	}
+	waitFor(t, "half the records", func() bool { return streamMsgs(js, "RESULTS") >= n/2 })
+	workers[0].cmd.Process.Signal(syscall.SIGKILL)
+	workers = append(workers, startWorker(t, args...))
+	dups := 0
+	for _, w := range workers[1:] {
+		w.wait(t)
+		dups += w.duplicates(t)
+	}
+	checkEveryOnce(t, outputSeqs(t, js, "RESULTS"), n)
+	if left := streamMsgs(js, "WORK"); left != 0 {
+		t.Errorf("%d messages left in the queue", left)
+	}
+	t.Logf("%d messages in, %d records out, %d duplicates dropped by Msg-Id", n, n, dups)
+}
+
+// --host-rate holds for the cluster: three workers, one host limited to
+// 10/s, the rate measured at that host's server.
+func TestQueueClusterPoliteness(t *testing.T) {
+	ns := natsServer(t, t.TempDir(), -1)
+	var mu sync.Mutex
+	var at []time.Time
+	slowHost := hosts(t, 1, func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		at = append(at, time.Now())
+		mu.Unlock()
+	})[0]
+	others := hosts(t, 5, nil)
+	queue := ns.ClientURL() + "/POLITE/urls"
+	hostKey := strings.TrimPrefix(slowHost, "http://")
+	args := []string{"--in", queue + "?idle=2s&lease=2s", "--host-rate", hostKey + "=10", "-c", "16"}
+	// The workers start first and share the partitions, then the work comes.
+	enqueueURLs(t, queue, others, 10) // makes the stream
+	var workers []*worker
+	for range 3 {
+		workers = append(workers, startWorker(t, args...))
+	}
+	time.Sleep(time.Second)
+	enqueueURLs(t, queue, append([]string{slowHost}, others...), 900) // 150 to the limited host
+	for _, w := range workers {
+		w.wait(t)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(at) != 150 {
+		t.Fatalf("%d requests at the limited host; want 150", len(at))
+	}
+	slices.SortFunc(at, func(a, b time.Time) int { return a.Compare(b) })
+	rate := float64(len(at)-1) / at[len(at)-1].Sub(at[0]).Seconds()
+	most := 0 // the most requests in any 3 s
+	for i, j := 0, 0; i < len(at); i++ {
+		for at[i].Sub(at[j]) >= 3*time.Second {
+			j++
+		}
+		most = max(most, i-j+1)
+	}
+	t.Logf("limited host: %d requests at %.2f/s overall, at most %d in any 3 s", len(at), rate, most)
+	if rate > 10.5 || most > 32 { // 10/s +5%: 31.5 in 3 s, plus the bucket's one
+		t.Errorf("the limited host got %.2f/s, %d in 3 s; want at most 10.5/s and 32", rate, most)
+	}
+}
+
+// With a sink that does not keep up (stdout not read), a worker holds no
+// more un-acked messages than its window.
+func TestQueueBackpressure(t *testing.T) {
+	ns := natsServer(t, t.TempDir(), -1)
+	queue := ns.ClientURL() + "/BP/urls"
+	const n, window = 2000, 50
+	enqueueURLs(t, queue, hosts(t, 4, nil), n)
+	cmd := exec.Command(sluiceBin, "--in", queue+"?idle=1s&lease=2s", "--window", strconv.Itoa(window), "-c", "8")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	js := jsConn(t, ns.ClientURL())
+	pending := func() int {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		total := 0
+		s, err := js.Stream(ctx, "BP")
+		if err != nil {
+			return 0
+		}
+		for info := range s.ListConsumers(ctx).Info() {
+			total += info.NumAckPending
+		}
+		return total
+	}
+	most := 0
+	waitFor(t, "the worker to fill its window", func() bool { most = max(most, pending()); return most >= window })
+	for range 20 { // while nobody reads stdout
+		most = max(most, pending())
+		time.Sleep(50 * time.Millisecond)
+	}
+	if most > window {
+		t.Errorf("%d un-acked messages held; the window is %d", most, window)
+	}
+	out, err := io.ReadAll(stdout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Count(string(out), "\n"); lines != n {
+		t.Errorf("%d records written; want %d", lines, n)
+	}
+	t.Logf("at most %d un-acked messages with --window %d", most, window)
+}
+
+// The broker restarts in the middle of a run: the workers reconnect and
+// finish, and every message gets exactly one record.
+func TestQueueBrokerRestart(t *testing.T) {
+	dir := t.TempDir()
+	ns := natsServer(t, dir, -1)
+	url, port := ns.ClientURL(), natsPort(ns)
+	const n = 6000
+	queue := url + "/RS/urls"
+	enqueueURLs(t, queue, hosts(t, 8, nil), n)
+	js := jsConn(t, url)
+	args := []string{"--in", queue + "?idle=3s&lease=3s&ack_wait=3s", "--out", url + "/restart.results",
+		"-c", "8", "--host-concurrency", "2", "--host-rate", "400"}
+	workers := []*worker{startWorker(t, args...), startWorker(t, args...)}
+	waitFor(t, "a first part of the records", func() bool { return streamMsgs(js, "RESTART_RESULTS") >= n/4 })
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	time.Sleep(500 * time.Millisecond)
+	natsServer(t, dir, port)
+	for _, w := range workers {
+		w.wait(t)
+	}
+	checkEveryOnce(t, outputSeqs(t, js, "RESTART_RESULTS"), n)
+}
