@@ -25,7 +25,7 @@ import (
 )
 
 // Binaries built once for the end-to-end tests.
-var sluiceBin, siteBin string
+var sluiceBin, siteBin, natsdBin, natscatBin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "sluice-e2e")
@@ -35,7 +35,10 @@ func TestMain(m *testing.M) {
 	}
 	sluiceBin = filepath.Join(dir, "sluice")
 	siteBin = filepath.Join(dir, "site")
-	for bin, pkg := range map[string]string{sluiceBin: ".", siteBin: "./internal/cmd/site"} {
+	natsdBin = filepath.Join(dir, "natsd")
+	natscatBin = filepath.Join(dir, "natscat")
+	for bin, pkg := range map[string]string{sluiceBin: ".", siteBin: "./internal/cmd/site",
+		natsdBin: "./internal/cmd/natsd", natscatBin: "./internal/cmd/natscat"} {
 		if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "go build %s: %v\n%s", pkg, err, out)
 			os.Exit(1)
@@ -602,6 +605,8 @@ func TestExamples(t *testing.T) {
 		{"enrich-log.sh", 0, []func(*testing.T, string, string){lines(3),
 			contains(`{"ts":"2026-11-24T12:01:00Z","user":"u1","url":"`, `"status":200,"title":"Page 1"}`)}},
 		{"tail-stream.sh", 0, []func(*testing.T, string, string){lines(8), contains(`/page/8","status":200,`)}},
+		{"distributed.sh", 0, []func(*testing.T, string, string){outcomes(map[string]int{"200 ": 300}),
+			contains("sluice enqueue: 300 records to stream CRAWL (16 partitions)", "sluice: done: ")}},
 	}
 	scripts, err := filepath.Glob("examples/*.sh")
 	if err != nil {
@@ -616,7 +621,7 @@ func TestExamples(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a hung example fails, not CI
 			defer cancel()
 			cmd := exec.CommandContext(ctx, "bash", filepath.Join("examples", tc.script))
-			cmd.Env = append(os.Environ(), "SLUICE="+sluiceBin, "SITE="+siteBin)
+			cmd.Env = append(os.Environ(), "SLUICE="+sluiceBin, "SITE="+siteBin, "NATSD="+natsdBin, "NATSCAT="+natscatBin)
 			cmd.WaitDelay = 5 * time.Second // a child left holding our pipes must not hang the test
 			var out, errb bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &errb

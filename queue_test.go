@@ -356,3 +356,70 @@ func TestQueueBrokerRestart(t *testing.T) {
 	}
 	checkEveryOnce(t, outputSeqs(t, js, "RESTART_RESULTS"), n)
 }
+
+// Messages waiting longer than ack_wait for their host's rate get
+// InProgress, so none is redelivered: each URL is fetched once.
+func TestQueueInProgress(t *testing.T) {
+	ns := natsServer(t, t.TempDir(), -1)
+	var mu sync.Mutex
+	requests := map[string]int{}
+	base := hosts(t, 1, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		requests[r.URL.RawQuery]++
+		mu.Unlock()
+	})
+	queue := ns.ClientURL() + "/IP/urls"
+	const n = 15
+	enqueueURLs(t, queue, base, n)
+	// At 4/s the last URL waits about 3.5 s: over three ack_waits.
+	stdout, stderr, code := runSluice(t, "", "--in", queue+"?idle=1s&lease=2s&ack_wait=1s", "--host-rate", "4")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if got := len(parseOutput(t, stdout)); got != n || strings.Count(stdout, "\n") != n {
+		t.Errorf("%d records (%d lines); want %d", got, strings.Count(stdout, "\n"), n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for q, c := range requests {
+		if c != 1 {
+			t.Errorf("%s fetched %d times", q, c)
+		}
+	}
+	if len(requests) != n {
+		t.Errorf("%d URLs fetched; want %d", len(requests), n)
+	}
+}
+
+// Either side mixes with the usual ones: lines on stdin published with
+// --out (the stream is made when absent).
+func TestOutFromStdin(t *testing.T) {
+	ns := natsServer(t, t.TempDir(), -1)
+	base := hosts(t, 2, nil)
+	var in strings.Builder
+	for i := range 100 {
+		fmt.Fprintf(&in, "%s/r?i=%d\n", base[i%2], i)
+	}
+	stdout, stderr, code := runSluice(t, in.String(), "--out", ns.ClientURL()+"/crawl.out", "--stats")
+	if code != 0 || stdout != "" || !strings.Contains(stderr, "published 100 records, 0 of them dropped") {
+		t.Fatalf("exit %d, stdout %q: %s", code, stdout, stderr)
+	}
+	checkEveryOnce(t, outputSeqs(t, jsConn(t, ns.ClientURL()), "CRAWL_OUT"), 100)
+}
+
+// A password in a nats:// URL is never printed, whether the URL is bad or
+// the server cannot be reached.
+func TestQueuePasswordNeverEchoed(t *testing.T) {
+	for _, args := range [][]string{
+		{"--in", "nats://user:s3cret@127.0.0.1:1/S/s"},
+		{"--in", "nats://user:s3cret@127.0.0.1:1/S/s?bogus=1"},
+		{"--out", "nats://user:s3cret@127.0.0.1:1/a.*"},
+		{"--out", "nats://user:s3cret@127.0.0.1:1/out"},
+		{"enqueue", "--to", "nats://user:s3cret@127.0.0.1:1/S/s"},
+	} {
+		stdout, stderr, code := runSluice(t, "http://a.test/\n", args...)
+		if code == 0 || strings.Contains(stdout+stderr, "s3cret") || stderr == "" {
+			t.Errorf("%v: exit %d, output %q %q; want an error without the password", args, code, stdout, stderr)
+		}
+	}
+}

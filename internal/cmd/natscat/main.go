@@ -20,11 +20,40 @@ import (
 func main() {
 	server := flag.String("server", nats.DefaultURL, "NATS server")
 	stream := flag.String("stream", "", "stream to print")
+	count := flag.Bool("count", false, "print only how many messages the stream holds (0 when it does not exist)")
 	flag.Parse()
-	if err := cat(*server, *stream); err != nil {
+	run := cat
+	if *count {
+		run = printCount
+	}
+	if err := run(*server, *stream); err != nil {
 		fmt.Fprintln(os.Stderr, "natscat:", err)
 		os.Exit(1)
 	}
+}
+
+func printCount(server, stream string) error {
+	nc, err := nats.Connect(server)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, stream)
+	switch {
+	case err == jetstream.ErrStreamNotFound:
+		fmt.Println(0)
+	case err != nil:
+		return err
+	default:
+		fmt.Println(s.CachedInfo().State.Msgs)
+	}
+	return nil
 }
 
 func cat(server, stream string) error {
