@@ -423,3 +423,47 @@ func TestQueuePasswordNeverEchoed(t *testing.T) {
 		}
 	}
 }
+
+// On SIGINT a worker writes what it finished and hands the rest back to
+// the queue (no canceled records); another worker does the rest, and
+// between them every message has exactly one record.
+func TestQueueInterruptHandsBack(t *testing.T) {
+	ns := natsServer(t, t.TempDir(), -1)
+	base := hosts(t, 1, func(w http.ResponseWriter, _ *http.Request) { time.Sleep(100 * time.Millisecond) })
+	queue := ns.ClientURL() + "/INT/urls"
+	const n = 60
+	enqueueURLs(t, queue, base, n)
+	first := exec.Command(sluiceBin, "--in", queue+"?lease=2s", "-c", "4", "--host-concurrency", "4", "--grace", "50ms")
+	var out1 strings.Builder
+	first.Stdout = &out1
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(700 * time.Millisecond) // about 4 × 7 fetched of 60
+	first.Process.Signal(syscall.SIGINT)
+	if err := first.Wait(); first.ProcessState.ExitCode() != 130 {
+		t.Fatalf("first worker: %v; want exit 130", err)
+	}
+	stdout2, stderr2, code := runSluice(t, "", "--in", queue+"?idle=1s&lease=2s", "-c", "8", "--host-concurrency", "8")
+	if code != 0 {
+		t.Fatalf("second worker: exit %d: %s", code, stderr2)
+	}
+	var seqs []int64
+	for _, part := range []string{out1.String(), stdout2} {
+		for _, line := range strings.Split(strings.TrimSpace(part), "\n") {
+			var r outRecord
+			if err := json.Unmarshal([]byte(line), &r); err != nil {
+				t.Fatalf("%q: %v", line, err)
+			}
+			if r.Error != nil || r.Status != 200 {
+				t.Errorf("record %d: status %d, error %+v", r.Seq, r.Status, r.Error)
+			}
+			seqs = append(seqs, r.Seq)
+		}
+	}
+	written := strings.Count(out1.String(), "\n")
+	if written == 0 || written == n {
+		t.Errorf("the first worker wrote %d records; want some of %d", written, n)
+	}
+	checkEveryOnce(t, seqs, n)
+}

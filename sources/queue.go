@@ -192,7 +192,9 @@ func Redact(server string) string {
 // made this way (its metadata says how many partitions it has).
 func EnsureQueue(ctx context.Context, js jetstream.JetStream, q QueueURL) (jetstream.Stream, int, error) {
 	s, err := js.Stream(ctx, q.Stream)
+	created := false
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		created = true
 		s, err = js.CreateStream(ctx, jetstream.StreamConfig{
 			Name:      q.Stream,
 			Subjects:  []string{q.Subject + ".*"},
@@ -205,7 +207,11 @@ func EnsureQueue(ctx context.Context, js jetstream.JetStream, q QueueURL) (jetst
 		return nil, 0, fmt.Errorf("stream %s: %w", q.Stream, err)
 	}
 	n, err := strconv.Atoi(s.CachedInfo().Config.Metadata[PartitionsKey])
-	if err != nil || n < 1 {
+	switch {
+	case (err != nil || n < 1) && created:
+		js.DeleteStream(ctx, q.Stream) // useless without its partition count
+		return nil, 0, fmt.Errorf("stream %s: the NATS server did not keep the stream's metadata: sluice needs nats-server 2.10 or later", q.Stream)
+	case err != nil || n < 1:
 		return nil, 0, fmt.Errorf("stream %s has no %s in its metadata: make it with `sluice enqueue`", q.Stream, PartitionsKey)
 	}
 	return s, n, nil
