@@ -578,7 +578,7 @@ func parseFlags(args []string, stdout io.Writer) (Config, error) {
 	fs.DurationVar(&cfg.Grace, "grace", 5*time.Second, "after SIGINT/SIGTERM, time for requests in flight to finish")
 	fs.BoolVarP(&cfg.Verbose, "verbose", "v", false, "log one line per record to stderr")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file (for tuning; see go tool pprof)")
-	in := fs.String("in", "", "take records from a NATS JetStream work queue instead of files or stdin: nats://HOST:PORT/STREAM/SUBJECT[?durable=NAME&batch=N&ack_wait=30s&lease=10s]")
+	in := fs.String("in", "", "take records from a NATS JetStream work queue instead of files or stdin: nats://HOST:PORT/STREAM/SUBJECT[?durable=NAME&batch=N&ack_wait=30s&lease=10s&idle=5s]")
 	out := fs.String("out", "", "publish records to NATS JetStream instead of stdout: nats://HOST:PORT/SUBJECT")
 	fs.StringVar(&cfg.NATS.Creds, "nats-creds", "", "NATS credentials file (JWT and NKey seed)")
 	fs.StringVar(&cfg.NATS.TLSCA, "nats-tls-ca", "", "CA certificate file to verify the NATS server with")

@@ -49,9 +49,11 @@ type Queue struct {
 	stop     context.CancelFunc
 	idleFrom time.Time // when the queue was first seen empty, for QueueURL.Idle
 
-	room chan struct{} // a token per message the window has room for
-	once sync.Once
-	out  chan any // when Out was called
+	room       chan struct{}   // a token per message the window has room for
+	acks       chan settlement // to the ackers
+	ackersDone sync.WaitGroup
+	once       sync.Once
+	out        chan any // when Out was called
 
 	held map[int]*lease // owned by the coordinator goroutine
 
@@ -102,6 +104,7 @@ func NewQueue(ctx context.Context, js jetstream.JetStream, q QueueURL, window in
 	w := &Queue{
 		q: q, js: js, stream: stream, kv: kv, parts: parts, id: newID(), urlField: urlField, ctx: ctx, stop: stop,
 		room:     make(chan struct{}, window),
+		acks:     make(chan settlement, window),
 		held:     map[int]*lease{},
 		unsett:   map[*held]struct{}{},
 		stopped:  make(chan struct{}),
@@ -156,6 +159,10 @@ func (w *Queue) Via(f streams.Flow) streams.Flow {
 }
 
 func (w *Queue) start(out chan<- any) {
+	for range ackers {
+		w.ackersDone.Add(1)
+		go w.settle()
+	}
 	go w.coordinate(out)
 }
 
@@ -202,6 +209,8 @@ func (w *Queue) coordinate(out chan<- any) {
 				close(out)
 			}()
 		case <-w.closeReq:
+			close(w.acks) // the pipeline has drained: nothing more to settle
+			w.ackersDone.Wait()
 			w.leave()
 			w.stop()
 			return
@@ -415,19 +424,9 @@ func (w *Queue) emit(ctx context.Context, msg jetstream.Msg, l *lease, out chan<
 	l.inflight.Add(1)
 	var settled atomic.Bool
 	r.Settle = func(done bool) {
-		if !settled.CompareAndSwap(false, true) {
-			return
+		if settled.CompareAndSwap(false, true) {
+			w.acks <- settlement{h, done} // never blocks: it has room for the window
 		}
-		if done {
-			msg.Ack()
-		} else {
-			msg.Nak()
-		}
-		w.mu.Lock()
-		delete(w.unsett, h)
-		w.mu.Unlock()
-		l.inflight.Add(-1)
-		w.room <- struct{}{}
 	}
 	select {
 	case out <- r:
@@ -435,6 +434,79 @@ func (w *Queue) emit(ctx context.Context, msg jetstream.Msg, l *lease, out chan<
 		w.bytes.Add(int64(len(msg.Data())))
 	case <-ctx.Done():
 		r.Settle(false) // not started: back to the queue for another worker
+	}
+}
+
+// settlement is a held message's end: acked (done) or handed back.
+type settlement struct {
+	h    *held
+	done bool
+}
+
+// ackers is how many goroutines settle messages. The room a message held
+// in the window is freed only once the broker has confirmed its ack, so the
+// broker never counts more un-acked messages for this worker than its
+// window. One confirmed ack (AckSync) covers the plain acks sent before it
+// on the same consumer, which the broker handles in order: an acker takes
+// what is waiting, up to ackBatch, and pays one round trip per partition
+// in it, not one per message.
+const (
+	ackers   = 4
+	ackBatch = 256
+)
+
+func (w *Queue) settle() {
+	defer w.ackersDone.Done()
+	batch := make([]settlement, 0, ackBatch)
+	for s := range w.acks {
+		batch = append(batch[:0], s)
+	more:
+		for len(batch) < ackBatch {
+			select {
+			case s, ok := <-w.acks:
+				if !ok {
+					break more
+				}
+				batch = append(batch, s)
+			default:
+				break more
+			}
+		}
+		w.settleBatch(batch)
+	}
+}
+
+func (w *Queue) settleBatch(batch []settlement) {
+	last := map[*lease]*held{} // the last ack of each partition, to be confirmed
+	for _, s := range batch {
+		switch {
+		case !s.done:
+			s.h.msg.Nak()
+		case last[s.h.l] != nil:
+			last[s.h.l].msg.Ack()
+			last[s.h.l] = s.h
+		default:
+			last[s.h.l] = s.h
+		}
+	}
+	for _, h := range last {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if h.msg.DoubleAck(ctx) != nil {
+			// Not confirmed (the broker is away): these messages may come
+			// back and their records be written again; with --out the
+			// stream drops the copies.
+			h.msg.Ack()
+		}
+		cancel()
+	}
+	w.mu.Lock()
+	for _, s := range batch {
+		delete(w.unsett, s.h)
+	}
+	w.mu.Unlock()
+	for _, s := range batch {
+		s.h.l.inflight.Add(-1)
+		w.room <- struct{}{}
 	}
 }
 
