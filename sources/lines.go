@@ -65,7 +65,7 @@ func NewLines(ctx context.Context, readers []io.Reader, opt Options) *Lines {
 		opt.MaxLine = DefaultMaxLine
 	}
 	l := &Lines{opt: opt}
-	frames := make(chan frame)
+	frames := make(chan []frame)
 	go l.read(ctx, readers, frames)
 	l.emit = func(out chan<- any) { go l.emitTo(ctx, frames, out) }
 	return l
@@ -122,9 +122,35 @@ type frame struct {
 	tooLong int64
 }
 
-func (l *Lines) read(ctx context.Context, readers []io.Reader, frames chan<- frame) {
+// frameBatch and frameBatchBytes bound what the reader hands the emitter at
+// once (a batch with one long line is that line alone).
+const (
+	frameBatch      = 64
+	frameBatchBytes = 64 << 10
+)
+
+// read frames lines and hands them to the emitter in batches: the lines
+// already in its buffer go together, so a bulk input costs one hand-off per
+// batch, not per line. A batch goes as soon as the buffer holds no further
+// complete line, before a read that may block, so a slow stream's lines
+// are not held back.
+func (l *Lines) read(ctx context.Context, readers []io.Reader, frames chan<- []frame) {
 	defer close(frames)
 	br := bufio.NewReaderSize(nil, 64<<10)
+	batch := make([]frame, 0, frameBatch)
+	size := 0
+	send := func() bool {
+		if len(batch) == 0 {
+			return true
+		}
+		select {
+		case frames <- batch:
+			batch, size = make([]frame, 0, frameBatch), 0
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
 	for i, r := range readers {
 		br.Reset(r)
 		first := true
@@ -132,9 +158,11 @@ func (l *Lines) read(ctx context.Context, readers []io.Reader, frames chan<- fra
 			f, err := l.next(br, first)
 			first = false
 			if f.line != nil || f.tooLong > 0 {
-				select {
-				case frames <- f:
-				case <-ctx.Done():
+				batch = append(batch, f)
+				size += len(f.line)
+			}
+			if len(batch) == frameBatch || size >= frameBatchBytes || err != nil || !lineBuffered(br) {
+				if !send() {
 					return
 				}
 			}
@@ -150,6 +178,14 @@ func (l *Lines) read(ctx context.Context, readers []io.Reader, frames chan<- fra
 			}
 		}
 	}
+	send()
+}
+
+// lineBuffered reports whether br holds a complete line, which it can
+// return without reading.
+func lineBuffered(br *bufio.Reader) bool {
+	b, _ := br.Peek(br.Buffered())
+	return bytes.IndexByte(b, '\n') >= 0
 }
 
 // next reads one line. It returns a frame with a nil line for a blank or
@@ -210,33 +246,35 @@ func clean(b []byte, first bool) []byte {
 	return b
 }
 
-func (l *Lines) emitTo(ctx context.Context, frames <-chan frame, out chan<- any) {
+func (l *Lines) emitTo(ctx context.Context, frames <-chan []frame, out chan<- any) {
 	defer close(out)
 	var seq int64
 	for {
-		var f frame
+		var batch []frame
 		var ok bool
 		select {
-		case f, ok = <-frames:
+		case batch, ok = <-frames:
 			if !ok {
 				return
 			}
 		case <-ctx.Done():
 			return
 		}
-		var r *record.Record
-		if f.tooLong > 0 {
-			r = &record.Record{Seq: seq + 1}
-			r.Fail(record.KindInvalidInput, "line of %d bytes is longer than the %d-byte limit", f.tooLong, l.opt.MaxLine)
-		} else {
-			r = record.Parse(seq+1, f.line, l.opt.URLField)
-		}
-		select {
-		case out <- r:
-			seq++
-			l.n.Store(seq)
-		case <-ctx.Done():
-			return
+		for _, f := range batch {
+			var r *record.Record
+			if f.tooLong > 0 {
+				r = &record.Record{Seq: seq + 1}
+				r.Fail(record.KindInvalidInput, "line of %d bytes is longer than the %d-byte limit", f.tooLong, l.opt.MaxLine)
+			} else {
+				r = record.Parse(seq+1, f.line, l.opt.URLField)
+			}
+			select {
+			case out <- r:
+				seq++
+				l.n.Store(seq)
+			case <-ctx.Done():
+				return
+			}
 		}
 	}
 }
