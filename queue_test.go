@@ -2,13 +2,23 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -466,4 +476,74 @@ func TestQueueInterruptHandsBack(t *testing.T) {
 		t.Errorf("the first worker wrote %d records; want some of %d", written, n)
 	}
 	checkEveryOnce(t, seqs, n)
+}
+
+// TLS with --nats-tls-ca, and a user and password in the URL: the queue
+// works end to end; without the CA, or with a wrong password, sluice fails
+// with a message that does not repeat the password.
+func TestQueueTLSAndPassword(t *testing.T) {
+	dir := t.TempDir()
+	cert, caFile := selfSigned(t, dir)
+	s, err := server.NewServer(&server.Options{
+		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true,
+		TLSConfig:  &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		TLSTimeout: 2, Username: "crawler", Password: "s3cret-pw",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	defer s.Shutdown()
+	hostport := fmt.Sprintf("127.0.0.1:%d", natsPort(s))
+	queue := "tls://crawler:s3cret-pw@" + hostport + "/SEC/sec"
+	base := hosts(t, 2, nil)
+	var in strings.Builder
+	for i := range 20 {
+		fmt.Fprintf(&in, "%s/r?i=%d\n", base[i%2], i)
+	}
+	if _, stderr, code := runSluice(t, in.String(), "enqueue", "--to", queue, "--nats-tls-ca", caFile); code != 0 {
+		t.Fatalf("enqueue: exit %d: %s", code, stderr)
+	}
+	stdout, stderr, code := runSluice(t, "", "--in", queue+"?idle=1s&lease=2s", "--nats-tls-ca", caFile)
+	if code != 0 || strings.Count(stdout, "\n") != 20 {
+		t.Fatalf("worker: exit %d, %d records: %s", code, strings.Count(stdout, "\n"), stderr)
+	}
+	for _, bad := range [][]string{
+		{"--in", queue}, // no CA: the self-signed certificate is refused
+		{"--in", "tls://crawler:wrong-pw@" + hostport + "/SEC/sec", "--nats-tls-ca", caFile},
+	} {
+		stdout, stderr, code := runSluice(t, "", bad...)
+		if code != 1 || stdout != "" || strings.Contains(stderr, "pw") || !strings.Contains(stderr, hostport) {
+			t.Errorf("%v: exit %d, stderr %q; want 1 and a message naming the server without the password", bad[1], code, stderr)
+		}
+	}
+}
+
+// selfSigned makes a certificate for 127.0.0.1 and writes it, as its own
+// CA, to dir/ca.pem.
+func selfSigned(t *testing.T, dir string) (tls.Certificate, string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "sluice test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, caFile
 }
