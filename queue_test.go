@@ -28,9 +28,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
 )
 
 // Tests of many sluice processes sharing one queue on a real nats-server,
@@ -546,4 +548,69 @@ func selfSigned(t *testing.T, dir string) (tls.Certificate, string) {
 		t.Fatal(err)
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, caFile
+}
+
+// --nats-creds: a server in operator mode (JWT accounts) takes the worker
+// with a .creds file and refuses it without one.
+func TestQueueCreds(t *testing.T) {
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	op, err := nkeys.CreateOperator()
+	must(err)
+	acc, err := nkeys.CreateAccount()
+	must(err)
+	user, err := nkeys.CreateUser()
+	must(err)
+	opPub, _ := op.PublicKey()
+	accPub, _ := acc.PublicKey()
+	userPub, _ := user.PublicKey()
+	sys, err := nkeys.CreateAccount()
+	must(err)
+	sysPub, _ := sys.PublicKey()
+	sysJWT, err := jwt.NewAccountClaims(sysPub).Encode(op)
+	must(err)
+	opClaims := jwt.NewOperatorClaims(opPub)
+	opClaims.SystemAccount = sysPub
+	accClaims := jwt.NewAccountClaims(accPub)
+	accClaims.Limits.JetStreamLimits = jwt.JetStreamLimits{MemoryStorage: -1, DiskStorage: -1, Streams: -1, Consumer: -1}
+	accJWT, err := accClaims.Encode(op)
+	must(err)
+	userJWT, err := jwt.NewUserClaims(userPub).Encode(acc)
+	must(err)
+	seed, _ := user.Seed()
+	creds, err := jwt.FormatUserConfig(userJWT, seed)
+	must(err)
+	dir := t.TempDir()
+	credsFile := filepath.Join(dir, "worker.creds")
+	must(os.WriteFile(credsFile, creds, 0o600))
+	resolver := &server.MemAccResolver{}
+	must(resolver.Store(accPub, accJWT))
+	must(resolver.Store(sysPub, sysJWT))
+	s, err := server.NewServer(&server.Options{
+		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true,
+		TrustedOperators: []*jwt.OperatorClaims{opClaims}, AccountResolver: resolver, SystemAccount: sysPub,
+	})
+	must(err)
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	defer s.Shutdown()
+	queue := s.ClientURL() + "/CREDS/creds"
+	base := hosts(t, 1, nil)
+	in := base[0] + "/a\n" + base[0] + "/b\n"
+	if _, stderr, code := runSluice(t, in, "enqueue", "--to", queue, "--nats-creds", credsFile); code != 0 {
+		t.Fatalf("enqueue: exit %d: %s", code, stderr)
+	}
+	stdout, stderr, code := runSluice(t, "", "--in", queue+"?idle=1s&lease=2s", "--nats-creds", credsFile)
+	if code != 0 || strings.Count(stdout, "\n") != 2 {
+		t.Fatalf("worker: exit %d, stdout %q: %s", code, stdout, stderr)
+	}
+	if _, stderr, code := runSluice(t, "", "--in", queue); code != 1 || strings.Contains(stderr, string(seed)) {
+		t.Errorf("without creds: exit %d: %s; want 1", code, stderr)
+	}
 }
