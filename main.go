@@ -367,11 +367,7 @@ func enqueue(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	src := sources.NewLines(ctx, readers, sources.Options{URLField: *urlField})
 	// What was read is published even after a signal; a second one exits.
 	sink := sinks.NewNATS(context.WithoutCancel(ctx), js, sources.EnqueueMsg(q, parts))
-	for v := range src.Out() {
-		sink.In() <- v
-	}
-	close(sink.In())
-	sink.AwaitCompletion()
+	src.To(sink)
 	fmt.Fprintf(stderr, "sluice enqueue: %d records to stream %s (%d partitions)\n", sink.Count(), q.Stream, parts)
 	switch {
 	case sink.Err() != nil:

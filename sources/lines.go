@@ -13,6 +13,7 @@ import (
 	"github.com/reugn/go-streams"
 
 	"sluice/record"
+	"sluice/stages"
 )
 
 // DefaultMaxLine is the longest input line kept whole. A longer line is not
@@ -42,10 +43,8 @@ type Options struct {
 // goroutine ends with its next Read after ctx is done; a Read blocked on an
 // idle terminal or pipe cannot be interrupted and ends with the process.
 type Lines struct {
-	opt  Options
-	once sync.Once
-	emit func(out chan<- any) // starts the emitter
-	out  chan any             // when Out was called
+	stages.Outlet // Out and Via: the emitter starts when connected
+	opt           Options
 
 	n     atomic.Int64
 	bytes atomic.Int64 // input bytes read, for the progress line
@@ -67,38 +66,8 @@ func NewLines(ctx context.Context, readers []io.Reader, opt Options) *Lines {
 	l := &Lines{opt: opt}
 	frames := make(chan []frame)
 	go l.read(ctx, readers, frames)
-	l.emit = func(out chan<- any) { go l.emitTo(ctx, frames, out) }
+	l.Start = func(out chan<- any) { go l.emitTo(ctx, frames, out) }
 	return l
-}
-
-func (l *Lines) connect(out chan<- any) {
-	started := false
-	l.once.Do(func() {
-		started = true
-		l.emit(out)
-	})
-	if !started {
-		panic("sources: Lines connected twice")
-	}
-}
-
-// Out returns the channel of *record.Record, for a consumer that is not a
-// streams.Inlet; it may not be mixed with Via.
-func (l *Lines) Out() <-chan any {
-	l.once.Do(func() {
-		l.out = make(chan any)
-		l.emit(l.out)
-	})
-	if l.out == nil {
-		panic("sources: Out called after Via")
-	}
-	return l.out
-}
-
-// Via streams the records into f and returns f.
-func (l *Lines) Via(f streams.Flow) streams.Flow {
-	l.connect(f.In())
-	return f
 }
 
 // Err returns the read error that ended the input early, if any. It is

@@ -17,6 +17,7 @@ import (
 	"github.com/reugn/go-streams"
 
 	"sluice/record"
+	"sluice/stages"
 )
 
 // Queue is a streams.Source of records from a JetStream work queue shared
@@ -48,6 +49,8 @@ type Queue struct {
 	ctx      context.Context // intake: no pulls after it is done
 	stop     context.CancelFunc
 	idleFrom time.Time // when the queue was first seen empty, for QueueURL.Idle
+
+	stages.Outlet // Out and Via: the worker starts when connected
 
 	room       chan struct{}   // a token per message the window has room for
 	acks       chan settlement // to the ackers
@@ -113,6 +116,7 @@ func NewQueue(ctx context.Context, js jetstream.JetStream, q QueueURL, window in
 	for range window {
 		w.room <- struct{}{}
 	}
+	w.Start = w.start
 	return w, nil
 }
 
@@ -133,31 +137,6 @@ func (w *Queue) Unsettled() int {
 // waited out (the client reconnects).
 func (w *Queue) Err() error { return nil }
 
-// Out returns the channel of *record.Record; Out or Via may be called once.
-func (w *Queue) Out() <-chan any {
-	w.once.Do(func() {
-		w.out = make(chan any)
-		w.start(w.out)
-	})
-	if w.out == nil {
-		panic("sources: Out called after Via")
-	}
-	return w.out
-}
-
-// Via streams the records into f and returns f.
-func (w *Queue) Via(f streams.Flow) streams.Flow {
-	started := false
-	w.once.Do(func() {
-		started = true
-		w.start(f.In())
-	})
-	if !started {
-		panic("sources: Queue connected twice")
-	}
-	return f
-}
-
 func (w *Queue) start(out chan<- any) {
 	for range ackers {
 		w.ackersDone.Add(1)
@@ -176,7 +155,9 @@ func (w *Queue) Close() {
 	default:
 		close(w.closeReq)
 	}
-	w.once.Do(func() { close(w.stopped) }) // never started
+	if !w.Started() {
+		close(w.stopped)
+	}
 	<-w.stopped
 }
 

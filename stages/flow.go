@@ -51,13 +51,13 @@ func FetchFlow(ctx context.Context, stop <-chan struct{}, f *Fetcher, workers in
 // pool is the Flow behind Map and FetchFlow: workers goroutines run fn and
 // send the records it passes (fn returns true) downstream.
 type pool struct {
-	outlet
+	Outlet
 	in chan any
 }
 
 func newPool(workers int, fn func(*record.Record) bool) *pool {
 	p := &pool{in: make(chan any)}
-	p.start = func(dst chan<- any) {
+	p.Start = func(dst chan<- any) {
 		var wg sync.WaitGroup
 		for range workers {
 			wg.Go(func() {
@@ -78,49 +78,59 @@ func newPool(workers int, fn func(*record.Record) bool) *pool {
 
 func (p *pool) In() chan<- any { return p.in }
 
-// outlet is the output half of sluice's own Flows: Out, Via and To. A stage
-// starts when it is connected, and its goroutines then send straight into
-// the next stage's In and close it when done. go-streams' own flows send to
-// an Out channel that one more goroutine per link copies into the next In:
-// a goroutine hand-off per record and link.
-type outlet struct {
-	once  sync.Once
-	start func(dst chan<- any) // starts the stage, sending to dst and closing it at the end
-	out   chan any             // when Out was called
+// Outlet is the output half of sluice's own sources and Flows: Out, Via
+// and To. The owner sets Start; the stage starts when it is connected, and
+// its goroutines then send straight into the next stage's In and close it
+// when done. go-streams' own flows send to an Out channel that one more
+// goroutine per link copies into the next In: a goroutine hand-off per
+// record and link.
+type Outlet struct {
+	Start func(dst chan<- any) // starts the stage, sending to dst and closing it at the end
+
+	once sync.Once
+	out  chan any // when Out was called
 }
 
-func (o *outlet) connect(dst chan<- any) {
+func (o *Outlet) connect(dst chan<- any) {
 	started := false
 	o.once.Do(func() {
 		started = true
-		o.start(dst)
+		o.Start(dst)
 	})
 	if !started {
-		panic("stages: a stage's output is connected twice")
+		panic("sluice: a stage's output is connected twice")
 	}
 }
 
 // Out starts the stage with a channel of its own, for a consumer that is
 // not a streams.Inlet; it may not be mixed with Via and To.
-func (o *outlet) Out() <-chan any {
+func (o *Outlet) Out() <-chan any {
 	o.once.Do(func() {
 		o.out = make(chan any)
-		o.start(o.out)
+		o.Start(o.out)
 	})
 	if o.out == nil {
-		panic("stages: Out called after Via or To")
+		panic("sluice: Out called after Via or To")
 	}
 	return o.out
 }
 
 // Via starts the stage sending into f, and returns f.
-func (o *outlet) Via(f streams.Flow) streams.Flow {
+func (o *Outlet) Via(f streams.Flow) streams.Flow {
 	o.connect(f.In())
 	return f
 }
 
 // To starts the stage sending into sink and waits for the sink to finish.
-func (o *outlet) To(sink streams.Sink) {
+func (o *Outlet) To(sink streams.Sink) {
 	o.connect(sink.In())
 	sink.AwaitCompletion()
+}
+
+// Started reports whether the stage has been connected, and marks it so
+// when it has not: for an owner that ends before anything connected it.
+func (o *Outlet) Started() bool {
+	started := true
+	o.once.Do(func() { started = false })
+	return started
 }

@@ -54,7 +54,7 @@ func (o *Order) Gate() streams.Flow {
 // closing its output, once its input is closed and everything is released.
 func (o *Order) Flow() streams.Flow {
 	b := &reorder{in: make(chan any)}
-	b.start = func(dst chan<- any) { go o.run(b.in, dst) }
+	b.Start = func(dst chan<- any) { go o.run(b.in, dst) }
 	return b
 }
 
@@ -92,7 +92,7 @@ func (o *Order) run(in <-chan any, out chan<- any) {
 
 // reorder is the Flow of the reorder buffer.
 type reorder struct {
-	outlet
+	Outlet
 	in chan any
 }
 

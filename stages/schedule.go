@@ -33,7 +33,7 @@ const sweepEvery = time.Second
 // Retry). When stop is closed it releases every record it holds at once,
 // without limits, for the fetch stage to mark canceled.
 type Schedule struct {
-	outlet
+	Outlet
 	out  chan<- any // the next stage's In, once connected
 	in   chan any
 	kick chan struct{} // a record was given back: look at backlog
@@ -117,7 +117,7 @@ func NewSchedule(stop <-chan struct{}, lim Limits, stats *Stats) (*Schedule, err
 		}
 		s.global = rate.NewLimiter(lim.Rate, burst)
 	}
-	s.start = func(dst chan<- any) {
+	s.Start = func(dst chan<- any) {
 		s.out = dst
 		go s.run()
 	}

@@ -32,19 +32,28 @@ func main() {
 	}
 }
 
-func printCount(server, stream string) error {
+// open connects and looks up stream; it returns what to close.
+func open(server, stream string) (jetstream.Stream, func(), error) {
 	nc, err := nats.Connect(server)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	defer nc.Close()
 	js, err := jetstream.New(nc)
 	if err != nil {
-		return err
+		nc.Close()
+		return nil, nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	s, err := js.Stream(ctx, stream)
+	return s, nc.Close, err
+}
+
+func printCount(server, stream string) error {
+	s, closeConn, err := open(server, stream)
+	if closeConn != nil {
+		defer closeConn()
+	}
 	switch {
 	case err == jetstream.ErrStreamNotFound:
 		fmt.Println(0)
@@ -57,21 +66,15 @@ func printCount(server, stream string) error {
 }
 
 func cat(server, stream string) error {
-	nc, err := nats.Connect(server)
-	if err != nil {
-		return err
+	s, closeConn, err := open(server, stream)
+	if closeConn != nil {
+		defer closeConn()
 	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	s, err := js.Stream(ctx, stream)
-	if err != nil {
-		return err
-	}
 	last := s.CachedInfo().State.LastSeq
 	if s.CachedInfo().State.Msgs == 0 {
 		return nil
