@@ -55,8 +55,6 @@ type Queue struct {
 	room       chan struct{}   // a token per message the window has room for
 	acks       chan settlement // to the ackers
 	ackersDone sync.WaitGroup
-	once       sync.Once
-	out        chan any // when Out was called
 
 	held map[int]*lease // owned by the coordinator goroutine
 
