@@ -34,7 +34,6 @@ const NATSMaxPending = 256
 type NATS struct {
 	in      chan any
 	done    chan struct{}
-	ctx     context.Context
 	js      jetstream.JetStream
 	msgOf   func(*record.Record) (*nats.Msg, error)
 	pending chan publish
@@ -106,13 +105,13 @@ func RecordMsg(subject string) func(*record.Record) (*nats.Msg, error) {
 // when the grace period ends).
 func NewNATS(ctx context.Context, js jetstream.JetStream, msgOf func(*record.Record) (*nats.Msg, error)) *NATS {
 	s := &NATS{
-		in: make(chan any), done: make(chan struct{}), ctx: ctx, js: js, msgOf: msgOf,
+		in: make(chan any), done: make(chan struct{}), js: js, msgOf: msgOf,
 		pending: make(chan publish, NATSMaxPending),
 	}
 	acks := make(chan struct{})
-	go s.settle(acks)
+	go s.settle(ctx, acks)
 	go func() {
-		s.run()
+		s.run(ctx)
 		close(s.pending)
 		<-acks
 		close(s.done)
@@ -157,7 +156,7 @@ func (s *NATS) Err() error {
 	return nil
 }
 
-func (s *NATS) run() {
+func (s *NATS) run(ctx context.Context) {
 	for v := range s.in {
 		r := v.(*record.Record)
 		if r.Requeue() {
@@ -168,12 +167,12 @@ func (s *NATS) run() {
 		msg, err := s.msgOf(r)
 		p := publish{r: r, msg: msg}
 		if err == nil {
-			err = s.send(&p)
+			err = s.send(ctx, &p)
 		}
 		switch {
 		case err == nil:
 			s.pending <- p
-		case errors.Is(err, s.ctx.Err()):
+		case errors.Is(err, ctx.Err()):
 			s.giveUp(r)
 		default:
 			s.refuse(r, err)
@@ -196,7 +195,7 @@ func (s *NATS) refuse(r *record.Record, err error) {
 // send publishes p.msg asynchronously, trying again while the client
 // refuses for now (too many pending, or not connected). It fails at once for
 // a message too big for the broker, and with ctx's error once ctx is done.
-func (s *NATS) send(p *publish) error {
+func (s *NATS) send(ctx context.Context, p *publish) error {
 	for wait := 50 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
 		ack, err := s.js.PublishMsgAsync(p.msg)
 		switch {
@@ -208,15 +207,15 @@ func (s *NATS) send(p *publish) error {
 		}
 		select {
 		case <-time.After(wait):
-		case <-s.ctx.Done():
-			return s.ctx.Err()
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
 }
 
 // settle waits for each publish's ack in order and settles its record; a
 // failed publish is sent again (the Msg-Id keeps a second copy out).
-func (s *NATS) settle(finished chan<- struct{}) {
+func (s *NATS) settle(ctx context.Context, finished chan<- struct{}) {
 	defer close(finished)
 	for p := range s.pending {
 		for {
@@ -233,7 +232,7 @@ func (s *NATS) settle(finished chan<- struct{}) {
 					p.r.Settle(true)
 				}
 			case <-p.ack.Err():
-				if s.send(&p) == nil {
+				if s.send(ctx, &p) == nil {
 					continue
 				}
 				s.giveUp(p.r)

@@ -46,9 +46,8 @@ type Queue struct {
 	parts    int
 	id       string
 	urlField string
-	ctx      context.Context // intake: no pulls after it is done
-	stop     context.CancelFunc
-	idleFrom time.Time // when the queue was first seen empty, for QueueURL.Idle
+	stop     context.CancelFunc // ends intake: no pulls after it
+	idleFrom time.Time          // when the queue was first seen empty, for QueueURL.Idle
 
 	stages.Outlet // Out and Via: the worker starts when connected
 
@@ -103,7 +102,7 @@ func NewQueue(ctx context.Context, js jetstream.JetStream, q QueueURL, window in
 	}
 	ctx, stop := context.WithCancel(ctx)
 	w := &Queue{
-		q: q, js: js, stream: stream, kv: kv, parts: parts, id: newID(), urlField: urlField, ctx: ctx, stop: stop,
+		q: q, js: js, stream: stream, kv: kv, parts: parts, id: newID(), urlField: urlField, stop: stop,
 		room:     make(chan struct{}, window),
 		acks:     make(chan settlement, window),
 		held:     map[int]*lease{},
@@ -114,7 +113,7 @@ func NewQueue(ctx context.Context, js jetstream.JetStream, q QueueURL, window in
 	for range window {
 		w.room <- struct{}{}
 	}
-	w.Start = w.start
+	w.Start = func(out chan<- any) { w.start(ctx, out) }
 	return w, nil
 }
 
@@ -135,12 +134,12 @@ func (w *Queue) Unsettled() int {
 // waited out (the client reconnects).
 func (w *Queue) Err() error { return nil }
 
-func (w *Queue) start(out chan<- any) {
+func (w *Queue) start(intake context.Context, out chan<- any) {
 	for range ackers {
 		w.ackersDone.Add(1)
 		go w.settle()
 	}
-	go w.coordinate(out)
+	go w.coordinate(intake, out)
 }
 
 // Close ends the worker once the pipeline has drained: it stops renewing
@@ -161,18 +160,18 @@ func (w *Queue) Close() {
 
 // coordinate keeps the membership and leases; it closes out once intake has
 // stopped and every puller has ended, and returns after Close.
-func (w *Queue) coordinate(out chan<- any) {
+func (w *Queue) coordinate(ctx context.Context, out chan<- any) {
 	defer close(w.stopped)
 	tick := time.NewTicker(w.q.Lease / 4)
 	defer tick.Stop()
 	beat := time.NewTicker(w.q.AckWait / 3)
 	defer beat.Stop()
-	intake := w.ctx.Done()
-	w.rebalance(out, false)
+	intake := ctx.Done()
+	w.rebalance(ctx, out, false)
 	for {
 		select {
 		case <-tick.C:
-			w.rebalance(out, intake == nil)
+			w.rebalance(ctx, out, intake == nil)
 			if intake != nil && w.q.Idle > 0 && w.drained() {
 				w.stop() // the queue is done: end like the end of input
 			}
@@ -222,7 +221,7 @@ func (w *Queue) kvctx() (context.Context, context.CancelFunc) {
 
 // rebalance renews the membership and held leases, takes the partitions
 // this worker owns and releases those it no longer owns.
-func (w *Queue) rebalance(out chan<- any, stopping bool) {
+func (w *Queue) rebalance(intake context.Context, out chan<- any, stopping bool) {
 	ctx, cancel := w.kvctx()
 	defer cancel()
 	if _, err := w.kv.Put(ctx, "w."+w.id, nil); err != nil {
@@ -236,7 +235,7 @@ func (w *Queue) rebalance(out chan<- any, stopping bool) {
 		switch {
 		case l == nil && mine:
 			if rev, err := w.kv.Create(ctx, key, []byte(w.id)); err == nil {
-				w.pull(p, rev, out)
+				w.pull(intake, p, rev, out)
 			}
 		case l == nil:
 		case (l.releasing || l.failed.Load()) && closed(l.pulling) && l.inflight.Load() == 0:
@@ -304,8 +303,8 @@ func closed(c chan struct{}) bool {
 }
 
 // pull starts working partition p under the lease at rev.
-func (w *Queue) pull(p int, rev uint64, out chan<- any) {
-	ctx, cancel := context.WithCancel(w.ctx)
+func (w *Queue) pull(intake context.Context, p int, rev uint64, out chan<- any) {
+	ctx, cancel := context.WithCancel(intake)
 	l := &lease{rev: rev, cancel: cancel, pulling: make(chan struct{})}
 	w.held[p] = l
 	w.pullers.Add(1)
