@@ -63,10 +63,32 @@ func (s *Schedule) Waiting() int64 { return s.waiting.Load() }
 
 var _ streams.Flow = (*Schedule)(nil)
 
-// returned is what the retry stage tells the schedule after an attempt.
+// returned is what the retry stage tells the schedule after an attempt: a
+// copy of what the schedule needs to know of it, and the record itself only
+// when it is to go again (the schedule then owns it). A finished record has
+// gone downstream, where later stages own it; holding it while the report
+// waits would also keep its body alive (CI saw 556 MiB over the hostile
+// mix when reports held records).
 type returned struct {
-	r     *record.Record
-	again bool // hold r until r.NotBefore and send it again
+	r          *record.Record // when again: hold it until notBefore and send it again
+	again      bool
+	notBefore  time.Time
+	host       string
+	sent       time.Time // zero for a record that bypassed the limits
+	status     int
+	retryAfter time.Duration
+	timedOut   bool
+}
+
+func report(r *record.Record, again bool) returned {
+	rt := returned{
+		again: again, notBefore: r.NotBefore, host: r.Host, sent: r.Sent, status: r.Status,
+		retryAfter: r.RetryAfter, timedOut: r.Err != nil && r.Err.Kind == record.KindTimeout,
+	}
+	if again {
+		rt.r = r
+	}
+	return rt
 }
 
 type hostStatus uint8
@@ -136,7 +158,7 @@ func (s *Schedule) In() chan<- any { return s.in }
 // that is one wake-up for many records rather than one per record.
 func (s *Schedule) giveBack(r *record.Record, again bool) {
 	s.backMu.Lock()
-	s.backlog = append(s.backlog, returned{r, again})
+	s.backlog = append(s.backlog, report(r, again))
 	s.backMu.Unlock()
 	select {
 	case s.kick <- struct{}{}:
@@ -375,31 +397,30 @@ func tokenAt(lim *rate.Limiter, now time.Time) time.Time {
 }
 
 func (s *Schedule) finish(rt returned, now time.Time) {
-	r := rt.r
 	if rt.again {
 		s.waiting.Add(1)
 	}
-	if r.Sent.IsZero() { // a bypass record: never held a host slot
+	if rt.sent.IsZero() { // a bypass record: never held a host slot
 		if rt.again {
-			s.bypass.push(r)
+			s.bypass.push(rt.r)
 		} else {
 			s.count--
 		}
 		return
 	}
-	h := s.hosts[r.Host] // kept while it has a record in flight
+	h := s.hosts[rt.host] // kept while it has a record in flight
 	h.inFlight--
-	if r.RetryAfter > 0 && (r.Status == 429 || r.Status == 503) {
-		if until := now.Add(min(r.RetryAfter, s.lim.PauseMax)); until.After(h.pausedUntil) {
+	if rt.retryAfter > 0 && (rt.status == 429 || rt.status == 503) {
+		if until := now.Add(min(rt.retryAfter, s.lim.PauseMax)); until.After(h.pausedUntil) {
 			h.pausedUntil = until
 		}
 	}
 	if s.lim.AutoThrottle {
-		s.adapt(h, r, now)
+		s.adapt(h, rt, now)
 	}
 	if rt.again {
 		h.delayed++
-		s.delayed.push(r.NotBefore, r)
+		s.delayed.push(rt.notBefore, rt.r)
 	} else {
 		s.count--
 	}
@@ -411,9 +432,9 @@ func (s *Schedule) finish(rt returned, now time.Time) {
 }
 
 // adapt feeds an attempt's outcome to the host's auto-throttle.
-func (s *Schedule) adapt(h *hostState, r *record.Record, now time.Time) {
-	overload := r.Status == 429 || r.Status == 503 || (r.Err != nil && r.Err.Kind == record.KindTimeout)
-	if !overload && r.Status != 0 {
+func (s *Schedule) adapt(h *hostState, rt returned, now time.Time) {
+	overload := rt.status == 429 || rt.status == 503 || rt.timedOut
+	if !overload && rt.status != 0 {
 		h.okMeter.add(now)
 	}
 	if h.throttle == nil {
@@ -428,8 +449,8 @@ func (s *Schedule) adapt(h *hostState, r *record.Record, now time.Time) {
 	}
 	var changed, lifted bool
 	if overload {
-		changed = h.throttle.overload(now, r.Sent, h.meter.rate(now), h.okMeter.rate(now), r.RetryAfter)
-	} else if r.Status != 0 {
+		changed = h.throttle.overload(now, rt.sent, h.meter.rate(now), h.okMeter.rate(now), rt.retryAfter)
+	} else if rt.status != 0 {
 		changed, lifted = h.throttle.good(now)
 	}
 	switch {

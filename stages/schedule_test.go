@@ -2,10 +2,12 @@ package stages
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
+	"weak"
 
 	"golang.org/x/time/rate"
 
@@ -459,4 +461,31 @@ func TestScheduleForgetsIdleHosts(t *testing.T) {
 			t.Errorf("schedule still holds state for %d idle hosts; want 0", n)
 		}
 	})
+}
+
+// A finished record's report to the schedule does not keep the record (and
+// its body) alive while the schedule goroutine has not taken it yet: the
+// record has gone downstream and may be long written. A record to be sent
+// again is kept, since the schedule owns it until then.
+func TestGiveBackKeepsOnlyRecordsToRetry(t *testing.T) {
+	s, err := NewSchedule(nil, Limits{Rate: rate.Inf, HostRate: rate.Inf, HostConcurrency: 1, Window: 10}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Never started: the reports wait in the backlog, as they do while the
+	// schedule goroutine is starved for CPU.
+	done := &record.Record{Seq: 1, Host: "a.test", Sent: time.Now(), Status: 200, Body: make([]byte, 1<<20)}
+	again := &record.Record{Seq: 2, Host: "a.test", Sent: time.Now(), Status: 503}
+	doneRef, againRef := weak.Make(done), weak.Make(again)
+	s.giveBack(done, false)
+	s.giveBack(again, true)
+	done, again = nil, nil
+	runtime.GC()
+	if doneRef.Value() != nil {
+		t.Error("a finished record is kept by its report to the schedule")
+	}
+	if againRef.Value() == nil {
+		t.Error("a record to retry was dropped from the schedule's backlog")
+	}
+	runtime.KeepAlive(s)
 }
