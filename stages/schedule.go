@@ -67,8 +67,8 @@ var _ streams.Flow = (*Schedule)(nil)
 // copy of what the schedule needs to know of it, and the record itself only
 // when it is to go again (the schedule then owns it). A finished record has
 // gone downstream, where later stages own it; holding it while the report
-// waits would also keep its body alive (CI saw 556 MiB over the hostile
-// mix when reports held records).
+// waits would also keep its body alive, up to a window's worth of bodies
+// when the schedule goroutine is starved for CPU.
 type returned struct {
 	r          *record.Record // when again: hold it until notBefore and send it again
 	again      bool
