@@ -21,7 +21,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/reugn/go-streams"
 	"github.com/spf13/pflag"
@@ -194,18 +193,18 @@ func run(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.Wri
 	}
 	var js jetstream.JetStream
 	if cfg.In != nil || cfg.OutServer != "" {
-		nc, err := dialQueue(cfg)
-		if err != nil {
+		server := cfg.OutServer
+		if cfg.In != nil {
+			server = cfg.In.Server
+			if cfg.OutServer != "" && cfg.OutServer != server {
+				return errors.New("--in and --out must name the same NATS server")
+			}
+		}
+		var closeConn func()
+		if js, closeConn, err = connectJetStream(server, cfg.NATS); err != nil {
 			return err
 		}
-		defer func() {
-			nc.FlushTimeout(5 * time.Second) // the last acks
-			nc.Close()
-		}()
-		if js, err = jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(sinks.NATSMaxPending),
-			jetstream.WithPublishAsyncTimeout(5*time.Second)); err != nil {
-			return err
-		}
+		defer closeConn()
 	}
 	var sink sink
 	if cfg.OutServer != "" {
@@ -283,13 +282,12 @@ func run(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.Wri
 		if cfg.In != nil {
 			fmt.Fprintf(stderr, "sluice: done: %d records taken from the queue, %d written, %d handed back (canceled), %d goroutines\n",
 				src.Count(), sink.Count(), sink.Requeued(), runtime.NumGoroutine())
+		} else {
+			fmt.Fprintf(stderr, "sluice: done: %d records read, %d written, %d skipped as done before (--resume), %d as repeats (--unique), %d goroutines\n",
+				src.Count(), sink.Count(), skipped["resume"], skipped["duplicate"], runtime.NumGoroutine())
 		}
 		if ns, ok := sink.(*sinks.NATS); ok {
 			fmt.Fprintf(stderr, "sluice: published %d records, %d of them dropped by the stream as duplicates\n", ns.Count(), ns.Duplicates())
-		}
-		if cfg.In == nil {
-			fmt.Fprintf(stderr, "sluice: done: %d records read, %d written, %d skipped as done before (--resume), %d as repeats (--unique), %d goroutines\n",
-				src.Count(), sink.Count(), skipped["resume"], skipped["duplicate"], runtime.NumGoroutine())
 		}
 	}
 	switch {
@@ -347,19 +345,11 @@ func enqueue(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return fail(err)
 	}
 	defer closeInputs()
-	nc, err := sources.DialNATS(q.Server, nopt)
+	js, closeConn, err := connectJetStream(q.Server, nopt)
 	if err != nil {
 		return fail(err)
 	}
-	defer func() {
-		nc.FlushTimeout(5 * time.Second)
-		nc.Close()
-	}()
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(sinks.NATSMaxPending),
-		jetstream.WithPublishAsyncTimeout(5*time.Second))
-	if err != nil {
-		return fail(err)
-	}
+	defer closeConn()
 	_, parts, err := sources.EnsureQueue(ctx, js, q)
 	if err != nil {
 		return fail(err)
@@ -398,17 +388,23 @@ type sink interface {
 	Err() error
 }
 
-// dialQueue connects to the NATS server of --in, or else of --out (with
-// both, they must name the same server).
-func dialQueue(cfg Config) (*nats.Conn, error) {
-	server := cfg.OutServer
-	if cfg.In != nil {
-		server = cfg.In.Server
-		if cfg.OutServer != "" && cfg.OutServer != server {
-			return nil, errors.New("--in and --out must name the same NATS server")
-		}
+// connectJetStream connects to a NATS server for the queue and the NATS
+// sink; closing flushes what is still buffered (the last acks) first.
+func connectJetStream(server string, opt sources.NATSOptions) (jetstream.JetStream, func(), error) {
+	nc, err := sources.DialNATS(server, opt)
+	if err != nil {
+		return nil, nil, err
 	}
-	return sources.DialNATS(server, cfg.NATS)
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(sinks.NATSMaxPending),
+		jetstream.WithPublishAsyncTimeout(5*time.Second))
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return js, func() {
+		nc.FlushTimeout(5 * time.Second)
+		nc.Close()
+	}, nil
 }
 
 // inputSize is the total size of the inputs when all are regular files, for
@@ -720,7 +716,7 @@ func parseQueue(cfg *Config, in, out string) error {
 	}
 	if out != "" {
 		var err error
-		if cfg.OutServer, cfg.OutSubj, err = sinks.ParseNATSURL(out); err != nil {
+		if cfg.OutServer, cfg.OutSubj, err = sources.ParseSubjectURL(out); err != nil {
 			return fmt.Errorf("invalid argument for --out: %v", err)
 		}
 		if cfg.Ordered || cfg.Resume != "" {

@@ -42,9 +42,15 @@ import (
 // natsServer starts a JetStream server on loopback (port -1: a free one).
 func natsServer(t *testing.T, dir string, port int) *server.Server {
 	t.Helper()
-	s, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true,
-	})
+	return natsServerWith(t, &server.Options{Port: port, StoreDir: dir})
+}
+
+// natsServerWith starts a server with opts, JetStream on, on loopback,
+// quiet; it is shut down when the test ends.
+func natsServerWith(t *testing.T, opts *server.Options) *server.Server {
+	t.Helper()
+	opts.Host, opts.JetStream, opts.NoSigs, opts.NoLog = "127.0.0.1", true, true, true
+	s, err := server.NewServer(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -486,19 +492,11 @@ func TestQueueInterruptHandsBack(t *testing.T) {
 func TestQueueTLSAndPassword(t *testing.T) {
 	dir := t.TempDir()
 	cert, caFile := selfSigned(t, dir)
-	s, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true,
+	s := natsServerWith(t, &server.Options{
+		Port: -1, StoreDir: dir,
 		TLSConfig:  &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		TLSTimeout: 2, Username: "crawler", Password: "s3cret-pw",
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	defer s.Shutdown()
 	hostport := fmt.Sprintf("127.0.0.1:%d", natsPort(s))
 	queue := "tls://crawler:s3cret-pw@" + hostport + "/SEC/sec"
 	base := hosts(t, 2, nil)
@@ -590,16 +588,10 @@ func TestQueueCreds(t *testing.T) {
 	resolver := &server.MemAccResolver{}
 	must(resolver.Store(accPub, accJWT))
 	must(resolver.Store(sysPub, sysJWT))
-	s, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true,
+	s := natsServerWith(t, &server.Options{
+		Port: -1, StoreDir: dir,
 		TrustedOperators: []*jwt.OperatorClaims{opClaims}, AccountResolver: resolver, SystemAccount: sysPub,
 	})
-	must(err)
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	defer s.Shutdown()
 	queue := s.ClientURL() + "/CREDS/creds"
 	base := hosts(t, 1, nil)
 	in := base[0] + "/a\n" + base[0] + "/b\n"

@@ -13,10 +13,7 @@ if [ -z "${NATSD:-}" ]; then
 	(cd "$root" && go build -o "$work/natsd" ./internal/cmd/natsd && go build -o "$work/natscat" ./internal/cmd/natscat)
 	NATSD=$work/natsd NATSCAT=$work/natscat
 fi
-"$NATSD" -store "$work/jetstream" > "$work/nats.addr" &
-site_pids+=($!)
-for _ in $(seq 200); do [ -s "$work/nats.addr" ] && break; sleep 0.05; done
-NATS=$(head -n 1 "$work/nats.addr")
+start_server NATS "$NATSD" -store "$work/jetstream"
 start_site B
 start_site C
 

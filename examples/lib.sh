@@ -20,17 +20,22 @@ if [ -z "${SITE:-}" ]; then
 	SITE=$work/site
 fi
 
-# start_site VAR starts another site and sets VAR to its base URL. (Not
-# VAR=$(start_site): in a subshell the site's pid would not reach site_pids,
-# and the site would outlive the example.)
-start_site() {
-	local addr
+# start_server VAR BIN [ARG...] starts a local server that prints its
+# address as its first line (the site, natsd) and sets VAR to it; it stops
+# when the example exits. (Not VAR=$(start_server ...): in a subshell the
+# server's pid would not reach site_pids, and it would outlive the example.)
+start_server() {
+	local var=$1 addr
+	shift
 	addr=$(mktemp "$work/addr.XXXXXX")
-	"$SITE" > "$addr" &
+	"$@" > "$addr" &
 	site_pids+=($!)
-	for _ in $(seq 100); do [ -s "$addr" ] && break; sleep 0.05; done
-	[ -s "$addr" ] || { echo "the test site did not start" >&2; exit 1; }
-	printf -v "$1" '%s' "$(head -n 1 "$addr")"
+	for _ in $(seq 200); do [ -s "$addr" ] && break; sleep 0.05; done
+	[ -s "$addr" ] || { echo "$1 did not start" >&2; exit 1; }
+	printf -v "$var" '%s' "$(head -n 1 "$addr")"
 }
+
+# start_site VAR starts another site and sets VAR to its base URL.
+start_site() { start_server "$1" "$SITE"; }
 start_site BASE
 sluice() { "$SLUICE" "$@"; }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -247,27 +246,4 @@ func (s *NATS) giveUp(r *record.Record) {
 	if r.Settle != nil {
 		r.Settle(false) // back to the queue: another worker publishes it
 	}
-}
-
-// ParseNATSURL reads --out's nats://HOST:PORT/SUBJECT into the server to
-// dial and the subject. Errors never repeat the URL (it may hold a password).
-func ParseNATSURL(raw string) (server, subject string, err error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", "", errors.New("not a URL")
-	}
-	subject = strings.Trim(u.Path, "/")
-	if (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" || u.RawQuery != "" || !validSubject(subject) {
-		return "", "", errors.New("want nats://HOST:PORT/SUBJECT (a subject without wildcards)")
-	}
-	return (&url.URL{Scheme: u.Scheme, User: u.User, Host: u.Host}).String(), subject, nil
-}
-
-func validSubject(s string) bool {
-	for _, tok := range strings.Split(s, ".") {
-		if tok == "" || strings.ContainsAny(tok, "*> \t\r\n/") {
-			return false
-		}
-	}
-	return true
 }

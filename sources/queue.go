@@ -60,9 +60,9 @@ type QueueURL struct {
 // ParseQueueURL reads nats://HOST:PORT/STREAM/SUBJECT with the options
 // durable, batch, ack_wait, lease, idle and partitions.
 func ParseQueueURL(raw string) (QueueURL, error) {
-	u, err := url.Parse(raw)
+	u, server, err := parseNATS(raw)
 	if err != nil {
-		return QueueURL{}, errors.New("not a URL") // url's message would repeat a password
+		return QueueURL{}, err
 	}
 	if u.Scheme != "nats" && u.Scheme != "tls" {
 		return QueueURL{}, fmt.Errorf("scheme %q: want nats://HOST:PORT/STREAM/SUBJECT", u.Scheme)
@@ -72,8 +72,7 @@ func ParseQueueURL(raw string) (QueueURL, error) {
 		return QueueURL{}, errors.New("want nats://HOST:PORT/STREAM/SUBJECT (a stream name, and a subject without wildcards)")
 	}
 	q := QueueURL{
-		Server: (&url.URL{Scheme: u.Scheme, User: u.User, Host: u.Host}).String(),
-		Stream: parts[0], Subject: parts[1],
+		Server: server, Stream: parts[0], Subject: parts[1],
 		Durable: "sluice", Batch: 64, AckWait: 30 * time.Second, Lease: 10 * time.Second,
 		Partitions: DefaultPartitions,
 	}
@@ -136,10 +135,35 @@ func isName(s string) bool {
 	return true
 }
 
+// ParseSubjectURL reads --out's nats://HOST:PORT/SUBJECT into the server to
+// dial and the subject.
+func ParseSubjectURL(raw string) (server, subject string, err error) {
+	u, server, err := parseNATS(raw)
+	if err != nil {
+		return "", "", err
+	}
+	subject = strings.Trim(u.Path, "/")
+	if (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" || u.RawQuery != "" || !isSubject(subject) {
+		return "", "", errors.New("want nats://HOST:PORT/SUBJECT (a subject without wildcards)")
+	}
+	return server, subject, nil
+}
+
+// parseNATS parses a nats:// URL and gives the server part to dial, user
+// and password included. Its errors never repeat the URL (url.Parse's
+// would, password and all).
+func parseNATS(raw string) (*url.URL, string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, "", errors.New("not a URL")
+	}
+	return u, (&url.URL{Scheme: u.Scheme, User: u.User, Host: u.Host}).String(), nil
+}
+
 // isSubject: dot-separated tokens, no wildcards.
 func isSubject(s string) bool {
 	for _, tok := range strings.Split(s, ".") {
-		if tok == "" || strings.ContainsAny(tok, "*> \t\r\n") {
+		if tok == "" || strings.ContainsAny(tok, "*> \t\r\n/") {
 			return false
 		}
 	}
