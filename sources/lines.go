@@ -238,12 +238,16 @@ func (l *Lines) emitTo(ctx context.Context, frames <-chan []frame, out chan<- an
 				r = record.Parse(seq+1, f.line, l.opt.URLField)
 			}
 			select {
-			case out <- r:
-				seq++
-				l.n.Store(seq)
-			case <-ctx.Done():
-				return
+			case out <- r: // the next stage is waiting: no select over two channels
+			default:
+				select {
+				case out <- r:
+				case <-ctx.Done():
+					return
+				}
 			}
+			seq++
+			l.n.Store(seq)
 		}
 	}
 }

@@ -206,6 +206,9 @@ func (s *Schedule) run() {
 		if s.next != nil {
 			outCh = s.out
 		}
+		if s.step(inCh, outCh, &in, &stop) {
+			continue
+		}
 		var timerC <-chan time.Time
 		if at := s.earliest(wake); !at.IsZero() {
 			timer.Reset(at.Sub(now))
@@ -232,6 +235,53 @@ func (s *Schedule) run() {
 		}
 		timer.Stop()
 	}
+}
+
+// step makes one move that needs no waiting: it takes the reports given
+// back, sends the picked record to a fetch worker that is ready for it, or
+// admits a record the source has ready, and reports whether it did.
+// Under load one of these nearly always can be done, and single channel
+// operations that do not block cost a fraction of the select over every
+// channel that run falls back to (a third of sluice's extra CPU per record
+// over a plain worker pool was in its selects).
+func (s *Schedule) step(inCh chan any, outCh chan<- any, in *chan any, stop *<-chan struct{}) bool {
+	// One channel per select: a select with a default and one case is a
+	// single non-blocking operation; with more cases it locks them all.
+	select {
+	case <-s.kick:
+		s.takeBack()
+		return true
+	default:
+	}
+	select {
+	case <-*stop:
+		*stop = nil
+		s.stopping = true
+		return true
+	default:
+	}
+	if outCh != nil {
+		select {
+		case outCh <- s.next:
+			s.next = nil
+			s.waiting.Add(-1)
+			return true
+		default:
+		}
+	}
+	if inCh != nil {
+		select {
+		case v, ok := <-inCh:
+			if !ok {
+				*in = nil
+			} else {
+				s.admit(v.(*record.Record))
+			}
+			return true
+		default:
+		}
+	}
+	return false
 }
 
 // earliest is the next time the loop must wake by itself.
