@@ -112,6 +112,40 @@ func TestAppendLine(t *testing.T) {
 	}
 }
 
+// TestAppendLineStrings: every string the encoder writes decodes back to
+// itself, whatever bytes it holds: each ASCII byte alone and amid text,
+// multi-byte UTF-8, and names from the input as object keys.
+func TestAppendLineStrings(t *testing.T) {
+	var cases []string
+	for c := range 128 {
+		cases = append(cases, string(rune(c)), "a"+string(rune(c))+"b"+string(rune(c)))
+	}
+	cases = append(cases, "", "héllo wörld ☃ 𝄞", "\u2028\u2029", `"quoted" \back\slash\`, "tab\there\r\n\x00end")
+	enc := NewEncoder()
+	for _, v := range cases {
+		title := v
+		r := &Record{Seq: 1, URL: v, FinalURL: v, Status: 200, Proto: v, ContentType: v,
+			Page: &Page{Title: &title, Meta: map[string]string{v: v}, Fields: []Field{{Name: v, One: &title}}}}
+		r.Fail(KindHTTP, "%s", v)
+		line := enc.AppendLine(r)
+		var got struct {
+			URL, FinalURL, Proto, ContentType, Title string
+			Error                                    struct{ Message string }
+			Meta, Fields                             map[string]string
+		}
+		dec := json.NewDecoder(strings.NewReader(strings.NewReplacer(`"final_url"`, `"finalurl"`, `"content_type"`, `"contenttype"`).Replace(string(line))))
+		if err := dec.Decode(&got); err != nil {
+			t.Fatalf("%q: line %q does not decode: %v", v, line, err)
+		}
+		for name, s := range map[string]string{"url": got.URL, "final_url": got.FinalURL, "proto": got.Proto,
+			"content_type": got.ContentType, "title": got.Title, "message": got.Error.Message, "meta": got.Meta[v], "fields": got.Fields[v]} {
+			if s != v {
+				t.Errorf("%q: %s decodes to %q (line %q)", v, name, s, line)
+			}
+		}
+	}
+}
+
 // FuzzParse: any line gives a record that encodes to one valid UTF-8 JSON
 // line, and a line CheckURL accepts keeps its URL exactly.
 func FuzzParse(f *testing.F) {
