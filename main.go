@@ -761,6 +761,7 @@ func parseLimits(cfg *Config, globalRate string, hostRates, hostConcs []string) 
 	if l.Window == 0 {
 		l.Window = stages.DefaultWindow(cfg.Fetch.Concurrency)
 	}
+	l.Workers = cfg.Fetch.Concurrency
 	l.PauseMax = cfg.Retry.Max
 	l.HostRate, l.HostRates = rate.Inf, map[string]rate.Limit{}
 	for _, v := range hostRates {

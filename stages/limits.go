@@ -23,6 +23,7 @@ type Limits struct {
 	HostConcs       map[string]int        // overrides, keyed like HostRates
 
 	Window       int           // records held at once: waiting, in flight and between retries
+	Workers      int           // fetch workers: no reading ahead while that many records are out; 0 for no such stop
 	PauseMax     time.Duration // cap on a Retry-After pause of a host
 	AutoThrottle bool          // adapt each host's rate to 429/503/timeouts (AIMD)
 }

@@ -377,7 +377,8 @@ func TestScheduleNoDeadlockSmallestWindow(t *testing.T) {
 // more than Window records from upstream.
 func TestScheduleWindowIsBackpressure(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		lim := limits(func(l *Limits) { l.Window = 5; l.HostRate = 1 })
+		// Workers is set: a throttled host still reads ahead to the window.
+		lim := limits(func(l *Limits) { l.Window = 5; l.HostRate = 1; l.Workers = 4 })
 		l := newLoop(t, lim, noRetry, 4, ok200)
 		var taken int
 		var mu sync.Mutex
@@ -400,6 +401,46 @@ func TestScheduleWindowIsBackpressure(t *testing.T) {
 			t.Errorf("took %d records at 0.5 s with a window of 5 and 1 request done; want 6", got)
 		}
 		close(l.stop) // release the rest
+	})
+}
+
+// With every worker busy and nothing throttled, the stage reads no further
+// ahead: only as many records as there are workers are taken from upstream,
+// not the window, and all of them still come out.
+func TestScheduleNoReadAheadWhileWorkersBusy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lim := limits(func(l *Limits) { l.Workers = 4 })
+		l := newLoop(t, lim, noRetry, 4, func(r *record.Record) {
+			time.Sleep(time.Second)
+			r.Status = 200
+		})
+		var taken int
+		var mu sync.Mutex
+		go func() {
+			for i := range 100 {
+				l.sched.In() <- &record.Record{Seq: int64(i + 1), URL: "http://a.test/", Host: "a.test"}
+				mu.Lock()
+				taken++
+				mu.Unlock()
+			}
+			close(l.sched.In())
+		}()
+		done := make(chan int)
+		go func() {
+			recs, _ := l.collect()
+			done <- len(recs)
+		}()
+		time.Sleep(500 * time.Millisecond) // four requests under way, none done
+		synctest.Wait()
+		mu.Lock()
+		got := taken
+		mu.Unlock()
+		if got != 4 {
+			t.Errorf("took %d records with 4 workers busy and a window of 1024; want 4", got)
+		}
+		if n := <-done; n != 100 {
+			t.Errorf("%d records out of 100", n)
+		}
 	})
 }
 
