@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -657,5 +658,45 @@ func TestProgressLine(t *testing.T) {
 	_, stderr, _ = runSluice(t, in.String(), "--progress", "--no-progress")
 	if stderr != "" {
 		t.Errorf("--no-progress: stderr %q; want nothing", stderr)
+	}
+}
+
+// The collector's floor (setGCFloor): after the ballast, no cycle aims at a
+// heap under twice the floor, so a small live heap is not collected every
+// 4 MiB; a GOGC in the environment turns the floor off.
+func TestGCFloor(t *testing.T) {
+	srv := newSite(t)
+	in := strings.Repeat(srv.URL+"/page/1\n", 2000)
+	goals := func(env ...string) []int {
+		cmd := exec.Command(sluiceBin, "-c", "16")
+		cmd.Env = append(os.Environ(), append(env, "GODEBUG=gctrace=1")...)
+		cmd.Stdin = strings.NewReader(in)
+		var errb bytes.Buffer
+		cmd.Stderr = &errb
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("sluice %v: %v\n%s", env, err, errb.String())
+		}
+		var mb []int
+		for _, line := range strings.Split(errb.String(), "\n") {
+			var goal int
+			if _, rest, ok := strings.Cut(line, " MB, "); ok && strings.HasPrefix(line, "gc ") {
+				if _, err := fmt.Sscanf(rest, "%d MB goal", &goal); err == nil {
+					mb = append(mb, goal)
+				}
+			}
+		}
+		if len(mb) == 0 {
+			t.Fatalf("sluice %v: no gctrace lines in stderr:\n%s", env, errb.String())
+		}
+		return mb
+	}
+	floor := goals()
+	for i, g := range floor[1:] { // the first cycle is the one the ballast itself starts
+		if g < 2*gcFloor>>20 {
+			t.Errorf("cycle %d aimed at %d MB; want at least %d (2 × the floor)", i+2, g, 2*gcFloor>>20)
+		}
+	}
+	if plain := goals("GOGC=100"); slices.Min(plain) >= gcFloor>>20 {
+		t.Errorf("with GOGC=100 the smallest goal was %d MB; want the Go default (4 MB), the floor off", slices.Min(plain))
 	}
 }

@@ -104,6 +104,7 @@ func main() {
 	if !cfg.progressSet {
 		cfg.Progress = term.IsTerminal(int(os.Stderr.Fd()))
 	}
+	setGCFloor()
 	// With SIGPIPE delivered to a channel, a write to a closed stdout fails
 	// with EPIPE instead of killing the process, so run can end in order.
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
@@ -113,6 +114,35 @@ func main() {
 		stop() // a second signal gets the default action: exit at once
 	}()
 	os.Exit(exitCode(run(ctx, cfg, os.Stdin, os.Stdout, os.Stderr), os.Stderr))
+}
+
+// gcFloor is garbage the collector lets build up before a cycle, however
+// small the live heap: see setGCFloor.
+const gcFloor = 16 << 20
+
+// ballast holds gcFloor bytes that count as live heap and are never used.
+var ballast []byte
+
+// setGCFloor makes the collector run after every gcFloor bytes allocated
+// at most once, instead of after every 4 MiB. sluice's live heap is about
+// 1 MiB while it fetches without extraction, so with Go's defaults it
+// collected every 4 MiB (a hundred cycles for 50,000 URLs), and each cycle
+// scans the stacks of every worker and connection goroutine and shrinks the
+// idle ones, which then grow again. The heap goal is twice the live heap,
+// and a ballast of pointer-free memory counts as live: the goal becomes
+// 2 × (live + 16 MiB). Its pages are never written, so they are not
+// resident; what grows is the garbage allowed between cycles, by up to
+// 16 MiB of peak RSS, a fixed amount whatever the input or the bodies.
+// Measured side by side (50k URLs, -c 64): a tenth less CPU.
+//
+// GOGC=400 did as much, but multiplies the garbage allowed with the live
+// heap, which extraction fills with bodies. A GOGC or GOMEMLIMIT in the
+// environment is left to rule alone.
+func setGCFloor() {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	ballast = make([]byte, gcFloor)
 }
 
 func exitCode(err error, stderr io.Writer) int {
