@@ -37,6 +37,7 @@ type FetchConfig struct {
 type Fetcher struct {
 	cfg    FetchConfig
 	client *http.Client
+	host   string // a Host header given with -H: the request's Host
 
 	inFlight atomic.Int64 // attempts under way, for the progress line
 	attempts atomic.Int64 // attempts started
@@ -89,7 +90,7 @@ func NewFetcher(cfg FetchConfig) (*Fetcher, error) {
 		MaxResponseHeaderBytes: maxHeaderBytes,
 		TLSClientConfig:        &tls.Config{InsecureSkipVerify: cfg.Insecure},
 	}
-	f := &Fetcher{cfg: cfg}
+	f := &Fetcher{cfg: cfg, host: cfg.Header.Get("Host")}
 	f.client = &http.Client{Transport: transport, CheckRedirect: f.checkRedirect}
 	return f, nil
 }
@@ -158,8 +159,8 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 		return
 	}
 	req.Header = f.cfg.Header
-	if h := f.cfg.Header.Get("Host"); h != "" {
-		req.Host = h
+	if f.host != "" {
+		req.Host = f.host
 	}
 	resp, err := f.client.Do(req)
 	if err != nil {

@@ -157,10 +157,15 @@ func TestFetchResults(t *testing.T) {
 
 func TestFetchSendsHeaders(t *testing.T) {
 	seen := make(chan http.Header, 1)
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) { seen <- r.Header.Clone() })
+	hosts := make(chan string, 1)
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		seen <- r.Header.Clone()
+		hosts <- r.Host
+	})
 	h := http.Header{}
 	h.Set("User-Agent", "sluice/test")
 	h.Set("X-Token", "s3cret")
+	h.Set("Host", "virtual.test")
 	f := newFetcher(t, FetchConfig{Header: h, Method: http.MethodHead})
 	if r := fetch(t, f, srv.URL); r.Status != 200 {
 		t.Fatalf("Fetch = %+v", r)
@@ -168,6 +173,9 @@ func TestFetchSendsHeaders(t *testing.T) {
 	got := <-seen
 	if got.Get("User-Agent") != "sluice/test" || got.Get("X-Token") != "s3cret" {
 		t.Errorf("server saw headers %v; want User-Agent and X-Token as given", got)
+	}
+	if host := <-hosts; host != "virtual.test" {
+		t.Errorf("server saw Host %q; want the -H Host, virtual.test", host)
 	}
 }
 
