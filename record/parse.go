@@ -29,11 +29,11 @@ func Parse(seq int64, line []byte, urlField string) *Record {
 		}
 	}
 	if r.Err == nil {
-		host, err := checkURL(r.URL)
+		u, host, err := checkURL(r.URL)
 		if err != nil {
 			r.Fail(KindInvalidInput, "%v", err)
 		}
-		r.Host = host
+		r.Target, r.Host = u, host
 	}
 	return r
 }
@@ -76,36 +76,36 @@ func jsonSyntaxError(line []byte) error {
 // CheckURL reports whether s is a URL sluice can fetch: absolute, with an
 // http or https scheme and a host.
 func CheckURL(s string) error {
-	_, err := checkURL(s)
+	_, _, err := checkURL(s)
 	return err
 }
 
-// checkURL checks s as CheckURL does and returns its host key.
-func checkURL(s string) (host string, err error) {
+// checkURL checks s as CheckURL does and returns it parsed, with its host
+// key; it returns a nil URL with an error.
+func checkURL(s string) (*url.URL, string, error) {
 	if s == "" {
-		return "", errors.New("empty URL")
+		return nil, "", errors.New("empty URL")
 	}
 	u, err := url.Parse(s)
 	if err != nil {
 		// url.Error repeats the whole URL, which may be huge; keep the cause.
 		var ue *url.Error
 		if errors.As(err, &ue) {
-			return "", ue.Err
+			return nil, "", ue.Err
 		}
-		return "", err
+		return nil, "", err
 	}
-	scheme := strings.ToLower(u.Scheme)
-	switch scheme {
+	switch u.Scheme { // url.Parse has lower-cased it
 	case "http", "https":
 	case "":
-		return "", errors.New("not an absolute URL (want http:// or https://)")
+		return nil, "", errors.New("not an absolute URL (want http:// or https://)")
 	default:
-		return "", errors.New("unsupported scheme " + quoteShort(u.Scheme) + " (want http or https)")
+		return nil, "", errors.New("unsupported scheme " + quoteShort(u.Scheme) + " (want http or https)")
 	}
 	if u.Host == "" {
-		return "", errors.New("URL has no host")
+		return nil, "", errors.New("URL has no host")
 	}
-	return HostKey(scheme, u.Host), nil
+	return u, HostKey(u.Scheme, u.Host), nil
 }
 
 // HostKey is the key that politeness limits apply to: the host in lower

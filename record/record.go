@@ -3,6 +3,7 @@ package record
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -42,6 +43,11 @@ type Record struct {
 	URL   string // as given; may be invalid UTF-8, which the encoder replaces
 	Input []byte // the NDJSON input object, verbatim; nil for a plain URL line
 	Host  string // scheduling key: lower-case host, with the port unless it is the scheme's default
+
+	// URL parsed, when Parse found it usable; nil otherwise. The fetch stage
+	// sends it as it is rather than parse URL a second time (net/http does
+	// not change a request's URL). Read-only once set.
+	Target *url.URL
 
 	// Filled by the fetch stage from the final response.
 	FinalURL      string

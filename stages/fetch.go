@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -153,7 +154,7 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 
 	actx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(actx, f.cfg.Method, r.URL, nil)
+	req, err := f.newRequest(actx, r)
 	if err != nil {
 		r.Fail(record.KindInvalidInput, "%v", err)
 		return
@@ -196,6 +197,30 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 	if f.cfg.FailStatus && r.Status >= 400 {
 		r.Fail(record.KindHTTP, "HTTP %d %s", r.Status, http.StatusText(r.Status))
 	}
+}
+
+// newRequest builds an attempt's request. A record from record.Parse
+// carries its URL parsed, and the request takes that as it is: parsing the
+// URL a second time cost about 1,500 instructions per record (callgrind),
+// a little over 1% of sluice's CPU on small pages.
+func (f *Fetcher) newRequest(ctx context.Context, r *record.Record) (*http.Request, error) {
+	if r.Target == nil {
+		return http.NewRequestWithContext(ctx, f.cfg.Method, r.URL, nil)
+	}
+	req, err := http.NewRequestWithContext(ctx, f.cfg.Method, "", nil)
+	if err != nil {
+		return nil, err
+	}
+	req.URL = r.Target
+	if host, ok := strings.CutSuffix(r.Target.Host, ":"); ok {
+		// An empty port: NewRequest drops the colon from the URL too. A
+		// copy, since the record's URL is read-only.
+		u := *r.Target
+		u.Host = host
+		req.URL = &u
+	}
+	req.Host = req.URL.Host
+	return req, nil
 }
 
 // readBody reads at most MaxBody+1 bytes of the body, to r.Body when it is

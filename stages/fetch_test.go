@@ -49,9 +49,54 @@ func newFetcher(t *testing.T, cfg FetchConfig) *Fetcher {
 
 func fetch(t *testing.T, f *Fetcher, url string) *record.Record {
 	t.Helper()
-	r := &record.Record{Seq: 1, URL: url}
+	r := record.Parse(1, []byte(url), "url") // as the sources make records
+	if r.Err != nil {
+		t.Fatalf("record.Parse(%q): %v", url, r.Err)
+	}
 	f.Fetch(context.Background(), r)
 	return r
+}
+
+// A record from record.Parse is sent with its parsed URL: the request is
+// the one net/http would build from the URL string (URL, Host, what the
+// server sees), and a record without one is parsed as before.
+func TestFetchRequestURL(t *testing.T) {
+	f := newFetcher(t, FetchConfig{})
+	for _, u := range []string{
+		"http://a.test/", "HTTP://A.Test:8080/x/../y?q=1&r=%2F#frag", "http://a.test:/empty-port",
+		"https://[::1]:443/a%20b", "http://user:pw@a.test/p;x?y", "http://a.test/\u00e9?\u00fc=1",
+	} {
+		r := record.Parse(1, []byte(u), "url")
+		if r.Err != nil || r.Target == nil {
+			t.Fatalf("record.Parse(%q) = %v, target %v", u, r.Err, r.Target)
+		}
+		got, err := f.newRequest(context.Background(), r)
+		if err != nil {
+			t.Fatalf("newRequest(%q): %v", u, err)
+		}
+		want, err := http.NewRequest(http.MethodGet, u, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.URL.String() != want.URL.String() || got.Host != want.Host || got.URL.RequestURI() != want.URL.RequestURI() {
+			t.Errorf("%q: request for %s, Host %q; want %s, Host %q", u, got.URL, got.Host, want.URL, want.Host)
+		}
+	}
+
+	seen := make(chan string, 1)
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) { seen <- r.RequestURI })
+	for name, r := range map[string]*record.Record{
+		"parsed":     record.Parse(1, []byte(srv.URL+"/a%20b/c?x=1&y=%2F"), "url"),
+		"not parsed": {Seq: 1, URL: srv.URL + "/a%20b/c?x=1&y=%2F"},
+	} {
+		f.Fetch(context.Background(), r)
+		if r.Status != 200 {
+			t.Fatalf("%s: Fetch = %+v", name, r)
+		}
+		if got := <-seen; got != "/a%20b/c?x=1&y=%2F" {
+			t.Errorf("%s: server saw %q; want /a%%20b/c?x=1&y=%%2F", name, got)
+		}
+	}
 }
 
 func kindOf(r *record.Record) record.Kind {
