@@ -8,7 +8,8 @@
 #      (ideal 1.0 s);
 #   3. parse: 5,000 pages of ~100 KB with --extract title,links, beside the
 #      plain Go pool parsing with goquery (plainpool -extract);
-#   4. memory: peak RSS for 10,000 vs 1,000,000 input lines (one run each);
+#   4. memory: peak RSS for 10,000, 100,000 and 1,000,000 input lines (one
+#      run each; 100,000 shows where a long run levels off);
 #   5. start-up: one URL, end to end, median of 20 runs;
 #   6. many hosts: 20,000 URLs over 200 loopback ports (200 hosts to sluice),
 #      shuffled, --host-rate 20: total time against the ideal the limits
@@ -67,6 +68,7 @@ head -n 2000 "$work/s1" > "$work/s1-2k"
 urls 2000 "$base/slow/100" > "$work/s2"
 awk -v b="$base" 'BEGIN { for (i = 0; i < 5000; i++) print b "/article/" i }' > "$work/s3"
 urls 10000 "$base/hello" > "$work/s4-10k"
+urls 100000 "$base/hello" > "$work/s4-100k"
 urls 1000000 "$base/hello" > "$work/s4-1m"
 echo "$base/page/1" > "$work/s5"
 "$work/site" -ports 200 > "$work/hosts" &
@@ -161,7 +163,7 @@ plot "$work/sweep-wrk" with linespoints title "wrk (ceiling)", \
      "$work/sweep-curl" with linespoints title "xargs -P curl"
 PLOT
 echo "memory runs" >&2
-for n in 10k 1m; do
+for n in 10k 100k 1m; do
 	measure "s4-sluice-$n" "$work/s4-$n" "$work/sluice" -c 64 --host-concurrency 64
 	measure "s4-plain-$n" "$work/s4-$n" "$work/plainpool" -c 64
 done
@@ -203,8 +205,10 @@ wrk_rps=$(median < "$work/wrk")
 	row "3. parse 100 KB pages, -c 16" "sluice --extract title,links" s3-sluice 5000 "$(awk '{ print 5000 / $1 }' "$work/s3-plain" | median)"
 	row "3. parse 100 KB pages, -c 16" "plain Go pool + goquery" s3-plain 5000 "$(awk '{ print 5000 / $1 }' "$work/s3-plain" | median)"
 	row "4. memory, 10,000 lines" sluice s4-sluice-10k 10000 "$wrk_rps"
+	row "4. memory, 100,000 lines" sluice s4-sluice-100k 100000 "$wrk_rps"
 	row "4. memory, 1,000,000 lines" sluice s4-sluice-1m 1000000 "$wrk_rps"
 	row "4. memory, 10,000 lines" "plain Go pool" s4-plain-10k 10000 "$wrk_rps"
+	row "4. memory, 100,000 lines" "plain Go pool" s4-plain-100k 100000 "$wrk_rps"
 	row "4. memory, 1,000,000 lines" "plain Go pool" s4-plain-1m 1000000 "$wrk_rps"
 	echo
 	echo "| 5. start-up, one URL end to end | median ms | spread ms |"
