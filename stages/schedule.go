@@ -211,7 +211,7 @@ func (s *Schedule) run() {
 		if s.next != nil {
 			outCh = s.out
 		}
-		if s.step(inCh, outCh, &in, &stop) {
+		if s.step(inCh, outCh, &in, &stop, sweep.C) {
 			continue
 		}
 		var timerC <-chan time.Time
@@ -249,7 +249,7 @@ func (s *Schedule) run() {
 // operations that do not block cost a fraction of the select over every
 // channel that run falls back to (a third of sluice's extra CPU per record
 // over a plain worker pool was in its selects).
-func (s *Schedule) step(inCh chan any, outCh chan<- any, in *chan any, stop *<-chan struct{}) bool {
+func (s *Schedule) step(inCh chan any, outCh chan<- any, in *chan any, stop *<-chan struct{}, sweep <-chan time.Time) bool {
 	// One channel per select: a select with a default and one case is a
 	// single non-blocking operation; with more cases it locks them all.
 	select {
@@ -263,6 +263,11 @@ func (s *Schedule) step(inCh chan any, outCh chan<- any, in *chan any, stop *<-c
 		*stop = nil
 		s.stopping = true
 		return true
+	default:
+	}
+	select {
+	case <-sweep: // also here: a loop that never has to wait must still sweep
+		s.sweepIdle(time.Now())
 	default:
 	}
 	if outCh != nil {
