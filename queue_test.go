@@ -129,7 +129,18 @@ func (w *worker) wait(t *testing.T) {
 			t.Fatalf("worker: %v\n%s", err, w.stderr.String())
 		}
 	case <-time.After(90 * time.Second):
-		t.Fatalf("worker did not finish\n%s", w.stderr.String())
+		// SIGQUIT makes the Go runtime print every goroutine's stack to
+		// stderr and exit: what the worker was waiting for.
+		// Reading stderr is safe once Wait has returned.
+		w.cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case err := <-w.done:
+			w.done <- err
+		case <-time.After(5 * time.Second):
+			w.cmd.Process.Kill()
+			w.done <- <-w.done
+		}
+		t.Fatalf("worker did not finish; its stderr, with its goroutines:\n%s", w.stderr.String())
 	}
 }
 
