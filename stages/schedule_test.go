@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -71,6 +72,20 @@ func (l *loop) feed(host string, seq, n int) {
 	for i := range n {
 		l.sched.In() <- &record.Record{Seq: int64(seq + i), URL: "http://" + host + "/", Host: host}
 	}
+}
+
+// feedCounted sends n records for a.test from a goroutine, then closes the
+// input; the counter says how many the schedule has taken so far.
+func (l *loop) feedCounted(n int) *atomic.Int64 {
+	var taken atomic.Int64
+	go func() {
+		for i := range n {
+			l.sched.In() <- &record.Record{Seq: int64(i + 1), URL: "http://a.test/", Host: "a.test"}
+			taken.Add(1)
+		}
+		close(l.sched.In())
+	}()
+	return &taken
 }
 
 // batch is n records for one host.
@@ -380,24 +395,11 @@ func TestScheduleWindowIsBackpressure(t *testing.T) {
 		// Workers is set: a throttled host still reads ahead to the window.
 		lim := limits(func(l *Limits) { l.Window = 5; l.HostRate = 1; l.Workers = 4 })
 		l := newLoop(t, lim, noRetry, 4, ok200)
-		var taken int
-		var mu sync.Mutex
-		go func() {
-			for i := range 20 {
-				l.sched.In() <- &record.Record{Seq: int64(i + 1), URL: "http://a.test/", Host: "a.test"}
-				mu.Lock()
-				taken++
-				mu.Unlock()
-			}
-			close(l.sched.In())
-		}()
+		taken := l.feedCounted(20)
 		go l.collect()
 		time.Sleep(500 * time.Millisecond) // one request has gone, none has finished the window
 		synctest.Wait()
-		mu.Lock()
-		got := taken
-		mu.Unlock()
-		if got != 5+1 { // the window, plus the one record that left it (sent at t=0)
+		if got := taken.Load(); got != 5+1 { // the window, plus the one record that left it (sent at t=0)
 			t.Errorf("took %d records at 0.5 s with a window of 5 and 1 request done; want 6", got)
 		}
 		close(l.stop) // release the rest
@@ -414,17 +416,7 @@ func TestScheduleNoReadAheadWhileWorkersBusy(t *testing.T) {
 			time.Sleep(time.Second)
 			r.Status = 200
 		})
-		var taken int
-		var mu sync.Mutex
-		go func() {
-			for i := range 100 {
-				l.sched.In() <- &record.Record{Seq: int64(i + 1), URL: "http://a.test/", Host: "a.test"}
-				mu.Lock()
-				taken++
-				mu.Unlock()
-			}
-			close(l.sched.In())
-		}()
+		taken := l.feedCounted(100)
 		done := make(chan int)
 		go func() {
 			recs, _ := l.collect()
@@ -432,10 +424,7 @@ func TestScheduleNoReadAheadWhileWorkersBusy(t *testing.T) {
 		}()
 		time.Sleep(500 * time.Millisecond) // four requests under way, none done
 		synctest.Wait()
-		mu.Lock()
-		got := taken
-		mu.Unlock()
-		if got != 4 {
+		if got := taken.Load(); got != 4 {
 			t.Errorf("took %d records with 4 workers busy and a window of 1024; want 4", got)
 		}
 		if n := <-done; n != 100 {
