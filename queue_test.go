@@ -181,6 +181,26 @@ func streamMsgs(js jetstream.JetStream, name string) uint64 {
 	return s.CachedInfo().State.Msgs
 }
 
+// queueState describes an input stream, its consumers and the output
+// stream, for a test that failed.
+func queueState(js jetstream.JetStream, in, out string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var b strings.Builder
+	fmt.Fprintf(&b, "output %s holds %d; ", out, streamMsgs(js, out))
+	s, err := js.Stream(ctx, in)
+	if err != nil {
+		return b.String() + in + ": " + err.Error()
+	}
+	st := s.CachedInfo().State
+	fmt.Fprintf(&b, "input %s holds %d (seqs %d-%d)", in, st.Msgs, st.FirstSeq, st.LastSeq)
+	for ci := range s.ListConsumers(ctx).Info() {
+		fmt.Fprintf(&b, "; %s: pending %d, ack pending %d, redelivered %d, ack floor %d, delivered %d",
+			ci.Name, ci.NumPending, ci.NumAckPending, ci.NumRedelivered, ci.AckFloor.Stream, ci.Delivered.Stream)
+	}
+	return b.String()
+}
+
 // outputSeqs reads every record in the output stream and returns their seqs.
 func outputSeqs(t *testing.T, js jetstream.JetStream, stream string) []int64 {
 	t.Helper()
@@ -380,6 +400,11 @@ func TestQueueBrokerRestart(t *testing.T) {
 	ns.WaitForShutdown()
 	time.Sleep(500 * time.Millisecond)
 	natsServer(t, dir, port)
+	t.Cleanup(func() { // before the server's own cleanup stops it
+		if t.Failed() {
+			t.Logf("after the restart: %s", queueState(js, "RS", "RESTART_RESULTS"))
+		}
+	})
 	for _, w := range workers {
 		w.wait(t)
 	}
