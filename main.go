@@ -217,6 +217,14 @@ func run(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.Wri
 
 	intake, stopIntake := context.WithCancel(ctx)
 	defer stopIntake()
+	if cfg.In == nil {
+		// No reading ahead while every worker is busy, for line input only.
+		// A queue worker holds at most a window of messages, and those the
+		// schedule has not taken wait in a pull, where nothing tells the
+		// broker they are being worked (InProgress): the schedule must take
+		// all it is given, as it did before the stop existed.
+		cfg.Limits.Workers = cfg.Fetch.Concurrency
+	}
 	schedule, err := stages.NewSchedule(intake.Done(), cfg.Limits, stats)
 	if err != nil {
 		return err
@@ -802,7 +810,6 @@ func parseLimits(cfg *Config, globalRate string, hostRates, hostConcs []string) 
 	if l.Window == 0 {
 		l.Window = stages.DefaultWindow(cfg.Fetch.Concurrency)
 	}
-	l.Workers = cfg.Fetch.Concurrency
 	l.PauseMax = cfg.Retry.Max
 	l.HostRate, l.HostRates = rate.Inf, map[string]rate.Limit{}
 	for _, v := range hostRates {

@@ -129,19 +129,29 @@ func (w *worker) wait(t *testing.T) {
 			t.Fatalf("worker: %v\n%s", err, w.stderr.String())
 		}
 	case <-time.After(90 * time.Second):
-		// SIGQUIT makes the Go runtime print every goroutine's stack to
-		// stderr and exit: what the worker was waiting for.
-		// Reading stderr is safe once Wait has returned.
-		w.cmd.Process.Signal(syscall.SIGQUIT)
-		select {
-		case err := <-w.done:
-			w.done <- err
-		case <-time.After(5 * time.Second):
-			w.cmd.Process.Kill()
-			w.done <- <-w.done
-		}
-		t.Fatalf("worker did not finish; its stderr, with its goroutines:\n%s", w.stderr.String())
+		t.Fatalf("worker did not finish; its stderr, with its goroutines:\n%s", w.dump())
 	}
+}
+
+// dump ends a worker that is still running with SIGQUIT, which makes the Go
+// runtime print every goroutine's stack to stderr (what it was waiting
+// for), and returns its stderr; reading that is safe once Wait returned.
+func (w *worker) dump() string {
+	select {
+	case err := <-w.done:
+		w.done <- err
+		return w.stderr.String()
+	default:
+	}
+	w.cmd.Process.Signal(syscall.SIGQUIT)
+	select {
+	case err := <-w.done:
+		w.done <- err
+	case <-time.After(5 * time.Second):
+		w.cmd.Process.Kill()
+		w.done <- <-w.done
+	}
+	return w.stderr.String()
 }
 
 var dupLine = regexp.MustCompile(`published (\d+) records, (\d+) of them dropped by the stream as duplicates`)
@@ -403,6 +413,9 @@ func TestQueueBrokerRestart(t *testing.T) {
 	t.Cleanup(func() { // before the server's own cleanup stops it
 		if t.Failed() {
 			t.Logf("after the restart: %s", queueState(js, "RS", "RESTART_RESULTS"))
+			for i, w := range workers {
+				t.Logf("worker %d's stderr:\n%s", i, w.dump())
+			}
 		}
 	})
 	for _, w := range workers {
