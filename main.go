@@ -178,6 +178,12 @@ func exitCode(err error, stderr io.Writer) int {
 func run(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.Writer) error {
 	var readers []io.Reader
 	if cfg.In == nil {
+		// No reading ahead while every worker is busy, for line input only.
+		// A queue worker holds at most a window of messages, and those the
+		// schedule has not taken wait in a pull, where nothing tells the
+		// broker they are being worked (InProgress): the schedule must take
+		// all it is given, as it did before the stop existed.
+		cfg.Limits.Workers = cfg.Fetch.Concurrency
 		var closeInputs func()
 		var err error
 		if readers, closeInputs, err = openInputs(cfg.Files, stdin); err != nil {
@@ -217,14 +223,6 @@ func run(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.Wri
 
 	intake, stopIntake := context.WithCancel(ctx)
 	defer stopIntake()
-	if cfg.In == nil {
-		// No reading ahead while every worker is busy, for line input only.
-		// A queue worker holds at most a window of messages, and those the
-		// schedule has not taken wait in a pull, where nothing tells the
-		// broker they are being worked (InProgress): the schedule must take
-		// all it is given, as it did before the stop existed.
-		cfg.Limits.Workers = cfg.Fetch.Concurrency
-	}
 	schedule, err := stages.NewSchedule(intake.Done(), cfg.Limits, stats)
 	if err != nil {
 		return err
