@@ -100,22 +100,3 @@ func TestExtractEndToEnd(t *testing.T) {
 		t.Errorf("/hello: no body with --body")
 	}
 }
-
-func TestExtractBadFlags(t *testing.T) {
-	for _, tc := range []struct {
-		args []string
-		flag string
-	}{
-		{[]string{"--select", "x=h1["}, "--select"},
-		{[]string{"--select", "no-equals"}, "--select"},
-		{[]string{"--select-all", "x=::bogus"}, "--select-all"},
-		{[]string{"--extract", "title,images"}, "--extract"},
-		{[]string{"--parse-workers", "0"}, "--parse-workers"},
-		{[]string{"--text-max", "0"}, "--text-max"},
-	} {
-		stdout, stderr, code := runSluice(t, "http://a.test/\n", tc.args...)
-		if code != 2 || stdout != "" || !strings.Contains(stderr, tc.flag) {
-			t.Errorf("sluice %v: exit %d, stdout %q, stderr %q; want 2 and a message naming %s", tc.args, code, stdout, stderr, tc.flag)
-		}
-	}
-}

@@ -72,7 +72,7 @@ func (e *Encoder) AppendLine(r *Record) []byte {
 	if r.Page != nil {
 		writePage(s, r.Page)
 	}
-	if r.WantBody && r.Body != nil {
+	if r.Body != nil {
 		if utf8.Valid(r.Body) && bytes.IndexByte(r.Body, 0) < 0 {
 			field(s, "body")
 			s.SetBuffer(appendQuoted(s.Buffer(), string(r.Body)))

@@ -35,8 +35,8 @@ type Error struct {
 
 func (e *Error) Error() string { return string(e.Kind) + ": " + e.Message }
 
-// Record is the one element type that flows through every stage. A stage
-// that finds Err set passes the record on untouched. A Record is owned by one
+// Record is the one element type that flows through every stage. A record
+// that Passes goes by every later stage untouched. A Record is owned by one
 // stage at a time, so it needs no locking.
 type Record struct {
 	Seq   int64  // 1-based position among the non-blank, non-comment input lines
@@ -66,17 +66,22 @@ type Record struct {
 
 	// Between stages. Not part of the output.
 	Skip       string        // why the record is neither fetched nor written: "resume" or "duplicate"
-	Body       []byte        // the body read, kept only when extraction or --body needs it
+	Body       []byte        // the body read, kept only when extraction or --body needs it; written when set
 	Header     http.Header   // the response headers, kept only for --extract headers
-	WantBody   bool          // --body: write Body into the output
 	RetryAfter time.Duration // the server's Retry-After on a 429 or 503, uncapped
-	Again      bool          // the result is provisional: the retry stage sends the record round again
-	NotBefore  time.Time     // with Again: not to be sent before this
-	Sent       time.Time     // when the current or last attempt started
+	Sent       time.Time     // when the schedule let the current or last attempt go; zero when no limit applied
 
 	// From a queue (--in nats://…); empty for line input.
 	MsgID  string          // the input message's stream and sequence: the output's Nats-Msg-Id
-	Settle func(done bool) // the sink calls it once: true when it has durably taken the output record (ack), false to hand the message back (nak)
+	Settle func(done bool) // called once, by the sink (wire.Sink and its writer): true when the output record is durably taken (ack), false to hand the message back (nak)
+}
+
+// Passes reports whether r goes by the stages untouched (the pass-through
+// rule, which wire keeps for every stage and sink): it is skipped, or it
+// failed without a response to work on. An error of kind http (--fail-status)
+// comes with a response, and extraction still reads it.
+func (r *Record) Passes() bool {
+	return r.Skip != "" || (r.Err != nil && r.Err.Kind != KindHTTP)
 }
 
 // Requeue reports whether the sink should hand r back to its queue rather
@@ -91,7 +96,7 @@ func (r *Record) Requeue() bool {
 func (r *Record) ClearResult() {
 	r.FinalURL, r.Status, r.Proto, r.ContentType = "", 0, "", ""
 	r.ContentLength, r.Truncated, r.Err = 0, false, nil
-	r.RetryAfter, r.Again, r.NotBefore = 0, false, time.Time{}
+	r.RetryAfter = 0
 	r.Body, r.Header, r.Page = nil, nil, nil
 }
 

@@ -1,48 +1,47 @@
 package sinks
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/reugn/go-streams"
 
+	"sluice/internal/natsq"
+	"sluice/internal/wire"
 	"sluice/record"
 )
 
-// NATSMaxPending is how many publishes the NATS sink has waiting for the
-// broker's ack at once; past that it stops taking records (backpressure).
-const NATSMaxPending = 256
-
-// NATS is a streams.Sink that publishes each record, as one JSON object, to
-// a JetStream subject and waits for the broker to store it. A record from a
-// queue carries its input message's identity as Nats-Msg-Id, so a message
-// worked twice (a worker died before acking it) is stored once within the
-// stream's duplicate window; its input message is acked only after the
-// publish is acked. A publish that fails (the broker is away, or did not
-// answer in time) is sent again until it is stored or the sink is told to
-// give up (ctx); records it gave up on count in Lost.
+// NATS publishes each record, as one JSON object, to a JetStream subject
+// and waits for the broker to store it: it is the wire.Writer of --out and
+// of `sluice enqueue`. A record from a queue carries its input message's
+// identity as Nats-Msg-Id, so a message worked twice (a worker died before
+// acking it) is stored once within the stream's duplicate window; its input
+// message is acked only after the publish is acked. A publish that fails
+// (the broker is away, or did not answer in time) is sent again until it is
+// stored or the writer is told to give up (ctx); records it gave up on count
+// in Err.
+//
+// Write, Buffered, Flush and Close are for the sink's goroutine. The first
+// Write starts one more goroutine, which waits for the broker's acks in
+// order; Close ends it.
 type NATS struct {
-	in      chan any
-	done    chan struct{}
+	ctx     context.Context // ends the retrying of failed publishes
 	js      jetstream.JetStream
 	msgOf   func(*record.Record) (*nats.Msg, error)
 	pending chan publish
+	acked   chan struct{} // closed when the ack goroutine has ended
+	started bool
 
-	n        atomic.Int64
-	errors   atomic.Int64
-	requeued atomic.Int64
-	lost     atomic.Int64
-	refused  atomic.Int64
-	dups     atomic.Int64
+	n       atomic.Int64
+	errors  atomic.Int64
+	lost    atomic.Int64
+	refused atomic.Int64
+	dups    atomic.Int64
 
 	mu      sync.Mutex
 	refusal error // the first message msgOf refused
@@ -54,75 +53,19 @@ type publish struct {
 	ack jetstream.PubAckFuture
 }
 
-var _ streams.Sink = (*NATS)(nil)
+var _ wire.Writer = (*NATS)(nil)
 
-// EnsureOutput returns the name of the stream that stores subject, making
-// one when none does: named after the subject, keeping duplicates out for
-// dedup (the broker's default is 2 minutes).
-func EnsureOutput(ctx context.Context, js jetstream.JetStream, subject string, dedup time.Duration) (string, error) {
-	name, err := js.StreamNameBySubject(ctx, subject)
-	if err == nil {
-		return name, nil
-	}
-	if !errors.Is(err, jetstream.ErrStreamNotFound) {
-		return "", fmt.Errorf("stream for %s: %w", subject, err)
-	}
-	name = streamName(subject)
-	_, err = js.CreateStream(ctx, jetstream.StreamConfig{
-		Name: name, Subjects: []string{subject}, Storage: jetstream.FileStorage, Duplicates: dedup,
-	})
-	if err != nil {
-		return "", fmt.Errorf("make stream %s for %s: %w", name, subject, err)
-	}
-	return name, nil
-}
-
-var notName = regexp.MustCompile(`[^A-Za-z0-9_-]`)
-
-func streamName(subject string) string {
-	return strings.ToUpper(notName.ReplaceAllString(subject, "_"))
-}
-
-// RecordMsg makes the message of an output record: the record's JSON object
-// on subject, with Nats-Msg-Id from its input message. The function is for
-// one goroutine (the sink's).
-func RecordMsg(subject string) func(*record.Record) (*nats.Msg, error) {
-	enc := record.NewEncoder()
-	return func(r *record.Record) (*nats.Msg, error) {
-		msg := nats.NewMsg(subject)
-		msg.Data = bytes.Clone(bytes.TrimSuffix(enc.AppendLine(r), []byte("\n")))
-		if r.MsgID != "" {
-			msg.Header.Set(jetstream.MsgIDHeader, r.MsgID)
-		}
-		return msg, nil
-	}
-}
-
-// NewNATS starts publishing the message msgOf makes of each record (see
-// RecordMsg); a record it returns an error for is counted and not
-// published. ctx ends the retrying of failed publishes (main cancels it
-// when the grace period ends).
+// NewNATS returns a writer that publishes the message msgOf makes of each
+// record (natsq.RecordMsg, natsq.EnqueueMsg); a record it returns an error
+// for is counted and not published. ctx ends the retrying of failed
+// publishes (the pipeline cancels it when the grace period ends).
 func NewNATS(ctx context.Context, js jetstream.JetStream, msgOf func(*record.Record) (*nats.Msg, error)) *NATS {
-	s := &NATS{
-		in: make(chan any), done: make(chan struct{}), js: js, msgOf: msgOf,
-		pending: make(chan publish, NATSMaxPending),
+	return &NATS{
+		ctx: ctx, js: js, msgOf: msgOf,
+		pending: make(chan publish, natsq.MaxPending),
+		acked:   make(chan struct{}),
 	}
-	acks := make(chan struct{})
-	go s.settle(ctx, acks)
-	go func() {
-		s.run(ctx)
-		close(s.pending)
-		<-acks
-		close(s.done)
-	}()
-	return s
 }
-
-// In returns the input channel; the upstream closes it.
-func (s *NATS) In() chan<- any { return s.in }
-
-// AwaitCompletion blocks until every record taken is stored or given up.
-func (s *NATS) AwaitCompletion() { <-s.done }
 
 // Count returns how many records the broker has acknowledged (Duplicates
 // among them).
@@ -134,12 +77,6 @@ func (s *NATS) Duplicates() int64 { return s.dups.Load() }
 
 // Errors returns how many stored records carry an error.
 func (s *NATS) Errors() int64 { return s.errors.Load() }
-
-// Requeued returns how many canceled records went back to their queue.
-func (s *NATS) Requeued() int64 { return s.requeued.Load() }
-
-// Skipped is empty: --resume and --unique are for line input.
-func (s *NATS) Skipped() map[string]int64 { return map[string]int64{} }
 
 // Err reports records that were refused or could not be published before
 // giving up.
@@ -155,27 +92,39 @@ func (s *NATS) Err() error {
 	return nil
 }
 
-func (s *NATS) run(ctx context.Context) {
-	for v := range s.in {
-		r := v.(*record.Record)
-		if r.Requeue() {
-			s.requeued.Add(1)
-			r.Settle(false)
-			continue
-		}
-		msg, err := s.msgOf(r)
-		p := publish{r: r, msg: msg}
-		if err == nil {
-			err = s.send(ctx, &p)
-		}
-		switch {
-		case err == nil:
-			s.pending <- p
-		case errors.Is(err, ctx.Err()):
-			s.giveUp(r)
-		default:
-			s.refuse(r, err)
-		}
+// Buffered is false: each publish goes out as it is made.
+func (s *NATS) Buffered() bool { return false }
+
+// Flush does nothing; Close waits for the acks.
+func (s *NATS) Flush() {}
+
+// Close waits until every record written is stored or given up.
+func (s *NATS) Close() {
+	close(s.pending)
+	if s.started {
+		<-s.acked
+	}
+}
+
+// Write publishes r's message; it blocks while natsq.MaxPending publishes
+// wait for their acks.
+func (s *NATS) Write(r *record.Record) {
+	if !s.started {
+		s.started = true
+		go s.settle()
+	}
+	msg, err := s.msgOf(r)
+	p := publish{r: r, msg: msg}
+	if err == nil {
+		err = s.send(&p)
+	}
+	switch {
+	case err == nil:
+		s.pending <- p
+	case errors.Is(err, s.ctx.Err()):
+		s.giveUp(r)
+	default:
+		s.refuse(r, err)
 	}
 }
 
@@ -194,7 +143,7 @@ func (s *NATS) refuse(r *record.Record, err error) {
 // send publishes p.msg asynchronously, trying again while the client
 // refuses for now (too many pending, or not connected). It fails at once for
 // a message too big for the broker, and with ctx's error once ctx is done.
-func (s *NATS) send(ctx context.Context, p *publish) error {
+func (s *NATS) send(p *publish) error {
 	for wait := 50 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
 		ack, err := s.js.PublishMsgAsync(p.msg)
 		switch {
@@ -206,16 +155,16 @@ func (s *NATS) send(ctx context.Context, p *publish) error {
 		}
 		select {
 		case <-time.After(wait):
-		case <-ctx.Done():
-			return ctx.Err()
+		case <-s.ctx.Done():
+			return s.ctx.Err()
 		}
 	}
 }
 
 // settle waits for each publish's ack in order and settles its record; a
 // failed publish is sent again (the Msg-Id keeps a second copy out).
-func (s *NATS) settle(ctx context.Context, finished chan<- struct{}) {
-	defer close(finished)
+func (s *NATS) settle() {
+	defer close(s.acked)
 	for p := range s.pending {
 		for {
 			select {
@@ -231,7 +180,7 @@ func (s *NATS) settle(ctx context.Context, finished chan<- struct{}) {
 					p.r.Settle(true)
 				}
 			case <-p.ack.Err():
-				if s.send(ctx, &p) == nil {
+				if s.send(&p) == nil {
 					continue
 				}
 				s.giveUp(p.r)

@@ -4,22 +4,12 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"maps"
 	"sync"
 	"sync/atomic"
-	"time"
 
-	"github.com/reugn/go-streams"
-
+	"sluice/internal/wire"
 	"sluice/record"
 )
-
-// IdleFlush is how long a record may wait in the sink's buffer: the buffer is
-// flushed this long after the first record written into it (or sooner, when
-// it fills). A bulk run writes in large blocks, a slow stream shows each
-// record within about this long, and the timer is set once per flush rather
-// than once per record.
-const IdleFlush = time.Millisecond
 
 // NDJSONOptions configure NDJSON.
 type NDJSONOptions struct {
@@ -34,49 +24,30 @@ type NDJSONOptions struct {
 	Prefix []byte
 }
 
-// NDJSON is a streams.Sink that writes each *record.Record as one JSON line.
-// One goroutine does all writing; it ends when the input channel is closed
-// and everything is flushed, which AwaitCompletion waits for.
+// NDJSON writes each record as one JSON line, through a buffer: it is the
+// wire.Writer of stdout. Its methods are for the sink's goroutine, apart
+// from the counters and Err, which are safe for concurrent use.
 type NDJSON struct {
-	in   chan any
-	done chan struct{}
-	w    *bufio.Writer
-	enc  *record.Encoder
-	opt  NDJSONOptions
+	w   *bufio.Writer
+	enc *record.Encoder
+	opt NDJSONOptions
 
 	n         atomic.Int64
 	errors    atomic.Int64
-	requeued  atomic.Int64
 	unsettled []*record.Record // written, from a queue, to be settled at the next flush
 
-	mu      sync.Mutex
-	err     error
-	skipped map[string]int64
+	mu  sync.Mutex
+	err error
 }
 
-var _ streams.Sink = (*NDJSON)(nil)
+var _ wire.Writer = (*NDJSON)(nil)
 
-// NewNDJSON starts the writer goroutine.
+// NewNDJSON returns a writer to w; wire.NewSink makes it a sink.
 func NewNDJSON(w io.Writer, opt NDJSONOptions) *NDJSON {
-	s := &NDJSON{
-		in:   make(chan any),
-		done: make(chan struct{}),
-		w:    bufio.NewWriterSize(w, 64<<10),
-		enc:  record.NewEncoder(),
-		opt:  opt,
-
-		skipped: map[string]int64{},
-	}
+	s := &NDJSON{w: bufio.NewWriterSize(w, 64<<10), enc: record.NewEncoder(), opt: opt}
 	s.check(writeAll(s.w, opt.Prefix))
-	go s.run()
 	return s
 }
-
-// In returns the input channel; the upstream closes it.
-func (s *NDJSON) In() chan<- any { return s.in }
-
-// AwaitCompletion blocks until the input is closed and the output flushed.
-func (s *NDJSON) AwaitCompletion() { <-s.done }
 
 // Err returns the first write error, if any.
 func (s *NDJSON) Err() error {
@@ -88,66 +59,20 @@ func (s *NDJSON) Err() error {
 // Errors returns how many records written so far carry an error.
 func (s *NDJSON) Errors() int64 { return s.errors.Load() }
 
-// Skipped returns how many records were skipped, by reason.
-func (s *NDJSON) Skipped() map[string]int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return maps.Clone(s.skipped)
-}
+// Count returns how many records have been written successfully so far.
+func (s *NDJSON) Count() int64 { return s.n.Load() }
 
 func writeAll(w io.Writer, b []byte) error {
 	_, err := w.Write(b)
 	return err
 }
 
-// Requeued returns how many canceled records went back to their queue
-// instead of being written (--in nats://).
-func (s *NDJSON) Requeued() int64 { return s.requeued.Load() }
+// Buffered reports whether records wait in the buffer, or to be settled.
+func (s *NDJSON) Buffered() bool { return s.w.Buffered() > 0 || len(s.unsettled) > 0 }
 
-// Count returns how many records have been written successfully so far.
-func (s *NDJSON) Count() int64 { return s.n.Load() }
-
-func (s *NDJSON) run() {
-	defer close(s.done)
-	flush := time.NewTimer(IdleFlush)
-	flush.Stop()
-	defer flush.Stop()
-	for {
-		// A record that is ready is taken without a select: a select over
-		// two channels costs several times one receive, and under load a
-		// record is usually waiting. With an empty buffer there is nothing
-		// to flush, so the wait needs no select either.
-		var v any
-		var ok bool
-		select {
-		case v, ok = <-s.in:
-		default:
-			if s.w.Buffered() == 0 {
-				v, ok = <-s.in
-				break
-			}
-			select {
-			case v, ok = <-s.in:
-			case <-flush.C:
-				s.flush()
-				continue
-			}
-		}
-		if !ok {
-			s.flush()
-			return
-		}
-		empty := s.w.Buffered() == 0
-		s.write(v.(*record.Record))
-		if empty && s.w.Buffered() > 0 {
-			flush.Reset(IdleFlush)
-		}
-	}
-}
-
-// flush writes out the buffer, then settles the queue messages whose
+// Flush writes out the buffer, then settles the queue messages whose
 // records it held: acked once written, handed back if the write failed.
-func (s *NDJSON) flush() {
+func (s *NDJSON) Flush() {
 	ok := s.check(s.w.Flush())
 	for i, r := range s.unsettled {
 		r.Settle(ok)
@@ -156,20 +81,13 @@ func (s *NDJSON) flush() {
 	s.unsettled = s.unsettled[:0]
 }
 
-func (s *NDJSON) write(r *record.Record) {
-	if r.Skip != "" { // --resume or --unique: counted, not written
-		s.mu.Lock()
-		s.skipped[r.Skip]++
-		s.mu.Unlock()
-		return
-	}
-	if r.Requeue() { // canceled: back to the queue, for another worker
-		s.requeued.Add(1)
-		r.Settle(false)
-		return
-	}
+// Close flushes what is left.
+func (s *NDJSON) Close() { s.Flush() }
+
+// Write writes r's line into the buffer. After a write error it only
+// drains: the output is gone, but upstream must still finish.
+func (s *NDJSON) Write(r *record.Record) {
 	if s.Err() != nil || !s.check(writeAll(s.w, s.enc.AppendLine(r))) {
-		// drain: the output is gone, but upstream must still finish
 		if r.Settle != nil {
 			r.Settle(false)
 		}

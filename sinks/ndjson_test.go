@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"sluice/internal/wire"
 	"sluice/record"
 )
 
@@ -38,15 +39,30 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// run runs a sink over w on a goroutine of its own, as the pipeline's To
+// does; wait closes its input and returns once the sink is done.
+func run(w wire.Writer) (sink *wire.Sink, wait func()) {
+	sink = wire.NewSink(w)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sink.AwaitCompletion()
+	}()
+	return sink, func() {
+		close(sink.In())
+		<-done
+	}
+}
+
 func TestNDJSONWritesEveryRecord(t *testing.T) {
 	var out syncBuffer
 	s := NewNDJSON(&out, NDJSONOptions{})
+	sink, wait := run(s)
 	const n = 1000
 	for i := 1; i <= n; i++ {
-		s.In() <- &record.Record{Seq: int64(i), URL: "http://a.test/"}
+		sink.In() <- &record.Record{Seq: int64(i), URL: "http://a.test/"}
 	}
-	close(s.In())
-	s.AwaitCompletion()
+	wait()
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
 	if len(lines) != n || s.Count() != n {
 		t.Fatalf("wrote %d lines, Count() = %d; want %d", len(lines), s.Count(), n)
@@ -67,19 +83,18 @@ func TestNDJSONWritesEveryRecord(t *testing.T) {
 func TestNDJSONFlushesWhenIdle(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var out syncBuffer
-		s := NewNDJSON(&out, NDJSONOptions{})
-		s.In() <- &record.Record{Seq: 1, URL: "http://a.test/"}
+		sink, wait := run(NewNDJSON(&out, NDJSONOptions{}))
+		sink.In() <- &record.Record{Seq: 1, URL: "http://a.test/"}
 		synctest.Wait()
 		if out.String() != "" {
 			t.Fatalf("flushed before the idle delay: %q", out.String())
 		}
-		time.Sleep(IdleFlush)
+		time.Sleep(wire.IdleFlush)
 		synctest.Wait()
 		if got := out.String(); !strings.HasPrefix(got, `{"seq":1,`) {
-			t.Errorf("after %v idle, output = %q; want the record", IdleFlush, got)
+			t.Errorf("after %v idle, output = %q; want the record", wire.IdleFlush, got)
 		}
-		close(s.In())
-		s.AwaitCompletion()
+		wait()
 	})
 }
 
@@ -98,11 +113,11 @@ func TestNDJSONDrainsAfterWriteError(t *testing.T) {
 			t.Errorf("OnError(%v); want %v", err, boom)
 		}
 	}})
+	sink, wait := run(s)
 	for i := 0; i < 100_000; i++ { // far more than any buffer holds
-		s.In() <- &record.Record{Seq: int64(i + 1), URL: "http://a.test/" + strings.Repeat("x", 100)}
+		sink.In() <- &record.Record{Seq: int64(i + 1), URL: "http://a.test/" + strings.Repeat("x", 100)}
 	}
-	close(s.In())
-	s.AwaitCompletion()
+	wait()
 	if calls != 1 {
 		t.Errorf("OnError called %d times; want 1", calls)
 	}
@@ -117,13 +132,48 @@ func TestNDJSONLog(t *testing.T) {
 	ok := &record.Record{Seq: 1, URL: "http://a.test/", Status: 200, Attempts: 1}
 	bad := &record.Record{Seq: 2, URL: "x\x1b[2J"}
 	bad.Fail(record.KindInvalidInput, "nope")
-	s.In() <- ok
-	s.In() <- bad
-	close(s.In())
-	s.AwaitCompletion()
+	sink, wait := run(s)
+	sink.In() <- ok
+	sink.In() <- bad
+	wait()
 	want := "sluice: #1 200 0.0ms \"http://a.test/\"\nsluice: #2 invalid_input 0.0ms \"x\\x1b[2J\"\n"
 	if log.String() != want {
 		t.Errorf("log = %q; want %q", log.String(), want)
+	}
+}
+
+// The sink side of the pass-through rule: a skipped record is counted by
+// its reason and never written, a canceled record from a queue is handed
+// back instead of written, and the rest are written in the order given.
+func TestSinkPassThrough(t *testing.T) {
+	var out syncBuffer
+	w := NewNDJSON(&out, NDJSONOptions{})
+	sink, wait := run(w)
+	var settled []bool
+	canceled := &record.Record{Seq: 3, URL: "http://a.test/c", Settle: func(done bool) { settled = append(settled, done) }}
+	canceled.Fail(record.KindCanceled, "stopped")
+	for _, r := range []*record.Record{
+		{Seq: 1, URL: "http://a.test/a", Status: 200},
+		{Seq: 2, URL: "http://a.test/a", Skip: "duplicate"},
+		canceled,
+		{Seq: 4, URL: "http://a.test/d", Skip: "resume"},
+		{Seq: 5, URL: "http://a.test/e", Status: 404},
+	} {
+		sink.In() <- r
+	}
+	wait()
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], `{"seq":1,`) || !strings.HasPrefix(lines[1], `{"seq":5,`) {
+		t.Errorf("output = %q; want seqs 1 and 5 only", out.String())
+	}
+	if got := sink.Skipped(); got["duplicate"] != 1 || got["resume"] != 1 || len(got) != 2 {
+		t.Errorf("Skipped() = %v; want one duplicate, one resume", got)
+	}
+	if sink.Requeued() != 1 || len(settled) != 1 || settled[0] {
+		t.Errorf("Requeued() = %d, settled %v; want 1, handed back once", sink.Requeued(), settled)
+	}
+	if w.Count() != 2 {
+		t.Errorf("Count() = %d; want 2", w.Count())
 	}
 }
 
@@ -132,16 +182,24 @@ func TestProgressDescribe(t *testing.T) {
 	if want := "done 5 · in flight 2 · waiting 7 · errors 1 · 12 req/s"; got != want {
 		t.Errorf("Describe = %q; want %q", got, want)
 	}
+	got = Describe(Counts{Done: 5, InFlight: 2, Waiting: 7, AtHostLimit: 1}, 3)
+	if want := "done 5 · in flight 2 · waiting 7 (1 hosts at --host-concurrency) · errors 0 · 3 req/s"; got != want {
+		t.Errorf("Describe = %q; want %q", got, want)
+	}
 }
 
 // The progress goroutine ends at Stop (goleak checks the package) and draws
 // only on the writer it is given.
 func TestProgressDrawsAndStops(t *testing.T) {
-	var out syncBuffer
-	p := StartProgress(&out, -1, func() Counts { return Counts{Done: 3, Requests: 3} })
-	time.Sleep(3 * progressTick)
-	p.Stop()
-	if !strings.Contains(out.String(), "done 3 ·") {
-		t.Errorf("progress wrote %q; want the status line", out.String())
-	}
+	synctest.Test(t, func(t *testing.T) {
+		var out syncBuffer
+		p := StartProgress(&out, -1, func() Counts { return Counts{Done: 3, Requests: 3} })
+		time.Sleep(3 * progressTick) // virtual time: three ticks
+		synctest.Wait()
+		p.Stop()
+		time.Sleep(time.Second) // the library's spinner goroutine ends at its next tick after Stop
+		if !strings.Contains(out.String(), "done 3 ·") {
+			t.Errorf("progress wrote %q; want the status line", out.String())
+		}
+	})
 }

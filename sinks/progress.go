@@ -11,13 +11,14 @@ import (
 
 // Counts is what the progress line shows, read once per tick.
 type Counts struct {
-	Done      int64 // records written or skipped
-	InFlight  int64 // requests under way
-	Waiting   int64 // records held for a rate limit, a slot, a pause or a retry
-	Errors    int64 // records written with an error
-	Requests  int64 // attempts started, for requests/s
-	Read      int64 // records read
-	BytesRead int64 // input bytes read: with the input's size, estimates the records to come
+	Done        int64 // records written or skipped
+	InFlight    int64 // requests under way
+	Waiting     int64 // records held for a rate limit, a slot, a pause or a retry
+	AtHostLimit int64 // hosts whose ready records wait only for a --host-concurrency slot
+	Errors      int64 // records written with an error
+	Requests    int64 // attempts started, for requests/s
+	Read        int64 // records read
+	BytesRead   int64 // input bytes read: with the input's size, estimates the records to come
 }
 
 // progressTick is how often the line is redrawn.
@@ -84,7 +85,11 @@ func (p *Progress) run() {
 
 // Describe is the line's text.
 func Describe(c Counts, rate float64) string {
-	return fmt.Sprintf("done %d · in flight %d · waiting %d · errors %d · %.0f req/s", c.Done, c.InFlight, c.Waiting, c.Errors, rate)
+	waiting := fmt.Sprint(c.Waiting)
+	if c.AtHostLimit > 0 {
+		waiting += fmt.Sprintf(" (%d hosts at --host-concurrency)", c.AtHostLimit)
+	}
+	return fmt.Sprintf("done %d · in flight %d · waiting %s · errors %d · %.0f req/s", c.Done, c.InFlight, waiting, c.Errors, rate)
 }
 
 // Stop ends the redraws and clears the line. Finish (with ClearOnFinish)

@@ -12,8 +12,8 @@ import (
 
 	"github.com/reugn/go-streams"
 
+	"sluice/internal/wire"
 	"sluice/record"
-	"sluice/stages"
 )
 
 // DefaultMaxLine is the longest input line kept whole. A longer line is not
@@ -32,19 +32,19 @@ type Options struct {
 // Lines is a streams.Source of records, one per input line that is not blank
 // and not a '#' comment, numbered from 1 in input order across all readers.
 //
-// Two goroutines run it: a reader that frames lines and an emitter that parses
-// them into records and sends them downstream, waiting for it to take each one
-// (backpressure reaches the reader through an unbuffered channel). The emitter
-// starts when the source is connected (Via or Out) and sends straight into the
-// next stage's In, with no copying goroutine between. The output is
+// Two goroutines run it, both started when the source is connected (Via, To
+// or Out): a reader that frames lines and an emitter that parses them into
+// records and sends them straight into the next stage's In, waiting for it
+// to take each one (backpressure reaches the reader through an unbuffered
+// channel). The output is
 // closed when every reader is exhausted, when a read fails (see Err), or as
 // soon as ctx is done. A line read but not yet sent when ctx ends is dropped
 // before it gets a sequence number, so it never counts as input. The reader
 // goroutine ends with its next Read after ctx is done; a Read blocked on an
 // idle terminal or pipe cannot be interrupted and ends with the process.
 type Lines struct {
-	stages.Outlet // Out and Via: the emitter starts when connected
-	opt           Options
+	wire.Link // the reader and emitter start when connected
+	opt       Options
 
 	n     atomic.Int64
 	bytes atomic.Int64 // input bytes read, for the progress line
@@ -54,8 +54,9 @@ type Lines struct {
 
 var _ streams.Source = (*Lines)(nil)
 
-// NewLines starts reading readers one after another. A reader that is an
-// io.Closer is not closed: the caller owns it.
+// NewLines returns a source that reads readers one after another, from when
+// it is connected until ctx is done. A reader that is an io.Closer is not
+// closed: the caller owns it.
 func NewLines(ctx context.Context, readers []io.Reader, opt Options) *Lines {
 	if opt.URLField == "" {
 		opt.URLField = "url"
@@ -64,9 +65,11 @@ func NewLines(ctx context.Context, readers []io.Reader, opt Options) *Lines {
 		opt.MaxLine = DefaultMaxLine
 	}
 	l := &Lines{opt: opt}
-	frames := make(chan []frame)
-	go l.read(ctx, readers, frames)
-	l.Start = func(out chan<- any) { go l.emitTo(ctx, frames, out) }
+	l.Start = func(out chan<- any) {
+		frames := make(chan []frame)
+		go l.read(ctx, readers, frames)
+		go l.emitTo(ctx, frames, out)
+	}
 	return l
 }
 

@@ -136,10 +136,11 @@ func TestLinesCancelWhileBlocked(t *testing.T) {
 	defer pw.Close() // ends the blocked reader goroutine for goleak
 	ctx, cancel := context.WithCancel(context.Background())
 	l := NewLines(ctx, []io.Reader{pr}, Options{})
+	out := l.Out() // starts the reader
 	if _, err := io.WriteString(pw, "http://a.test/1\nhttp://a.test/2\n"); err != nil {
 		t.Fatal(err)
 	}
-	first := (<-l.Out()).(*record.Record)
+	first := (<-out).(*record.Record)
 	cancel()
 	rest := collect(l) // must return although the pipe stays open
 	if first.Seq != 1 {

@@ -2,6 +2,7 @@ package stages
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"mime"
 	"net/http"
@@ -13,7 +14,6 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/andybalholm/cascadia"
-	"github.com/reugn/go-streams"
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/charset"
 
@@ -111,25 +111,19 @@ func NewExtractor(cfg ExtractConfig) *Extractor {
 	return &Extractor{cfg: cfg}
 }
 
-// ExtractFlow runs e.Extract on workers goroutines: parsing is CPU work,
-// sized apart from fetch concurrency.
-func ExtractFlow(e *Extractor, workers int) streams.Flow {
-	return Map(workers, e.Extract)
-}
-
-// Extract fills r.Page from r's body and headers, for a record that got a
-// response (an error of kind http is still a response). Only HTML and XHTML
-// bodies are parsed; other content passes with at most its headers. The
-// body is dropped afterwards unless --body asked for it.
-func (e *Extractor) Extract(r *record.Record) {
+// Extract fills r.Page from r's body and headers; wire.Map runs it on the
+// records that got a response (an error of kind http is still one). Only
+// HTML and XHTML bodies are parsed; other content passes with at most its
+// headers. The body is dropped afterwards unless --body asked for it.
+// It never blocks; ctx is the stage contract's.
+func (e *Extractor) Extract(_ context.Context, r *record.Record) {
 	defer func() {
 		r.Header = nil
-		r.WantBody = e.cfg.Body
 		if !e.cfg.Body {
 			r.Body = nil
 		}
 	}()
-	if r.Status == 0 || (r.Err != nil && r.Err.Kind != record.KindHTTP) {
+	if r.Status == 0 {
 		return
 	}
 	p := &record.Page{}

@@ -2,6 +2,7 @@ package stages
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -60,7 +61,7 @@ func extractFile(t testing.TB, e *Extractor, name, contentType string) []byte {
 		Status: 200, Proto: "HTTP/1.1", ContentType: contentType, ContentLength: int64(len(body)),
 		Attempts: 1, Body: body, Header: h,
 	}
-	e.Extract(r)
+	e.Extract(context.Background(), r)
 	if r.Body != nil || r.Header != nil {
 		t.Errorf("%s: body or headers kept after extraction without --body", name)
 	}
@@ -185,7 +186,7 @@ func TestExtractBody(t *testing.T) {
 		{[]byte("a\x00b"), `"body_base64":"YQBi"`},
 	} {
 		r := &record.Record{Seq: 1, Status: 200, ContentType: "text/plain", Body: tc.body}
-		e.Extract(r)
+		e.Extract(context.Background(), r)
 		if line := string(record.NewEncoder().AppendLine(r)); !strings.Contains(line, tc.want) {
 			t.Errorf("--body of %q: %s; want %s", tc.body, line, tc.want)
 		}
@@ -216,7 +217,7 @@ func TestExtractHostilePages(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := &record.Record{Status: 200, ContentType: "text/html", FinalURL: "http://a.test/", Body: []byte(tc.body)}
-			e.Extract(r)
+			e.Extract(context.Background(), r)
 			if r.Page == nil {
 				t.Fatal("no page")
 			}
@@ -255,7 +256,7 @@ func FuzzExtract(f *testing.F) {
 	enc := record.NewEncoder()
 	f.Fuzz(func(t *testing.T, body []byte, contentType string) {
 		r := &record.Record{Status: 200, ContentType: contentType, FinalURL: "http://a.test/x/", Body: body, Header: http.Header{"X": {string(body)}}}
-		e.Extract(r)
+		e.Extract(context.Background(), r)
 		if line := enc.AppendLine(r); !utf8.Valid(line) || !json.Valid(line) {
 			t.Fatalf("Extract(%q, %q): invalid output %q", body, contentType, line)
 		}
@@ -273,7 +274,7 @@ func BenchmarkExtract(b *testing.B) {
 		b.SetBytes(int64(len(page)))
 		for b.Loop() {
 			r := &record.Record{Status: 200, ContentType: "text/html; charset=utf-8", FinalURL: "http://a.test/", Body: page}
-			e.Extract(r)
+			e.Extract(context.Background(), r)
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pages/s")
 	})

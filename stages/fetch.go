@@ -134,14 +134,11 @@ func (f *Fetcher) checkRedirect(req *http.Request, via []*http.Request) error {
 var credentialHeaders = []string{"Authorization", "Cookie", "Proxy-Authorization"}
 
 // Fetch performs one attempt for r and fills in its response fields, or its
-// error. A record that carries an error is left untouched, unless the retry
-// stage marked it to go again (r.Again): then the last attempt's result is
-// cleared first. ctx cancels the attempt; the attempt has its own deadline of
-// FetchConfig.Timeout.
+// error, in place of the last attempt's. ctx cancels the attempt; the
+// attempt has its own deadline of FetchConfig.Timeout. A failed attempt
+// keeps no body: a record that failed passes extraction (record.Passes),
+// and what it read is not output.
 func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
-	if (r.Err != nil && !r.Again) || r.Skip != "" {
-		return
-	}
 	r.ClearResult()
 	start := time.Now()
 	r.Attempts++
@@ -192,6 +189,7 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 	}
 	r.ContentLength = n
 	if err != nil {
+		r.Body = nil
 		f.fail(ctx, r, err)
 		return
 	}

@@ -352,15 +352,6 @@ func TestFetchCanceled(t *testing.T) {
 	}
 }
 
-func TestFetchSkipsFailedRecords(t *testing.T) {
-	r := &record.Record{URL: "http://" + closedPort(t) + "/"}
-	r.Fail(record.KindInvalidInput, "earlier")
-	newFetcher(t, FetchConfig{}).Fetch(context.Background(), r)
-	if r.Attempts != 0 || r.Err.Message != "earlier" {
-		t.Errorf("Fetch touched a failed record: %+v", r)
-	}
-}
-
 func TestClassify(t *testing.T) {
 	tests := []struct {
 		name string

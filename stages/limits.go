@@ -37,8 +37,10 @@ type Limits struct {
 func DefaultWindow(concurrency int) int { return max(8192, 16*concurrency) }
 
 // DefaultHostConcurrency is the parallel requests per host for a
-// concurrency: a quarter, so one host never takes every worker.
-func DefaultHostConcurrency(concurrency int) int { return max(1, concurrency/4) }
+// concurrency: all of it, so a host has no cap of its own unless asked
+// (as with curl, aiohttp and httpx). A run that sends every record to one
+// API host gets every worker; --host-concurrency sets a cap.
+func DefaultHostConcurrency(concurrency int) int { return max(1, concurrency) }
 
 func (l *Limits) check() error {
 	switch {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/reugn/go-streams"
 
+	"sluice/internal/wire"
 	"sluice/record"
 )
 
@@ -41,12 +42,13 @@ func NewOrder(capacity int) *Order {
 
 // Gate is the entrance: a Flow that holds each record until it fits.
 func (o *Order) Gate() streams.Flow {
-	return Map(1, func(r *record.Record) {
+	return wire.NewPool(1, func(r *record.Record) bool {
 		o.mu.Lock()
 		for r.Seq >= o.next+o.capacity {
 			o.cond.Wait()
 		}
 		o.mu.Unlock()
+		return true
 	})
 }
 
@@ -92,7 +94,7 @@ func (o *Order) run(in <-chan any, out chan<- any) {
 
 // reorder is the Flow of the reorder buffer.
 type reorder struct {
-	Outlet
+	wire.Link
 	in chan any
 }
 

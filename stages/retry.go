@@ -1,7 +1,6 @@
 package stages
 
 import (
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -60,35 +59,6 @@ func (p *RetryPolicy) backoff(r *record.Record, rnd func(int64) int64) time.Dura
 		return 0
 	}
 	return time.Duration(rnd(int64(ceiling)))
-}
-
-// Retry is the retry stage: the decision, after each attempt, whether a
-// record is finished and goes on downstream (true), or is handed back to the
-// schedule stage s to be sent again after its backoff (false). FetchFlow runs
-// it in its workers. Records waiting for a retry are held by the schedule,
-// inside its window: they hold no fetch worker and no host slot, and obey
-// every limit when they go again. Once stop is closed nothing is retried,
-// and a record keeps its last attempt's result.
-func Retry(stop <-chan struct{}, s *Schedule, p RetryPolicy, stats *Stats) func(*record.Record) bool {
-	return func(r *record.Record) bool {
-		again := !stopped(stop) && p.retryable(r)
-		if again {
-			r.Again = true
-			r.NotBefore = time.Now().Add(p.backoff(r, rand.Int64N))
-			stats.retry(r.Host)
-		}
-		s.giveBack(r, again)
-		return !again
-	}
-}
-
-func stopped(stop <-chan struct{}) bool {
-	select {
-	case <-stop:
-		return true
-	default:
-		return false
-	}
 }
 
 // ParseRetryAfter reads a Retry-After value, delay-seconds or an HTTP date,

@@ -10,6 +10,7 @@ import (
 	"github.com/reugn/go-streams"
 	"golang.org/x/time/rate"
 
+	"sluice/internal/wire"
 	"sluice/record"
 )
 
@@ -24,7 +25,7 @@ const sweepEvery = time.Second
 // Records for a host that must wait are held without blocking the others:
 // hosts take turns (round robin) among those that may send now, and a
 // throttled host sleeps in a timer heap. The window counts every record
-// between In and the point where the retry stage lets it go, including
+// between In and the point where the fetch stage lets it go (Done), including
 // records in flight and records waiting to be retried; when it is full the
 // stage stops reading In, which is the backpressure. It also stops reading
 // while Limits.Workers records are out at the fetch stage: no worker could
@@ -32,18 +33,23 @@ const sweepEvery = time.Second
 // waiting for a worker cost the garbage collector a scan of each of them
 // every cycle (3-5% of sluice's CPU in a single-host run) and their memory.
 //
-// One goroutine owns all state. It ends, closing Out, when In is closed and
-// every record it admitted has been let go by the retry stage (see
-// Retry). When stop is closed it releases every record it holds at once,
-// without limits, for the fetch stage to mark canceled.
+// The fetch stage hands every record back after each attempt (the schedule
+// is its Returner): Done frees the record's host slot and window place,
+// Again holds the record until its backoff is over and sends it again.
+//
+// One goroutine owns all state; it starts when the output is connected. It
+// ends, closing its output, when In is closed and every record it admitted
+// has been let go (Done). When stop is closed it releases every record it
+// holds at once, without limits, for the fetch stage to pass on or mark
+// canceled.
 type Schedule struct {
-	Outlet
+	wire.Link
 	out  chan<- any // the next stage's In, once connected
 	in   chan any
 	kick chan struct{} // a record was given back: look at backlog
 
 	backMu  sync.Mutex
-	backlog []returned // given back by the retry stage, not yet taken
+	backlog []returned // given back by the fetch stage, not yet taken
 	spare   []returned // the other of two buffers swapped on each take
 	stop    <-chan struct{}
 	lim     Limits
@@ -60,15 +66,23 @@ type Schedule struct {
 	next     *record.Record           // picked, waiting for a fetch worker
 	stopping bool
 	waiting  atomic.Int64 // records held and not in flight, for the progress line
+	atLimit  atomic.Int64 // hosts with records ready but every slot in use, for the progress line
 }
 
 // Waiting returns how many records the stage holds that are not in flight:
 // waiting for a rate limit, a slot, a pause or a retry backoff.
 func (s *Schedule) Waiting() int64 { return s.waiting.Load() }
 
-var _ streams.Flow = (*Schedule)(nil)
+// AtHostLimit returns how many hosts have records ready to go that wait
+// only for one of the host's --host-concurrency slots.
+func (s *Schedule) AtHostLimit() int64 { return s.atLimit.Load() }
 
-// returned is what the retry stage tells the schedule after an attempt: a
+var (
+	_ streams.Flow = (*Schedule)(nil)
+	_ Returner     = (*Schedule)(nil)
+)
+
+// returned is what the fetch stage tells the schedule after an attempt: a
 // copy of what the schedule needs to know of it, and the record itself only
 // when it is to go again (the schedule then owns it). A finished record has
 // gone downstream, where later stages own it; holding it while the report
@@ -85,9 +99,9 @@ type returned struct {
 	timedOut   bool
 }
 
-func report(r *record.Record, again bool) returned {
+func report(r *record.Record, again bool, notBefore time.Time) returned {
 	rt := returned{
-		again: again, notBefore: r.NotBefore, host: r.Host, sent: r.Sent, status: r.Status,
+		again: again, notBefore: notBefore, host: r.Host, sent: r.Sent, status: r.Status,
 		retryAfter: r.RetryAfter, timedOut: r.Err != nil && r.Err.Kind == record.KindTimeout,
 	}
 	if again {
@@ -154,16 +168,22 @@ func NewSchedule(stop <-chan struct{}, lim Limits, stats *Stats) (*Schedule, err
 // In returns the channel of new records; the upstream closes it.
 func (s *Schedule) In() chan<- any { return s.in }
 
-// giveBack is the retry stage's report on a record after an attempt. The
+// Done takes the fetch stage's word that r is finished.
+func (s *Schedule) Done(r *record.Record) { s.giveBack(report(r, false, time.Time{})) }
+
+// Again takes r back, to be sent again not before at.
+func (s *Schedule) Again(r *record.Record, at time.Time) { s.giveBack(report(r, true, at)) }
+
+// giveBack is the fetch stage's report on a record after an attempt. The
 // schedule goroutine always accepts it, which keeps the loop schedule ->
-// fetch -> retry -> schedule free of deadlock.
+// fetch -> schedule free of deadlock.
 //
 // It never blocks: the report goes on a list and a buffered kick wakes the
 // schedule goroutine, which takes every report waiting at once. Under load
 // that is one wake-up for many records rather than one per record.
-func (s *Schedule) giveBack(r *record.Record, again bool) {
+func (s *Schedule) giveBack(rt returned) {
 	s.backMu.Lock()
-	s.backlog = append(s.backlog, report(r, again))
+	s.backlog = append(s.backlog, rt)
 	s.backMu.Unlock()
 	select {
 	case s.kick <- struct{}{}:
@@ -389,6 +409,8 @@ func (s *Schedule) pick(now time.Time) (*record.Record, time.Time) {
 			continue
 		case h.inFlight >= h.maxConc:
 			h.status = waitSlot // finish makes it ready again
+			s.atLimit.Add(1)
+			s.stats.slotWait(h.key)
 			continue
 		}
 		if at := h.readyAt(now); at.After(now) {
@@ -488,6 +510,7 @@ func (s *Schedule) finish(rt returned, now time.Time) {
 	}
 	if h.status == waitSlot {
 		h.status = idle
+		s.atLimit.Add(-1)
 		s.wake(h)
 	}
 	s.maybeDrop(h, now)

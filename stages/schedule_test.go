@@ -1,6 +1,7 @@
 package stages
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"sync"
@@ -15,7 +16,7 @@ import (
 	"sluice/record"
 )
 
-// loop is the real schedule -> fetch -> retry loop with a fake fetch stage:
+// loop is the real schedule -> fetch -> schedule loop with a fake fetcher:
 // respond plays the server, in synctest's virtual time.
 type loop struct {
 	sched *Schedule
@@ -34,36 +35,33 @@ func limits(mod func(*Limits)) Limits {
 	return l
 }
 
+// fakeFetcher plays the server in place of a Fetcher: it counts the
+// attempt, notes when it was sent and lets respond fill in the result.
+type fakeFetcher struct {
+	l       *loop
+	start   time.Time
+	respond func(r *record.Record)
+}
+
+func (f *fakeFetcher) Fetch(_ context.Context, r *record.Record) {
+	r.ClearResult()
+	r.Attempts++
+	f.l.mu.Lock()
+	f.l.sent[r.Host] = append(f.l.sent[r.Host], time.Since(f.start))
+	f.l.mu.Unlock()
+	f.respond(r)
+}
+
 func newLoop(t *testing.T, lim Limits, pol RetryPolicy, workers int, respond func(r *record.Record)) *loop {
 	t.Helper()
 	l := &loop{stop: make(chan struct{}), sent: map[string][]time.Duration{}}
-	start := time.Now()
 	var err error
 	l.sched, err = NewSchedule(l.stop, lim, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	retry := Retry(l.stop, l.sched, pol, nil)
-	fetch := newPool(workers, func(r *record.Record) bool {
-		switch {
-		case !stopped(l.stop): // as FetchFlow does
-			if r.Err != nil && !r.Again { // as Fetch does
-				break
-			}
-			r.ClearResult()
-			r.Attempts++
-			l.mu.Lock()
-			l.sent[r.Host] = append(l.sent[r.Host], time.Since(start))
-			l.mu.Unlock()
-			respond(r)
-		case r.Again:
-			r.Again = false
-		default:
-			r.Fail(record.KindCanceled, "stopped")
-		}
-		return retry(r)
-	})
-	l.out = l.sched.Via(fetch).Out()
+	f := &fakeFetcher{l: l, start: time.Now(), respond: respond}
+	l.out = l.sched.Via(FetchFlow(context.Background(), l.stop, f, workers, l.sched, pol, nil)).Out()
 	return l
 }
 
@@ -507,8 +505,8 @@ func TestGiveBackKeepsOnlyRecordsToRetry(t *testing.T) {
 	done := &record.Record{Seq: 1, Host: "a.test", Sent: time.Now(), Status: 200, Body: make([]byte, 1<<20)}
 	again := &record.Record{Seq: 2, Host: "a.test", Sent: time.Now(), Status: 503}
 	doneRef, againRef := weak.Make(done), weak.Make(again)
-	s.giveBack(done, false)
-	s.giveBack(again, true)
+	s.Done(done)
+	s.Again(again, time.Now())
 	done, again = nil, nil
 	runtime.GC()
 	if doneRef.Value() != nil {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/reugn/go-streams"
 
+	"sluice/internal/wire"
 	"sluice/record"
 )
 
@@ -41,8 +42,13 @@ func (s *Skipper) Mark(r *record.Record) {
 	}
 }
 
-// SkipFlow runs s.Mark in order, on one goroutine.
-func SkipFlow(s *Skipper) streams.Flow { return Map(1, s.Mark) }
+// SkipFlow runs s.Mark on every record in order, on one goroutine.
+func SkipFlow(s *Skipper) streams.Flow {
+	return wire.NewPool(1, func(r *record.Record) bool {
+		s.Mark(r)
+		return true
+	})
+}
 
 // recentSet remembers the last max distinct strings by 64-bit hash; the
 // oldest is forgotten first.

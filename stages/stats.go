@@ -23,12 +23,13 @@ type Stats struct {
 
 // HostStats are the counts for one host, or for all of them.
 type HostStats struct {
-	Requests int64                 `json:"requests"`       // attempts made
-	Retries  int64                 `json:"retries"`        // attempts that were scheduled again
-	Waits    int64                 `json:"waits"`          // times a record was ready but waited for a rate limit or a pause
-	Statuses map[int]int64         `json:"statuses"`       // responses by status, over all attempts
-	Errors   map[record.Kind]int64 `json:"errors"`         // failed attempts by kind
-	Rate     float64               `json:"rate,omitempty"` // auto-throttle's current rate in requests/s; 0 when not throttled
+	Requests  int64                 `json:"requests"`       // attempts made
+	Retries   int64                 `json:"retries"`        // attempts that were scheduled again
+	Waits     int64                 `json:"waits"`          // times a record was ready but waited for a rate limit or a pause
+	SlotWaits int64                 `json:"slot_waits"`     // times a record was ready but every one of its host's slots was in use (--host-concurrency)
+	Statuses  map[int]int64         `json:"statuses"`       // responses by status, over all attempts
+	Errors    map[record.Kind]int64 `json:"errors"`         // failed attempts by kind
+	Rate      float64               `json:"rate,omitempty"` // auto-throttle's current rate in requests/s; 0 when not throttled
 }
 
 // NewStats returns an empty Stats.
@@ -71,6 +72,9 @@ func (s *Stats) add(host string, fn func(*HostStats)) {
 
 func (s *Stats) retry(host string) { s.add(host, func(h *HostStats) { h.Retries++ }) }
 func (s *Stats) wait(host string)  { s.add(host, func(h *HostStats) { h.Waits++ }) }
+func (s *Stats) slotWait(host string) {
+	s.add(host, func(h *HostStats) { h.SlotWaits++ })
+}
 func (s *Stats) setRate(host string, r float64) {
 	s.add(host, func(h *HostStats) { h.Rate = r })
 }
@@ -95,6 +99,7 @@ func (s *Stats) Total() HostStats {
 		t.Requests += hs.Requests
 		t.Retries += hs.Retries
 		t.Waits += hs.Waits
+		t.SlotWaits += hs.SlotWaits
 		for k, v := range hs.Statuses {
 			t.Statuses[k] += v
 		}
@@ -140,6 +145,9 @@ func (s *Stats) WriteJSON(w io.Writer, records map[string]any) error {
 
 func writeCounts(b *strings.Builder, name string, hs HostStats) {
 	fmt.Fprintf(b, "  %s requests=%d retries=%d waits=%d", name, hs.Requests, hs.Retries, hs.Waits)
+	if hs.SlotWaits > 0 {
+		fmt.Fprintf(b, " slot_waits=%d", hs.SlotWaits)
+	}
 	if len(hs.Statuses) > 0 {
 		sep := " status:"
 		for _, code := range slices.Sorted(maps.Keys(hs.Statuses)) {

@@ -1,4 +1,4 @@
-package main
+package pipeline
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"sluice/bench/plain"
+	"sluice/internal/config"
 )
 
 // The stage chain against the plain Go pool, in the same run: each op runs
@@ -19,17 +20,17 @@ import (
 // concurrency 64, and checks a line came out per URL. records/s and
 // allocs/record (server side included, for both) are the figures. Run with
 //
-//	go test -run '^$' -bench 'Pipeline|PlainPool' -count 5 .
+//	go test -run '^$' -bench 'Pipeline|PlainPool' -count 5 ./internal/pipeline/
 //
 // and compare the two lines (the server shares the machine, so compare
 // ratios within one run).
 func BenchmarkPipeline(b *testing.B) {
-	cfg, err := parseFlags([]string{"-c", "64", "--host-concurrency", "64", "--no-progress"}, io.Discard)
+	cfg, err := config.Parse([]string{"-c", "64", "--no-progress"}, io.Discard)
 	if err != nil {
 		b.Fatal(err)
 	}
 	benchLoop(b, func(r io.Reader, w io.Writer) error {
-		return run(context.Background(), cfg, r, w, io.Discard)
+		return Run(context.Background(), cfg, r, w, io.Discard)
 	})
 }
 

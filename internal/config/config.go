@@ -1,0 +1,63 @@
+// Package config turns sluice's command line into a Config: the flags, their
+// --help groups, the parsing of sizes, rates and durations, and the checks
+// that make a bad flag a usage error naming it. It starts nothing and
+// touches no file but to tell an input file from a URL.
+package config
+
+import (
+	"errors"
+	"time"
+
+	"sluice/internal/natsq"
+	"sluice/stages"
+)
+
+// Version is sluice's version, for --version and the User-Agent.
+const Version = "0.1.0"
+
+// ErrHelpShown is returned after --help or --version was written: exit 0.
+var ErrHelpShown = errors.New("help shown")
+
+// Input is one input of a run: a file ("-" for stdin), or one URL given as
+// an argument or with -u, read as if it were an input line.
+type Input struct {
+	Path string
+	URL  string
+}
+
+// Config is everything the flags decide.
+type Config struct {
+	Inputs     []Input // in order; none means stdin
+	URLField   string
+	Grace      time.Duration
+	Verbose    bool
+	Stats      bool
+	Fetch      stages.FetchConfig
+	Limits     stages.Limits
+	Retry      stages.RetryPolicy
+	Extract    stages.ExtractConfig
+	Parsers    int    // extract workers
+	Ordered    bool   // output in input order
+	Resume     string // a previous run's output: skip what it finished
+	Unique     bool   // skip repeated URLs
+	StatsJSON  string // write the stats as JSON to this file
+	Progress   bool   // draw a live status line on stderr
+	CPUProfile string // write a CPU profile here (for tuning)
+
+	In        *natsq.QueueURL // --in: a NATS JetStream work queue instead of files or stdin
+	OutServer string          // --out: publish to NATS JetStream instead of stdout
+	OutSubj   string          // --out's subject
+	NATS      natsq.Options   // --nats-creds, --nats-tls-ca
+
+	// ProgressSet is true when --progress or --no-progress was given;
+	// otherwise main decides by whether stderr is a terminal.
+	ProgressSet bool
+}
+
+// Enqueue is what `sluice enqueue`'s flags decide.
+type Enqueue struct {
+	Queue    natsq.QueueURL
+	URLField string
+	NATS     natsq.Options
+	Inputs   []Input
+}

@@ -1,0 +1,51 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/pflag"
+
+	"sluice/internal/natsq"
+)
+
+// ParseEnqueue reads `sluice enqueue`'s command line (without "enqueue").
+// Help goes to stdout and returns ErrHelpShown; a bad flag returns an error
+// naming it.
+func ParseEnqueue(args []string, stdout io.Writer) (Enqueue, error) {
+	var e Enqueue
+	fs := pflag.NewFlagSet("sluice enqueue", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.SortFlags = false
+	to := fs.String("to", "", "the queue: nats://HOST:PORT/STREAM/SUBJECT[?partitions=N] (N for a new stream, default 16)")
+	fs.StringVar(&e.URLField, "url-field", "url", "field of an NDJSON input object that holds the URL")
+	fs.StringVar(&e.NATS.Creds, "nats-creds", "", "NATS credentials file (JWT and NKey seed)")
+	fs.StringVar(&e.NATS.TLSCA, "nats-tls-ca", "", "CA certificate file to verify the NATS server with")
+	help := fs.BoolP("help", "h", false, "show this help")
+	if err := fs.Parse(args); err != nil {
+		return e, err
+	}
+	if *help {
+		fmt.Fprint(stdout, "Usage: sluice enqueue --to nats://HOST:PORT/STREAM/SUBJECT [flags] [file ...]\n\n"+
+			"Loads URL lines, or NDJSON objects with a URL field, from the files or stdin\n"+
+			"into a NATS JetStream work queue for workers started with sluice --in. Each\n"+
+			"line becomes one message on SUBJECT.<partition of its host>. The README's\n"+
+			"\"Running on many machines\" has the scheme.\n\n"+fs.FlagUsages())
+		return e, ErrHelpShown
+	}
+	q, err := natsq.ParseQueueURL(*to)
+	switch {
+	case *to == "":
+		return e, errors.New("--to is required")
+	case err != nil:
+		return e, fmt.Errorf("invalid argument for --to: %v", err)
+	case e.URLField == "":
+		return e, errors.New("invalid argument \"\" for --url-field: must not be empty")
+	}
+	e.Queue = q
+	for _, a := range fs.Args() {
+		e.Inputs = append(e.Inputs, Input{Path: a})
+	}
+	return e, nil
+}

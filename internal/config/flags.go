@@ -1,0 +1,289 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"sluice/stages"
+)
+
+// flags holds what the flag set fills before Parse turns it into a Config.
+type flags struct {
+	cfg                   Config
+	urls                  []string
+	headers               []string
+	userAgent             string
+	maxBody               sizeValue
+	showHelp, showVersion bool
+	noProgress            bool
+	globalRate            string
+	hostRates, hostConcs  []string
+	retryOn               string
+	extract               string
+	selects, selectAlls   []string
+	textMax               sizeValue
+	in, out               string
+}
+
+func (f *flags) define(fs *pflag.FlagSet) {
+	cfg := &f.cfg
+	f.maxBody, f.textMax = sizeValue(10<<20), sizeValue(stages.DefaultTextMax)
+	fs.StringArrayVarP(&f.urls, "url", "u", nil, "fetch this URL, as if it were an input line (repeatable; read before any file, and then stdin is not read)")
+	fs.StringVar(&cfg.URLField, "url-field", "url", "field of an NDJSON input object that holds the URL")
+	fs.IntVarP(&cfg.Fetch.Concurrency, "concurrency", "c", 50, "parallel requests")
+	fs.DurationVar(&cfg.Fetch.Timeout, "timeout", 10*time.Second, "time limit for one attempt, from connect to the last body byte")
+	fs.Var(&f.maxBody, "max-body", "read at most this much of a body (e.g. 1048576, 512KiB, 10MiB); longer bodies are marked truncated")
+	fs.IntVar(&cfg.Fetch.MaxRedirects, "max-redirects", 10, "redirects to follow; 0 returns 3xx responses as they are")
+	fs.StringVarP(&cfg.Fetch.Method, "method", "X", "GET", "request method")
+	fs.StringArrayVarP(&f.headers, "header", "H", nil, "extra request header 'Name: value' (repeatable)")
+	fs.StringVar(&f.userAgent, "user-agent", "sluice/"+Version, "User-Agent header")
+	fs.BoolVar(&cfg.Fetch.Insecure, "insecure", false, "do not verify TLS certificates")
+	fs.BoolVar(&cfg.Fetch.DenyPrivate, "deny-private", false, "refuse loopback, private, link-local and metadata addresses, checked after DNS (also on redirects); ignores proxies")
+	fs.BoolVar(&cfg.Fetch.FailStatus, "fail-status", false, "record status >= 400 as an error of kind http")
+	fs.StringVar(&f.globalRate, "rate", "0", "requests per second over all hosts: 10, 10/s, 600/m, 3600/h; 0 for no limit")
+	fs.IntVar(&cfg.Limits.Burst, "burst", 0, "size of the --rate token bucket (default 10 ms worth of --rate, at least 1)")
+	fs.StringArrayVar(&f.hostRates, "host-rate", nil, "requests per second to each host, or HOST=RATE for one host (repeatable)")
+	fs.StringArrayVar(&f.hostConcs, "host-concurrency", nil, "parallel requests to each host, or HOST=N for one host (repeatable; default -c: no cap of its own)")
+	fs.IntVar(&cfg.Limits.Window, "window", 0, "records held at once, waiting, in flight or between retries (default max(8192, 16 × -c))")
+	fs.BoolVar(&cfg.Limits.AutoThrottle, "auto-throttle", false, "adapt each host's rate: cut on 429/503/timeouts, raise back toward --host-rate on success")
+	fs.IntVar(&cfg.Retry.Retries, "retries", 2, "attempts after the first for a retryable failure")
+	fs.StringVar(&f.retryOn, "retry-on", "429,502,503,504", "statuses to retry, comma-separated (network errors and timeouts are always retried)")
+	fs.DurationVar(&cfg.Retry.Base, "retry-base", 500*time.Millisecond, "first retry waits up to this long, doubling per attempt (full jitter)")
+	fs.DurationVar(&cfg.Retry.Max, "retry-max", 30*time.Second, "longest wait before a retry, Retry-After included; also caps a host's Retry-After pause")
+	fs.BoolVar(&cfg.Retry.Unsafe, "retry-unsafe", false, "also retry methods other than GET, HEAD and OPTIONS")
+	fs.BoolVar(&cfg.Stats, "stats", false, "print counts per host and in total to stderr at the end")
+	fs.BoolVar(&cfg.Progress, "progress", false, "draw a live status line on stderr (default: when stderr is a terminal)")
+	fs.BoolVar(&f.noProgress, "no-progress", false, "never draw the status line")
+	fs.StringVar(&cfg.StatsJSON, "stats-json", "", "write the counts of --stats as JSON to this file at the end")
+	fs.StringVar(&cfg.Resume, "resume", "", "a previous run's output: skip input records it finished (all but canceled); append to it with >>")
+	fs.BoolVar(&cfg.Unique, "unique", false, "skip repeated URLs (remembers the last 1,000,000 distinct ones)")
+	fs.BoolVar(&cfg.Ordered, "ordered", false, "write records in input order (a reorder buffer of --window records; a slow record holds back the rest)")
+	fs.StringVar(&f.extract, "extract", "", "what to take from pages, comma-separated: title, links, meta, text, headers")
+	fs.StringArrayVar(&f.selects, "select", nil, "NAME=SELECTOR[@attr]: the text (or attribute) of the first match, under fields (repeatable)")
+	fs.StringArrayVar(&f.selectAlls, "select-all", nil, "NAME=SELECTOR[@attr]: an array of every match, under fields (repeatable)")
+	fs.BoolVar(&cfg.Extract.LinksSameHost, "links-same-host", false, "with --extract links, keep only links to the page's own host")
+	fs.BoolVar(&cfg.Extract.Body, "body", false, "include the body: as body when it is UTF-8 text, else as body_base64")
+	fs.Var(&f.textMax, "text-max", "longest --extract text, and text of a selected element")
+	fs.IntVar(&cfg.Parsers, "parse-workers", runtime.NumCPU(), "pages parsed in parallel (CPU work, apart from -c)")
+	fs.DurationVar(&cfg.Grace, "grace", 5*time.Second, "after SIGINT/SIGTERM, time for requests in flight to finish")
+	fs.BoolVarP(&cfg.Verbose, "verbose", "v", false, "log one line per record to stderr")
+	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file (for tuning; see go tool pprof)")
+	fs.StringVar(&f.in, "in", "", "take records from a NATS JetStream work queue instead of files or stdin: nats://HOST:PORT/STREAM/SUBJECT[?durable=NAME&batch=N&ack_wait=30s&lease=10s&idle=5s]")
+	fs.StringVar(&f.out, "out", "", "publish records to NATS JetStream instead of stdout: nats://HOST:PORT/SUBJECT")
+	fs.StringVar(&cfg.NATS.Creds, "nats-creds", "", "NATS credentials file (JWT and NKey seed)")
+	fs.StringVar(&cfg.NATS.TLSCA, "nats-tls-ca", "", "CA certificate file to verify the NATS server with")
+	fs.BoolVar(&f.showVersion, "version", false, "print the version and exit")
+	fs.BoolVarP(&f.showHelp, "help", "h", false, "show this help")
+}
+
+// helpGroups orders --help by purpose. Every flag is in exactly one group
+// (TestHelpGroups checks).
+var helpGroups = []struct {
+	title string
+	flags []string
+}{
+	{"Input", []string{"url", "url-field", "unique", "resume"}},
+	{"Fetching", []string{"concurrency", "timeout", "max-body", "max-redirects", "method", "header", "user-agent",
+		"insecure", "deny-private", "fail-status", "grace"}},
+	{"Politeness and retries", []string{"rate", "burst", "host-rate", "host-concurrency", "window", "auto-throttle",
+		"retries", "retry-on", "retry-base", "retry-max", "retry-unsafe"}},
+	{"Extraction", []string{"extract", "select", "select-all", "links-same-host", "body", "text-max", "parse-workers"}},
+	{"Output", []string{"ordered", "progress", "no-progress", "stats", "stats-json", "verbose", "cpuprofile", "version", "help"}},
+	{"Many machines (NATS JetStream; see sluice enqueue --help)", []string{"in", "out", "nats-creds", "nats-tls-ca"}},
+}
+
+const usage = "Usage: sluice [flags] [file | URL ...]\n\n" +
+	"Reads URL lines, or NDJSON objects with a URL field, from the files or stdin\n" +
+	"('-' is stdin), fetches them, and writes one NDJSON record per input line\n" +
+	"to stdout. An argument that is no file but an http(s) URL is fetched as if\n" +
+	"it were an input line, as with -u. The README has the output fields and\n" +
+	"examples.\n"
+
+// Parse turns the command line (without the program name) into a Config.
+// Help and version go to stdout and return ErrHelpShown; a bad flag returns
+// an error naming it.
+func Parse(args []string, stdout io.Writer) (Config, error) {
+	var f flags
+	fs := pflag.NewFlagSet("sluice", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard) // the caller prints the error once, its way
+	fs.SortFlags = false
+	f.define(fs)
+	if err := fs.Parse(args); err != nil {
+		return f.cfg, err
+	}
+	switch {
+	case f.showHelp:
+		return f.cfg, writeHelp(stdout, fs)
+	case f.showVersion:
+		fmt.Fprintf(stdout, "sluice %s\n", Version)
+		return f.cfg, ErrHelpShown
+	}
+	f.cfg.ProgressSet = fs.Changed("progress") || fs.Changed("no-progress")
+	if err := f.finish(fs.Args()); err != nil {
+		return f.cfg, err
+	}
+	return f.cfg, nil
+}
+
+// writeHelp writes --help, flags by group.
+func writeHelp(w io.Writer, fs *pflag.FlagSet) error {
+	fmt.Fprint(w, usage)
+	grouped := map[string]bool{}
+	for _, g := range helpGroups {
+		gs := pflag.NewFlagSet(g.title, pflag.ContinueOnError)
+		gs.SortFlags = false
+		for _, name := range g.flags {
+			gs.AddFlag(fs.Lookup(name))
+			grouped[name] = true
+		}
+		fmt.Fprintf(w, "\n%s:\n%s", g.title, gs.FlagUsages())
+	}
+	other := pflag.NewFlagSet("Other", pflag.ContinueOnError)
+	fs.VisitAll(func(f *pflag.Flag) {
+		if !grouped[f.Name] {
+			other.AddFlag(f) // a flag someone forgot to group: still shown
+		}
+	})
+	if other.HasFlags() {
+		fmt.Fprintf(w, "\nOther:\n%s", other.FlagUsages())
+	}
+	return ErrHelpShown
+}
+
+// finish checks what the flag set filled and completes the Config.
+func (f *flags) finish(args []string) error {
+	cfg := &f.cfg
+	var err error
+	if cfg.Inputs, err = inputs(f.urls, args); err != nil {
+		return err
+	}
+	if err := f.queue(); err != nil {
+		return err
+	}
+	if f.noProgress {
+		cfg.Progress = false
+	}
+	cfg.Fetch.MaxBody = int64(f.maxBody)
+	if err := f.check(); err != nil {
+		return err
+	}
+	if err := f.limits(); err != nil {
+		return err
+	}
+	if err := f.extraction(); err != nil {
+		return err
+	}
+	if err := f.retries(); err != nil {
+		return err
+	}
+	return f.requestHeaders()
+}
+
+// check refuses values out of range, naming the flag.
+func (f *flags) check() error {
+	cfg := &f.cfg
+	switch {
+	case cfg.Fetch.Concurrency < 1:
+		return fmt.Errorf("invalid argument %d for -c, --concurrency: must be at least 1", cfg.Fetch.Concurrency)
+	case cfg.Fetch.Timeout <= 0:
+		return fmt.Errorf("invalid argument %v for --timeout: must be positive", cfg.Fetch.Timeout)
+	case cfg.Fetch.MaxRedirects < 0:
+		return fmt.Errorf("invalid argument %d for --max-redirects: must be 0 or more", cfg.Fetch.MaxRedirects)
+	case cfg.Grace < 0:
+		return fmt.Errorf("invalid argument %v for --grace: must not be negative", cfg.Grace)
+	case !isToken(cfg.Fetch.Method):
+		return fmt.Errorf("invalid argument %q for -X, --method: not an HTTP method", cfg.Fetch.Method)
+	case cfg.URLField == "":
+		return errors.New("invalid argument \"\" for --url-field: must not be empty")
+	case cfg.Limits.Burst < 0:
+		return fmt.Errorf("invalid argument %d for --burst: must not be negative", cfg.Limits.Burst)
+	case cfg.Limits.Window < 0:
+		return fmt.Errorf("invalid argument %d for --window: must be at least 1", cfg.Limits.Window)
+	case cfg.Retry.Retries < 0:
+		return fmt.Errorf("invalid argument %d for --retries: must not be negative", cfg.Retry.Retries)
+	case cfg.Retry.Base < 0:
+		return fmt.Errorf("invalid argument %v for --retry-base: must not be negative", cfg.Retry.Base)
+	case cfg.Retry.Max < cfg.Retry.Base:
+		return fmt.Errorf("invalid argument %v for --retry-max: must be at least --retry-base", cfg.Retry.Max)
+	case cfg.Parsers < 1:
+		return fmt.Errorf("invalid argument %d for --parse-workers: must be at least 1", cfg.Parsers)
+	case f.textMax < 1:
+		return fmt.Errorf("invalid argument %d for --text-max: must be at least 1", f.textMax)
+	}
+	return nil
+}
+
+// retries reads --retry-on into the retry policy.
+func (f *flags) retries() error {
+	cfg := &f.cfg
+	cfg.Retry.Method = cfg.Fetch.Method
+	cfg.Retry.Statuses = map[int]bool{}
+	for _, s := range strings.Split(f.retryOn, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		code, err := strconv.Atoi(s)
+		if err != nil || code < 100 || code > 599 {
+			return fmt.Errorf("invalid argument %q for --retry-on: %q is not an HTTP status (want e.g. 429,503)", f.retryOn, s)
+		}
+		cfg.Retry.Statuses[code] = true
+	}
+	return nil
+}
+
+// requestHeaders builds the headers sent with every request from
+// --user-agent and -H.
+func (f *flags) requestHeaders() error {
+	h := http.Header{}
+	h.Set("User-Agent", f.userAgent)
+	for i, v := range f.headers {
+		name, value, err := parseHeader(v)
+		if err != nil {
+			return fmt.Errorf("invalid argument for -H, --header (number %d): %v (want 'Name: value')", i+1, err)
+		}
+		if strings.EqualFold(name, "User-Agent") {
+			h.Del(name)
+		}
+		h.Add(name, value)
+	}
+	f.cfg.Fetch.Header = h
+	return nil
+}
+
+// parseHeader splits "Name: value". Its errors quote nothing of h: a
+// malformed argument may hold a secret anywhere.
+func parseHeader(h string) (name, value string, err error) {
+	name, value, ok := strings.Cut(h, ":")
+	name = strings.TrimSpace(name)
+	switch {
+	case !ok:
+		return "", "", errors.New("no ':' between name and value")
+	case !isToken(name):
+		return "", "", errors.New("the name is not a valid header name")
+	case strings.ContainsAny(value, "\r\n\x00"):
+		return "", "", errors.New("the value contains a line break or NUL")
+	}
+	return name, strings.TrimSpace(value), nil
+}
+
+// isToken reports whether s is an RFC 9110 token, as method and header names
+// must be.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,151 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+
+	"golang.org/x/time/rate"
+
+	"sluice/internal/natsq"
+	"sluice/record"
+	"sluice/stages"
+)
+
+// inputs orders the run's inputs: the -u URLs, then the arguments. An
+// argument is a file unless no file of that name exists and it reads as an
+// http(s) URL (curl's and httpx -u's habit); a file that cannot be opened
+// is reported when the run opens it.
+func inputs(urls, args []string) ([]Input, error) {
+	var in []Input
+	for _, u := range urls {
+		if !isWebURL(u) {
+			return nil, fmt.Errorf("invalid argument %q for -u, --url: want an http:// or https:// URL", u)
+		}
+		in = append(in, Input{URL: u})
+	}
+	for _, a := range args {
+		if a != "-" && isWebURL(a) {
+			if _, err := os.Stat(a); errors.Is(err, fs.ErrNotExist) {
+				in = append(in, Input{URL: a})
+				continue
+			}
+		}
+		in = append(in, Input{Path: a})
+	}
+	return in, nil
+}
+
+// isWebURL reports whether s is an absolute http(s) URL with a host.
+func isWebURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (strings.EqualFold(u.Scheme, "http") || strings.EqualFold(u.Scheme, "https")) && u.Host != ""
+}
+
+// queue reads --in and --out. Their messages never repeat the URL, which
+// may hold a password.
+func (f *flags) queue() error {
+	cfg := &f.cfg
+	if f.in != "" {
+		q, err := natsq.ParseQueueURL(f.in)
+		if err != nil {
+			return fmt.Errorf("invalid argument for --in: %v", err)
+		}
+		cfg.In = &q
+		switch {
+		case len(cfg.Inputs) > 0:
+			return errors.New("--in reads from the queue: give no input files or URLs with it")
+		case cfg.Ordered, cfg.Resume != "", cfg.Unique:
+			return errors.New("--ordered, --resume and --unique are for line input, not with --in (the queue keeps track of what is done)")
+		}
+	}
+	if f.out != "" {
+		var err error
+		if cfg.OutServer, cfg.OutSubj, err = natsq.ParseSubjectURL(f.out); err != nil {
+			return fmt.Errorf("invalid argument for --out: %v", err)
+		}
+		switch {
+		case cfg.Ordered || cfg.Resume != "":
+			return errors.New("--ordered and --resume are for output to stdout, not with --out")
+		case cfg.In != nil && cfg.In.Server != cfg.OutServer:
+			return errors.New("--in and --out must name the same NATS server")
+		}
+	}
+	return nil
+}
+
+// extraction fills cfg.Extract, compiling every selector now so that a bad
+// one is a usage error, and tells the fetch stage what to keep.
+func (f *flags) extraction() error {
+	cfg := &f.cfg
+	if err := cfg.Extract.ParseExtractList(f.extract); err != nil {
+		return fmt.Errorf("invalid argument %q for --extract: %v", f.extract, err)
+	}
+	for _, group := range []struct {
+		flag  string
+		specs []string
+		all   bool
+	}{{"--select", f.selects, false}, {"--select-all", f.selectAlls, true}} {
+		for _, spec := range group.specs {
+			sel, err := stages.ParseSelect(spec, group.all)
+			if err != nil {
+				return fmt.Errorf("invalid argument for %s: %v", group.flag, err)
+			}
+			cfg.Extract.Selects = append(cfg.Extract.Selects, sel)
+		}
+	}
+	e := &cfg.Extract
+	e.TextMax = int(min(int64(f.textMax), 1<<30))
+	cfg.Fetch.KeepBody = e.Body || e.Title || e.Links || e.Meta || e.Text || len(e.Selects) > 0
+	cfg.Fetch.KeepHeader = e.Headers
+	return nil
+}
+
+// limits fills cfg.Limits from the politeness flags.
+func (f *flags) limits() error {
+	cfg := &f.cfg
+	l := &cfg.Limits
+	var err error
+	if l.Rate, err = stages.ParseRate(f.globalRate); err != nil {
+		return fmt.Errorf("invalid argument for --rate: %v", err)
+	}
+	if l.Window == 0 {
+		l.Window = stages.DefaultWindow(cfg.Fetch.Concurrency)
+	}
+	l.PauseMax = cfg.Retry.Max
+	l.HostRate, l.HostRates = rate.Inf, map[string]rate.Limit{}
+	for _, v := range f.hostRates {
+		host, value := stages.ParseHostSetting(v)
+		r, err := stages.ParseRate(value)
+		if err != nil {
+			return fmt.Errorf("invalid argument %q for --host-rate: %v", v, err)
+		}
+		if host == "" {
+			l.HostRate = r
+		} else {
+			l.HostRates[hostKey(host)] = r
+		}
+	}
+	l.HostConcurrency, l.HostConcs = stages.DefaultHostConcurrency(cfg.Fetch.Concurrency), map[string]int{}
+	for _, v := range f.hostConcs {
+		host, value := stages.ParseHostSetting(v)
+		n, err := strconv.Atoi(value)
+		if err != nil || n < 1 {
+			return fmt.Errorf("invalid argument %q for --host-concurrency: want N or HOST=N with N at least 1", v)
+		}
+		if host == "" {
+			l.HostConcurrency = n
+		} else {
+			l.HostConcs[hostKey(host)] = n
+		}
+	}
+	return nil
+}
+
+// hostKey normalises a host given on the command line like the hosts of
+// URLs: a default port (80, 443) names the bare host.
+func hostKey(h string) string { return record.HostKey("http", record.HostKey("https", h)) }

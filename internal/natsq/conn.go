@@ -1,0 +1,67 @@
+package natsq
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Options are the connection's credentials and TLS.
+type Options struct {
+	Creds string // a .creds file (JWT and NKey seed)
+	TLSCA string // a CA certificate file to verify the server with
+}
+
+// MaxPending is how many asynchronous publishes may wait for the broker's
+// ack at once; the NATS sink stops taking records past it (backpressure).
+const MaxPending = 256
+
+// Dial connects to server for as long as the process runs: it reconnects
+// forever, buffering what is published meanwhile. Errors never include the
+// server's user and password.
+func Dial(server string, opt Options) (*nats.Conn, error) {
+	opts := []nats.Option{
+		nats.Name("sluice"),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250 * time.Millisecond),
+		nats.ReconnectBufSize(64 << 20),
+		nats.RetryOnFailedConnect(false),
+	}
+	if opt.Creds != "" {
+		opts = append(opts, nats.UserCredentials(opt.Creds))
+	}
+	if opt.TLSCA != "" {
+		opts = append(opts, nats.RootCAs(opt.TLSCA))
+	}
+	nc, err := nats.Connect(server, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %v", Redact(server), err)
+	}
+	return nc, nil
+}
+
+// Connect dials server and opens JetStream on it for the queue and the NATS
+// sink. Its close flushes what is still buffered (the last acks) first and
+// returns the flush's error: acks that did not reach the broker redeliver
+// their messages.
+func Connect(server string, opt Options) (js jetstream.JetStream, close func() error, err error) {
+	nc, err := Dial(server, opt)
+	if err != nil {
+		return nil, nil, err
+	}
+	js, err = jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(MaxPending),
+		jetstream.WithPublishAsyncTimeout(5*time.Second))
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return js, func() error {
+		defer nc.Close()
+		if err := nc.FlushTimeout(5 * time.Second); err != nil {
+			return fmt.Errorf("flush to %s: %w", Redact(server), err)
+		}
+		return nil
+	}, nil
+}

@@ -1,0 +1,154 @@
+package natsq
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// QueueURL is a parsed nats://HOST:PORT/STREAM/SUBJECT?options.
+type QueueURL struct {
+	Server     string        // nats://[user:password@]HOST:PORT
+	Stream     string        // the stream name
+	Subject    string        // the subject prefix: messages are on Subject.<n>
+	Durable    string        // durable=NAME: consumers are NAME-<n> (default "sluice")
+	Batch      int           // batch=N: most messages asked for in one pull (default 64)
+	AckWait    time.Duration // ack_wait=DURATION: redelivery after a silent worker (default 30s)
+	Lease      time.Duration // lease=DURATION: a dead worker's partitions are free after this (default 10s)
+	Partitions int           // partitions=N: for a stream enqueue makes (default 16)
+	Idle       time.Duration // idle=DURATION: stop once the whole queue has had nothing to deliver this long (default: never)
+}
+
+// ParseQueueURL reads nats://HOST:PORT/STREAM/SUBJECT with the options
+// durable, batch, ack_wait, lease, idle and partitions. Its errors never
+// repeat the URL, which may hold a password.
+func ParseQueueURL(raw string) (QueueURL, error) {
+	u, server, err := parse(raw)
+	if err != nil {
+		return QueueURL{}, err
+	}
+	if u.Scheme != "nats" && u.Scheme != "tls" {
+		return QueueURL{}, fmt.Errorf("scheme %q: want nats://HOST:PORT/STREAM/SUBJECT", u.Scheme)
+	}
+	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
+	if u.Host == "" || len(parts) != 2 || !isName(parts[0]) || !isSubject(parts[1]) {
+		return QueueURL{}, errors.New("want nats://HOST:PORT/STREAM/SUBJECT (a stream name, and a subject without wildcards)")
+	}
+	q := QueueURL{
+		Server: server, Stream: parts[0], Subject: parts[1],
+		Durable: "sluice", Batch: 64, AckWait: 30 * time.Second, Lease: 10 * time.Second,
+		Partitions: DefaultPartitions,
+	}
+	for k, vs := range u.Query() {
+		if err := q.set(k, vs[len(vs)-1]); err != nil {
+			return QueueURL{}, fmt.Errorf("option %s: %v", k, err)
+		}
+	}
+	return q, nil
+}
+
+func (q *QueueURL) set(k, v string) error {
+	var err error
+	switch k {
+	case "durable":
+		if !isName(v) {
+			return errors.New("want letters, digits, - and _")
+		}
+		q.Durable = v
+	case "batch":
+		q.Batch, err = positive(v, 10000)
+	case "partitions":
+		q.Partitions, err = positive(v, 1024)
+	case "ack_wait":
+		q.AckWait, err = duration(v, time.Second)
+	case "idle":
+		q.Idle, err = duration(v, time.Nanosecond)
+	case "lease":
+		q.Lease, err = duration(v, time.Second)
+	default:
+		err = errors.New("unknown option (durable, batch, ack_wait, lease, idle, partitions)")
+	}
+	return err
+}
+
+func duration(v string, least time.Duration) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	switch {
+	case err != nil:
+		return 0, err
+	case d < least && least == time.Nanosecond:
+		return 0, errors.New("want a positive duration")
+	case d < least:
+		return 0, fmt.Errorf("want at least %v", least)
+	}
+	return d, nil
+}
+
+func positive(v string, most int) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > most {
+		return 0, fmt.Errorf("want a number from 1 to %d", most)
+	}
+	return n, nil
+}
+
+// isName: a stream, consumer or bucket name part.
+func isName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// ParseSubjectURL reads --out's nats://HOST:PORT/SUBJECT into the server to
+// dial and the subject.
+func ParseSubjectURL(raw string) (server, subject string, err error) {
+	u, server, err := parse(raw)
+	if err != nil {
+		return "", "", err
+	}
+	subject = strings.Trim(u.Path, "/")
+	if (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" || u.RawQuery != "" || !isSubject(subject) {
+		return "", "", errors.New("want nats://HOST:PORT/SUBJECT (a subject without wildcards)")
+	}
+	return server, subject, nil
+}
+
+// parse parses a nats:// URL and gives the server part to dial, user and
+// password included. Its errors never repeat the URL (url.Parse's would,
+// password and all).
+func parse(raw string) (*url.URL, string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, "", errors.New("not a URL")
+	}
+	return u, (&url.URL{Scheme: u.Scheme, User: u.User, Host: u.Host}).String(), nil
+}
+
+// isSubject: dot-separated tokens, no wildcards.
+func isSubject(s string) bool {
+	for _, tok := range strings.Split(s, ".") {
+		if tok == "" || strings.ContainsAny(tok, "*> \t\r\n/") {
+			return false
+		}
+	}
+	return true
+}
+
+// Redact drops the user and password from a nats:// URL, for messages.
+func Redact(server string) string {
+	u, err := url.Parse(server)
+	if err != nil || u.User == nil {
+		return server
+	}
+	u.User = nil
+	return u.String()
+}

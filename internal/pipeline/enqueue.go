@@ -1,0 +1,47 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"sluice/internal/config"
+	"sluice/internal/natsq"
+	"sluice/internal/wire"
+	"sluice/sinks"
+	"sluice/sources"
+)
+
+// Enqueue is `sluice enqueue`: it loads input lines into the work queue
+// e.Queue for `sluice --in`, making the stream when it is absent. What was
+// read is published even after a signal (a second one exits); it returns
+// ErrInterrupted then.
+func Enqueue(ctx context.Context, e config.Enqueue, stdin io.Reader, stderr io.Writer) error {
+	in, err := openInputs(e.Inputs, stdin)
+	if err != nil {
+		return err
+	}
+	defer in.close()
+	js, closeConn, err := natsq.Connect(e.Queue.Server, e.NATS)
+	if err != nil {
+		return err
+	}
+	defer closeConn() // the publishes were acked: a failed flush loses nothing
+	_, parts, err := natsq.EnsureQueue(ctx, js, e.Queue)
+	if err != nil {
+		return err
+	}
+	src := sources.NewLines(ctx, in.readers, sources.Options{URLField: e.URLField})
+	out := sinks.NewNATS(context.WithoutCancel(ctx), js, natsq.EnqueueMsg(e.Queue, parts))
+	src.To(wire.NewSink(out))
+	fmt.Fprintf(stderr, "sluice enqueue: %d records to stream %s (%d partitions)\n", out.Count(), e.Queue.Stream, parts)
+	switch {
+	case out.Err() != nil:
+		return out.Err()
+	case src.Err() != nil:
+		return src.Err()
+	case ctx.Err() != nil:
+		return ErrInterrupted
+	}
+	return nil
+}

@@ -1,0 +1,88 @@
+package pipeline
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/reugn/go-streams"
+
+	"sluice/internal/wire"
+	"sluice/sinks"
+	"sluice/sources"
+	"sluice/stages"
+)
+
+// source makes the records' source: the queue (--in) or the input lines.
+func (r *run) source(js jetstream.JetStream) error {
+	if r.cfg.In != nil {
+		q, err := sources.NewQueue(r.life.intake, js, *r.cfg.In, r.cfg.Limits.Window, r.cfg.URLField)
+		if err != nil {
+			return fmt.Errorf("--in: %w", err)
+		}
+		r.queue, r.src = q, q
+		r.closers = append(r.closers, func() error { q.Close(); return nil })
+		return nil
+	}
+	r.src = sources.NewLines(r.life.intake, r.in.readers, sources.Options{URLField: r.cfg.URLField})
+	return nil
+}
+
+// flow connects source -> [skip] -> [order gate] -> schedule -> fetch ->
+// [extract] -> [reorder] -> sink and runs it until the sink has taken the
+// last record.
+func (r *run) flow(stderr io.Writer) {
+	var entry streams.Flow = r.schedule // where records from the source go in
+	var order *stages.Order
+	if r.cfg.Ordered {
+		order = stages.NewOrder(r.cfg.Limits.Window)
+		entry = order.Gate()
+		entry.Via(r.schedule)
+	}
+	if r.finished != nil || r.cfg.Unique {
+		marks := stages.SkipFlow(stages.NewSkipper(r.finished, r.cfg.Unique))
+		marks.Via(entry)
+		entry = marks
+	}
+	r.src.Via(entry)
+	var f streams.Flow = r.schedule.Via(stages.FetchFlow(r.life.work, r.life.intake.Done(), r.fetcher,
+		r.cfg.Fetch.Concurrency, r.schedule, r.cfg.Retry, r.stats))
+	if r.cfg.Extract.Extracting() {
+		f = f.Via(wire.Map(r.life.work, r.cfg.Parsers, stages.NewExtractor(r.cfg.Extract).Extract))
+	}
+	if order != nil {
+		f = f.Via(order.Flow())
+	}
+	var progress *sinks.Progress
+	if r.cfg.Progress {
+		size := int64(-1)
+		if r.in != nil {
+			size = r.in.size()
+		}
+		progress = sinks.StartProgress(stderr, size, r.counts)
+	}
+	f.To(r.sink)
+	if progress != nil {
+		progress.Stop() // before anything else goes to stderr
+	}
+}
+
+// counts is what the progress line shows.
+func (r *run) counts() sinks.Counts {
+	sk := r.sink.Skipped()
+	return sinks.Counts{
+		Done: r.out.Count() + sk["resume"] + sk["duplicate"], InFlight: r.fetcher.InFlight(),
+		Waiting: r.schedule.Waiting(), AtHostLimit: r.schedule.AtHostLimit(), Errors: r.out.Errors(),
+		Requests: r.fetcher.Attempts(), Read: r.src.Count(), BytesRead: r.src.BytesRead(),
+	}
+}
+
+// close ends what build made, last made first; what fails to close is
+// said under -v (a lost ack only redelivers a message).
+func (r *run) close(stderr io.Writer) {
+	for i := len(r.closers) - 1; i >= 0; i-- {
+		if err := r.closers[i](); err != nil && r.cfg.Verbose {
+			fmt.Fprintf(stderr, "sluice: %v\n", err)
+		}
+	}
+}

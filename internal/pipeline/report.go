@@ -1,0 +1,72 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"time"
+
+	"sluice/sinks"
+)
+
+// report writes what --stats, --stats-json and -v ask for at the end.
+func (r *run) report(stderr io.Writer) error {
+	skipped := r.sink.Skipped()
+	if r.cfg.Stats {
+		if err := r.stats.Write(stderr, 50); err != nil {
+			return fmt.Errorf("write stats: %w", err)
+		}
+	}
+	if r.cfg.StatsJSON != "" {
+		records := map[string]any{"read": r.src.Count(), "written": r.out.Count(), "skipped": skipped}
+		if err := writeFile(r.cfg.StatsJSON, func(w io.Writer) error { return r.stats.WriteJSON(w, records) }); err != nil {
+			return fmt.Errorf("--stats-json: %w", err)
+		}
+	}
+	if !r.cfg.Verbose && !r.cfg.Stats {
+		return nil
+	}
+	// The pipeline has ended: what still runs is the runtime's, main's
+	// signal watcher, idle connections about to close, and a read blocked
+	// on an idle stdin, if any.
+	if r.queue != nil {
+		fmt.Fprintf(stderr, "sluice: done: %d records taken from the queue, %d written, %d handed back (canceled), %d goroutines\n",
+			r.src.Count(), r.out.Count(), r.sink.Requeued(), runtime.NumGoroutine())
+		r.reportQueue(stderr)
+	} else {
+		fmt.Fprintf(stderr, "sluice: done: %d records read, %d written, %d skipped as done before (--resume), %d as repeats (--unique), %d goroutines\n",
+			r.src.Count(), r.out.Count(), skipped["resume"], skipped["duplicate"], runtime.NumGoroutine())
+	}
+	if ns, ok := r.out.(*sinks.NATS); ok {
+		fmt.Fprintf(stderr, "sluice: published %d records, %d of them dropped by the stream as duplicates\n", ns.Count(), ns.Duplicates())
+	}
+	return nil
+}
+
+// reportQueue says what went wrong with the broker, and what the stream
+// still holds that no consumer will deliver.
+func (r *run) reportQueue(stderr io.Writer) {
+	if n, last := r.queue.BrokerErrors(); n > 0 {
+		fmt.Fprintf(stderr, "sluice: queue: %d calls to the broker failed and were tried again (the last: %v)\n", n, last)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if n := r.queue.Orphans(ctx); n > 0 {
+		fmt.Fprintf(stderr, "sluice: queue: the stream holds %d messages that no consumer will deliver (acked, but kept by the broker)\n", n)
+	}
+}
+
+// writeFile writes a file through fn, reporting a failure to close it.
+func writeFile(name string, fn func(io.Writer) error) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	if err := fn(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

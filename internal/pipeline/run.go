@@ -1,0 +1,195 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/pprof"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/reugn/go-streams"
+
+	"sluice/internal/config"
+	"sluice/internal/natsq"
+	"sluice/internal/wire"
+	"sluice/record"
+	"sluice/sinks"
+	"sluice/sources"
+	"sluice/stages"
+)
+
+// ErrInterrupted is Run's error after a signal (exit status 130).
+var ErrInterrupted = errors.New("interrupted")
+
+// OutputError is a failure to write the output.
+type OutputError struct{ Err error }
+
+func (e *OutputError) Error() string { return "write output: " + e.Err.Error() }
+func (e *OutputError) Unwrap() error { return e.Err }
+
+// source and output are what a run needs of sources.Lines or
+// sources.Queue, and of sinks.NDJSON or sinks.NATS.
+type source interface {
+	streams.Source
+	Count() int64
+	BytesRead() int64
+	Err() error
+}
+
+type output interface {
+	wire.Writer
+	Count() int64
+	Errors() int64
+	Err() error
+}
+
+// run is one assembled pipeline; build makes it, flow runs it.
+type run struct {
+	cfg      config.Config
+	life     *lifetime
+	in       *inputs // nil with --in
+	src      source
+	queue    *sources.Queue // with --in
+	schedule *stages.Schedule
+	fetcher  *stages.Fetcher
+	stats    *stages.Stats    // nil without --stats or --stats-json
+	finished *record.Finished // --resume's
+	out      output
+	sink     *wire.Sink
+	closers  []func() error // called last first
+}
+
+// Run reads the inputs through the pipeline to stdout (or --out). Cancelling
+// ctx (the first SIGINT or SIGTERM) stops intake at once; requests in flight
+// get cfg.Grace to finish, then are cancelled; every record read is
+// written. No goroutine started here outlives Run, except a read blocked on
+// an idle stdin, which cannot be interrupted (see sources.Lines).
+func Run(ctx context.Context, cfg config.Config, stdin io.Reader, stdout, stderr io.Writer) error {
+	stopProfile, err := startProfile(cfg.CPUProfile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
+	life := newLifetime(ctx, cfg.Grace)
+	defer life.end()
+	r, err := build(ctx, life, cfg, stdin, stdout, stderr)
+	if r != nil {
+		defer r.close(stderr)
+	}
+	if err != nil {
+		return err
+	}
+	r.flow(stderr)
+	if err := r.report(stderr); err != nil {
+		return err
+	}
+	switch {
+	case ctx.Err() != nil:
+		return ErrInterrupted
+	case r.out.Err() != nil:
+		return &OutputError{r.out.Err()}
+	}
+	return r.src.Err()
+}
+
+// startProfile starts --cpuprofile; stop ends it.
+func startProfile(name string) (stop func(), err error) {
+	if name == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
+}
+
+// build makes every part of the run; nothing runs yet. The run it returns,
+// even with an error, is to be closed.
+func build(ctx context.Context, life *lifetime, cfg config.Config, stdin io.Reader, stdout, stderr io.Writer) (*run, error) {
+	r := &run{cfg: cfg, life: life}
+	if cfg.In == nil {
+		// No reading ahead while every worker is busy, for line input
+		// only: a queue worker's messages that the schedule has not
+		// taken would wait in a pull, where nothing tells the broker
+		// they are being worked (InProgress).
+		r.cfg.Limits.Workers = cfg.Fetch.Concurrency
+		in, err := openInputs(cfg.Inputs, stdin)
+		if err != nil {
+			return r, err
+		}
+		r.in = in
+		r.closers = append(r.closers, func() error { in.close(); return nil })
+	}
+	if cfg.Stats || cfg.StatsJSON != "" {
+		r.stats = stages.NewStats()
+		r.cfg.Fetch.Stats = r.stats
+	}
+	var err error
+	if r.fetcher, err = stages.NewFetcher(r.cfg.Fetch); err != nil {
+		return r, err
+	}
+	r.closers = append(r.closers, func() error { r.fetcher.Close(); return nil })
+	if r.schedule, err = stages.NewSchedule(life.intake.Done(), r.cfg.Limits, r.stats); err != nil {
+		return r, err
+	}
+	js, err := r.connect()
+	if err != nil {
+		return r, err
+	}
+	if err := r.output(ctx, js, stdout, stderr); err != nil {
+		return r, err
+	}
+	return r, r.source(js)
+}
+
+// connect dials NATS for --in or --out.
+func (r *run) connect() (jetstream.JetStream, error) {
+	server := r.cfg.OutServer
+	if r.cfg.In != nil {
+		server = r.cfg.In.Server
+	}
+	if server == "" {
+		return nil, nil
+	}
+	js, closeConn, err := natsq.Connect(server, r.cfg.NATS)
+	if err != nil {
+		return nil, err
+	}
+	r.closers = append(r.closers, closeConn)
+	return js, nil
+}
+
+// output makes the writer and its sink: NDJSON to stdout, or --out.
+func (r *run) output(ctx context.Context, js jetstream.JetStream, stdout, stderr io.Writer) error {
+	if r.cfg.OutServer != "" {
+		if _, err := natsq.EnsureOutput(ctx, js, r.cfg.OutSubj, 0); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+		r.out = sinks.NewNATS(r.life.work, js, natsq.RecordMsg(r.cfg.OutSubj))
+		r.sink = wire.NewSink(r.out)
+		return nil
+	}
+	opt := sinks.NDJSONOptions{OnError: func(error) { r.life.Fail() }} // nobody reads our output
+	if r.cfg.Resume != "" {
+		var err error
+		if r.finished, opt.Prefix, err = readResume(r.cfg.Resume); err != nil {
+			return err
+		}
+	}
+	if r.cfg.Verbose {
+		opt.Log = stderr
+	}
+	r.out = sinks.NewNDJSON(stdout, opt)
+	r.sink = wire.NewSink(r.out)
+	return nil
+}

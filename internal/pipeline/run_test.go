@@ -1,0 +1,104 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"sluice/internal/config"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func parse(t testing.TB, args ...string) config.Config {
+	t.Helper()
+	cfg, err := config.Parse(args, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// Run in-process: every record comes out, and no goroutine outlives Run,
+// whether it ends normally or by cancellation.
+func TestRunLeavesNoGoroutines(t *testing.T) {
+	var hanging atomic.Int64
+	fourHang := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hang" {
+			if hanging.Add(1) == 4 {
+				close(fourHang)
+			}
+			<-r.Context().Done()
+		}
+	}))
+	defer srv.Close()
+	cfg := parse(t, "-c", "4", "--grace", "50ms")
+
+	t.Run("to the end", func(t *testing.T) {
+		before := goleak.IgnoreCurrent()
+		var in strings.Builder
+		for i := range 100 {
+			fmt.Fprintf(&in, "%s/ok/%d\nnot a url\n", srv.URL, i)
+		}
+		var out, errb bytes.Buffer
+		if err := Run(context.Background(), cfg, strings.NewReader(in.String()), &out, &errb); err != nil {
+			t.Fatalf("Run = %v", err)
+		}
+		if n := strings.Count(out.String(), "\n"); n != 200 || errb.Len() != 0 {
+			t.Errorf("Run wrote %d records and stderr %q; want 200 and nothing", n, errb.String())
+		}
+		goleak.VerifyNone(t, before)
+	})
+
+	t.Run("interrupted", func(t *testing.T) {
+		before := goleak.IgnoreCurrent()
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			<-fourHang // every worker holds a request
+			cancel()
+		}()
+		var out, errb bytes.Buffer
+		err := Run(ctx, cfg, strings.NewReader(strings.Repeat(srv.URL+"/hang\n", 6)), &out, &errb)
+		if !errors.Is(err, ErrInterrupted) {
+			t.Errorf("Run = %v; want ErrInterrupted", err)
+		}
+		n, canceled := strings.Count(out.String(), "\n"), strings.Count(out.String(), `"kind":"canceled"`)
+		if n < 4 || n != canceled {
+			t.Errorf("Run wrote %d records, %d canceled; want at least the 4 in flight, all canceled", n, canceled)
+		}
+		goleak.VerifyNone(t, before)
+	})
+}
+
+// A URL given as an argument is fetched like an input line, and stdin is
+// not read at all.
+func TestRunURLArguments(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	cfg := parse(t, srv.URL+"/a", "-u", srv.URL+"/b")
+	var out bytes.Buffer
+	if err := Run(context.Background(), cfg, failReader{t}, &out, io.Discard); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"url":"`+srv.URL+`/b"`) || !strings.Contains(lines[1], `"status":200`) {
+		t.Errorf("output = %q; want /b (from -u) then /a, both 200", out.String())
+	}
+}
+
+type failReader struct{ t *testing.T }
+
+func (r failReader) Read([]byte) (int, error) {
+	r.t.Error("stdin was read")
+	return 0, io.EOF
+}

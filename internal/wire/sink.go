@@ -1,0 +1,132 @@
+package wire
+
+import (
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/reugn/go-streams"
+
+	"sluice/record"
+)
+
+// Writer is what a Sink drives: the writing of one kind of output. Its
+// methods are called from one goroutine, the one that waits on the sink.
+type Writer interface {
+	// Write writes r. It is given every record that is neither skipped
+	// nor to be handed back to its queue.
+	Write(r *record.Record)
+	// Buffered reports whether written records wait in a buffer; Flush
+	// writes them out. Flush is called IdleFlush after the first record
+	// buffered when no record has followed.
+	Buffered() bool
+	Flush()
+	// Close is called once, when the input has ended: it writes out what
+	// is left and returns when every record written is stored or given up.
+	Close()
+}
+
+// IdleFlush is how long a record may wait in a writer's buffer: the buffer
+// is flushed this long after the first record written into it (or sooner,
+// when it fills). A bulk run writes in large blocks, a slow stream shows
+// each record within about this long, and the timer is set once per flush
+// rather than once per record.
+const IdleFlush = time.Millisecond
+
+// Sink is the streams.Sink of every output: it keeps the sink side of the
+// pass-through rule for its Writer. A skipped record (--resume, --unique)
+// is counted by reason and never reaches the writer; a record canceled
+// before it finished that came from a queue is handed back to the queue
+// (Record.Requeue), for another worker, and never reaches the writer.
+//
+// The sink runs in the goroutine that calls AwaitCompletion (To does), so
+// it starts no goroutine of its own; it returns when its input is closed
+// and the writer closed.
+type Sink struct {
+	w  Writer
+	in chan any
+
+	mu       sync.Mutex
+	skipped  map[string]int64
+	requeued int64
+}
+
+var _ streams.Sink = (*Sink)(nil)
+
+// NewSink returns a sink that writes with w.
+func NewSink(w Writer) *Sink {
+	return &Sink{w: w, in: make(chan any), skipped: map[string]int64{}}
+}
+
+// In returns the input channel; the upstream closes it.
+func (s *Sink) In() chan<- any { return s.in }
+
+// Skipped returns how many records were skipped, by reason.
+func (s *Sink) Skipped() map[string]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.skipped)
+}
+
+// Requeued returns how many canceled records went back to their queue
+// instead of being written (--in nats://).
+func (s *Sink) Requeued() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requeued
+}
+
+// AwaitCompletion runs the sink until its input is closed and the writer
+// closed.
+func (s *Sink) AwaitCompletion() {
+	flush := time.NewTimer(IdleFlush)
+	flush.Stop()
+	defer flush.Stop()
+	for {
+		// A record that is ready is taken without a select: a select over
+		// two channels costs several times one receive, and under load a
+		// record is usually waiting. With nothing buffered there is
+		// nothing to flush, so the wait needs no select either.
+		var v any
+		var ok bool
+		select {
+		case v, ok = <-s.in:
+		default:
+			if !s.w.Buffered() {
+				v, ok = <-s.in
+				break
+			}
+			select {
+			case v, ok = <-s.in:
+			case <-flush.C:
+				s.w.Flush()
+				continue
+			}
+		}
+		if !ok {
+			s.w.Close()
+			return
+		}
+		empty := !s.w.Buffered()
+		s.take(v.(*record.Record))
+		if empty && s.w.Buffered() {
+			flush.Reset(IdleFlush)
+		}
+	}
+}
+
+func (s *Sink) take(r *record.Record) {
+	switch {
+	case r.Skip != "":
+		s.mu.Lock()
+		s.skipped[r.Skip]++
+		s.mu.Unlock()
+	case r.Requeue():
+		s.mu.Lock()
+		s.requeued++
+		s.mu.Unlock()
+		r.Settle(false)
+	default:
+		s.w.Write(r)
+	}
+}

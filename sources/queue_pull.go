@@ -1,0 +1,136 @@
+package sources
+
+import (
+	"bytes"
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"sluice/internal/natsq"
+	"sluice/record"
+)
+
+// pull starts working partition p under the lease at rev.
+func (w *Queue) pull(intake context.Context, p int, rev uint64, out chan<- any) {
+	ctx, cancel := context.WithCancel(intake)
+	l := &lease{rev: rev, cancel: cancel, pulling: make(chan struct{})}
+	w.held[p] = l
+	w.pullers.Add(1)
+	go func() {
+		defer w.pullers.Done()
+		defer close(l.pulling)
+		w.puller(ctx, p, l, out)
+	}()
+}
+
+// puller pulls partition p's messages while room allows and sends their
+// records downstream, until ctx ends (intake stopped, or the partition
+// is released).
+func (w *Queue) puller(ctx context.Context, p int, l *lease, out chan<- any) {
+	cons, err := w.js.CreateOrUpdateConsumer(ctx, w.q.Stream, natsq.ConsumerConfig(w.q, p))
+	if err != nil {
+		w.brokerErr("consumer "+natsq.ConsumerName(w.q.Durable, p), err)
+		l.failed.Store(true) // the lease is given up at the next rebalance, to be taken again
+		return
+	}
+	// Pulls do not wait at the broker: a waiting pull would sit on room in
+	// the window that the partitions with work could use. An empty
+	// partition is asked again after a pause that grows to half a second.
+	var pause time.Duration
+	for ctx.Err() == nil {
+		n := w.takeRoom(ctx)
+		if n == 0 {
+			return
+		}
+		batch, err := cons.FetchNoWait(n)
+		got := 0
+		if err == nil {
+			for msg := range batch.Messages() {
+				got++
+				w.emit(ctx, msg, l, out)
+			}
+			err = batch.Error()
+		}
+		for range n - got {
+			w.room <- struct{}{}
+		}
+		switch {
+		case err != nil:
+			if ctx.Err() == nil {
+				w.brokerErr("pull "+natsq.ConsumerName(w.q.Durable, p), err)
+			}
+			pause = 250 * time.Millisecond // the broker is away: try again soon
+		case got == 0:
+			pause = min(max(2*pause, 10*time.Millisecond), 500*time.Millisecond)
+		default:
+			pause = 0
+		}
+		if pause > 0 {
+			sleep(ctx, pause)
+		}
+	}
+}
+
+// takeRoom waits for room for one message, then takes what more there is,
+// up to a batch; 0 when ctx ends first.
+func (w *Queue) takeRoom(ctx context.Context) int {
+	select {
+	case <-w.room:
+	case <-ctx.Done():
+		return 0
+	}
+	n := 1
+	for n < w.q.Batch {
+		select {
+		case <-w.room:
+			n++
+		default:
+			return n
+		}
+	}
+	return n
+}
+
+// emit sends the record of msg downstream, or hands msg back when intake
+// has stopped.
+func (w *Queue) emit(ctx context.Context, msg jetstream.Msg, l *lease, out chan<- any) {
+	md, err := msg.Metadata()
+	if err != nil { // not a JetStream message: cannot happen on a pull consumer
+		w.brokerErr("message metadata", err)
+		w.brokerErr("hand back", msg.Nak())
+		w.room <- struct{}{}
+		return
+	}
+	line := bytes.TrimSpace(msg.Data())
+	r := record.Parse(int64(md.Sequence.Stream), line, w.urlField)
+	r.MsgID = natsq.MsgID(w.q.Stream, md.Sequence.Stream)
+	h := &held{msg: msg, l: l}
+	w.mu.Lock()
+	w.unsett[h] = struct{}{}
+	w.mu.Unlock()
+	l.inflight.Add(1)
+	var settled atomic.Bool
+	r.Settle = func(done bool) {
+		if settled.CompareAndSwap(false, true) {
+			w.acks <- settlement{h, done} // never blocks: it has room for the window
+		}
+	}
+	select {
+	case out <- r:
+		w.n.Add(1)
+		w.bytes.Add(int64(len(msg.Data())))
+	case <-ctx.Done():
+		r.Settle(false) // not started: back to the queue for another worker
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
