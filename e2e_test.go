@@ -4,128 +4,18 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"sluice/internal/config"
-	"sluice/internal/site"
 )
-
-// Binaries built once for the end-to-end tests.
-var sluiceBin, siteBin, natsdBin, natscatBin string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "sluice-e2e")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	sluiceBin = filepath.Join(dir, "sluice")
-	siteBin = filepath.Join(dir, "site")
-	natsdBin = filepath.Join(dir, "natsd")
-	natscatBin = filepath.Join(dir, "natscat")
-	for bin, pkg := range map[string]string{sluiceBin: ".", siteBin: "./internal/cmd/site",
-		natsdBin: "./internal/cmd/natsd", natscatBin: "./internal/cmd/natscat"} {
-		if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "go build %s: %v\n%s", pkg, err, out)
-			os.Exit(1)
-		}
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// outRecord is the part of an output line the tests look at.
-type outRecord struct {
-	Seq       int64           `json:"seq"`
-	URL       string          `json:"url"`
-	Status    int             `json:"status"`
-	Attempts  int             `json:"attempts"`
-	Truncated bool            `json:"truncated"`
-	ElapsedMS float64         `json:"elapsed_ms"`
-	Input     json.RawMessage `json:"input"`
-	Error     *struct {
-		Kind    string `json:"kind"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
-
-func (r outRecord) kind() string {
-	if r.Error == nil {
-		return ""
-	}
-	return r.Error.Kind
-}
-
-// parseOutput checks that every line is valid UTF-8 JSON and that the seqs
-// are exactly 1..n, each once, and returns the records by seq.
-func parseOutput(t *testing.T, stdout string) map[int64]outRecord {
-	t.Helper()
-	recs := map[int64]outRecord{}
-	if stdout == "" {
-		return recs
-	}
-	if !strings.HasSuffix(stdout, "\n") {
-		t.Errorf("output does not end with a newline: ...%q", stdout[max(0, len(stdout)-80):])
-	}
-	for i, line := range strings.Split(strings.TrimSuffix(stdout, "\n"), "\n") {
-		if !utf8.ValidString(line) || !json.Valid([]byte(line)) {
-			t.Fatalf("output line %d is not valid UTF-8 JSON: %.200q", i+1, line)
-		}
-		var r outRecord
-		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			t.Fatalf("output line %d: %v", i+1, err)
-		}
-		if _, dup := recs[r.Seq]; dup {
-			t.Fatalf("seq %d appears twice", r.Seq)
-		}
-		recs[r.Seq] = r
-	}
-	for seq := int64(1); seq <= int64(len(recs)); seq++ {
-		if _, ok := recs[seq]; !ok {
-			t.Fatalf("%d records but seq %d is missing: a record was lost", len(recs), seq)
-		}
-	}
-	return recs
-}
-
-// runSluice runs the binary to completion with stdin and returns what it wrote
-// and its exit status.
-func runSluice(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	cmd := exec.Command(sluiceBin, args...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	var exit *exec.ExitError
-	if err != nil && !errors.As(err, &exit) {
-		t.Fatalf("run sluice: %v", err)
-	}
-	return out.String(), errb.String(), cmd.ProcessState.ExitCode()
-}
-
-func newSite(t *testing.T) *httptest.Server {
-	t.Helper()
-	srv := httptest.NewServer(site.Handler())
-	t.Cleanup(srv.Close)
-	return srv
-}
 
 // The accounting invariant over an input mixing every kind of line: one
 // record per non-blank, non-comment line, each with the expected outcome.
@@ -168,15 +58,20 @@ func TestInvariantMixedInput(t *testing.T) {
 	var want []string
 	for i := 0; i < 2000; i++ {
 		l := kinds[i%len(kinds)]
-		if i%len(kinds) == 15 && i > len(kinds) {
+		switch {
+		case i%len(kinds) == 15 && i > len(kinds):
 			l = kinds[0] // one 1 MiB line is enough to make the point
+		case i%len(kinds) == 6 && i > 10*len(kinds):
+			l = kinds[0] // ten timeouts, each three attempts of --timeout
 		}
 		in.WriteString(l.text + "\n")
 		if l.want != "skip" {
 			want = append(want, l.want)
 		}
 	}
-	stdout, stderr, code := runSluice(t, in.String(), "-c", "32", "--host-concurrency", "32", "--timeout", "300ms",
+	// --timeout is far above what a loaded machine takes to answer the
+	// fast pages; /slow/10000 outlasts it whatever the load.
+	stdout, stderr, code := runSluice(t, in.String(), "-c", "32", "--timeout", "2s",
 		"--max-body", "64KiB", "--retry-base", "5ms", "--retry-max", "20ms")
 	if code != 0 || stderr != "" {
 		t.Fatalf("exit %d, stderr %q; want 0 and nothing", code, stderr)
@@ -203,79 +98,6 @@ func TestInvariantMixedInput(t *testing.T) {
 	}
 	if r := recs[10]; string(r.Input) != `{"url":"`+srv.URL+`/page/1","id":42}` || r.Status != 200 {
 		t.Errorf("NDJSON input record = %+v; want status 200 and the object verbatim under input", r)
-	}
-}
-
-// slowServer answers every request after it has been cancelled or after
-// delay, and counts the requests it is holding.
-type slowServer struct {
-	*httptest.Server
-	inFlight atomic.Int64
-}
-
-func newSlowServer(t *testing.T, delay time.Duration) *slowServer {
-	t.Helper()
-	s := &slowServer{}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.inFlight.Add(1)
-		defer s.inFlight.Add(-1)
-		select {
-		case <-time.After(delay):
-			io.WriteString(w, "done")
-		case <-r.Context().Done():
-		}
-	}))
-	t.Cleanup(s.Close)
-	return s
-}
-
-// waitFor polls cond; the bound only keeps a broken build from hanging CI.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
-
-// started is a running sluice whose stdin stays open until the test closes it.
-type started struct {
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	stdout bytes.Buffer
-	stderr bytes.Buffer
-	done   chan error
-}
-
-func startSluice(t *testing.T, args ...string) *started {
-	t.Helper()
-	s := &started{cmd: exec.Command(sluiceBin, args...), done: make(chan error, 1)}
-	var err error
-	if s.stdin, err = s.cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	s.cmd.Stdout, s.cmd.Stderr = &s.stdout, &s.stderr
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.done <- s.cmd.Wait() }()
-	t.Cleanup(func() {
-		s.cmd.Process.Kill() // no-op once it has exited
-		s.stdin.Close()
-		<-s.done
-	})
-	return s
-}
-
-func (s *started) wait(t *testing.T) {
-	t.Helper()
-	select {
-	case <-s.done:
-		s.done <- nil // for the cleanup
-	case <-time.After(30 * time.Second):
-		t.Fatal("sluice did not exit")
 	}
 }
 
@@ -341,7 +163,7 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pr.Close()
-	cmd := exec.Command(sluiceBin, "-c", "5", "--grace", "1h", "--host-rate", strings.TrimPrefix(held.URL, "http://")+"=1/h")
+	cmd := exec.Command(sluiceBin(t), "-c", "5", "--grace", "1h", "--host-rate", strings.TrimPrefix(held.URL, "http://")+"=1/h")
 	cmd.Stdout = pw
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -398,7 +220,7 @@ func TestClosedStdout(t *testing.T) {
 	if err := os.WriteFile(in, bytes.Repeat([]byte(srv.URL+"/hello\n"), 200_000), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("bash", "-c", `"$1" < "$2" | head -n 1; echo "status ${PIPESTATUS[0]}" >&2`, "sh", sluiceBin, in)
+	cmd := exec.Command("bash", "-c", `"$1" < "$2" | head -n 1; echo "status ${PIPESTATUS[0]}" >&2`, "sh", sluiceBin(t), in)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
@@ -421,7 +243,7 @@ func TestUnwritableStdout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer full.Close()
-	cmd := exec.Command(sluiceBin)
+	cmd := exec.Command(sluiceBin(t))
 	cmd.Stdin = strings.NewReader(strings.Repeat("not a url\n", 100_000))
 	cmd.Stdout = full
 	var errb bytes.Buffer
@@ -458,7 +280,7 @@ func TestOrderedOutput(t *testing.T) {
 // With a slow input, each record appears while stdin is still open.
 func TestStreamingOutput(t *testing.T) {
 	srv := newSite(t)
-	cmd := exec.Command(sluiceBin)
+	cmd := exec.Command(sluiceBin(t))
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -567,7 +389,16 @@ func TestVerboseLog(t *testing.T) {
 }
 
 // Every script in examples/, as a new user runs it, with what it must show.
+// The examples pipe sluice through jq, as users do: without it the test
+// says so and skips, unless SLUICE_REQUIRE_TOOLS is set (.ci/run sets it,
+// so that CI never skips it).
 func TestExamples(t *testing.T) {
+	if _, err := exec.LookPath("jq"); err != nil {
+		if os.Getenv("SLUICE_REQUIRE_TOOLS") != "" {
+			t.Fatal("jq is not installed, and SLUICE_REQUIRE_TOOLS is set")
+		}
+		t.Skip("jq is not installed (apt-get install jq): the examples pipe sluice through it")
+	}
 	outcomes := func(want map[string]int) func(*testing.T, string, string) {
 		return func(t *testing.T, stdout, stderr string) {
 			counts := map[string]int{}
@@ -626,7 +457,7 @@ func TestExamples(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a hung example fails, not CI
 			defer cancel()
 			cmd := exec.CommandContext(ctx, "bash", filepath.Join("examples", tc.script))
-			cmd.Env = append(os.Environ(), "SLUICE="+sluiceBin, "SITE="+siteBin, "NATSD="+natsdBin, "NATSCAT="+natscatBin)
+			cmd.Env = append(os.Environ(), "SLUICE="+sluiceBin(t), "SITE="+binary(t, "./internal/cmd/site"), "NATSD="+binary(t, "./internal/cmd/natsd"), "NATSCAT="+binary(t, "./internal/cmd/natscat"))
 			cmd.WaitDelay = 5 * time.Second // a child left holding our pipes must not hang the test
 			var out, errb bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &errb

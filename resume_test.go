@@ -36,7 +36,7 @@ func TestResumeAfterKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := exec.Command(sluiceBin, "-c", "30", "--host-concurrency", "30", in)
+	first := exec.Command(sluiceBin(t), "-c", "30", "--host-concurrency", "30", in)
 	first.Stdout = f
 	if err := first.Start(); err != nil {
 		t.Fatal(err)
@@ -60,7 +60,7 @@ func TestResumeAfterKill(t *testing.T) {
 	again := strings.ReplaceAll(b.String(), slow.URL, fixed.URL)
 	os.WriteFile(in, []byte(again), 0o644)
 	f, _ = os.OpenFile(out, os.O_WRONLY|os.O_APPEND, 0o644)
-	second := exec.Command(sluiceBin, "--resume", out, "--stats", in)
+	second := exec.Command(sluiceBin(t), "--resume", out, "--stats", in)
 	second.Stdout = f
 	var stderr strings.Builder
 	second.Stderr = &stderr

@@ -244,6 +244,28 @@ func TestScheduleRetryAfterPausesHost(t *testing.T) {
 	})
 }
 
+// One worker: a record waiting out a long backoff (Retry-After: 2) holds no
+// worker, so 50 records for another host behind it all finish first, and
+// the waiting record comes out last, after its second attempt.
+func TestScheduleRetryWaitHoldsNoWorker(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		pol := RetryPolicy{Retries: 1, Statuses: DefaultRetryStatuses, Base: time.Millisecond, Max: time.Minute}
+		l := newLoop(t, limits(nil), pol, 1, func(r *record.Record) {
+			time.Sleep(10 * time.Millisecond)
+			r.Status = 200
+			if r.Host == "a.test" {
+				r.Status, r.RetryAfter = 503, 2*time.Second
+			}
+		})
+		recs, _ := l.run(t, batch{"a.test", 1}, batch{"b.test", 50})
+		last := recs[len(recs)-1]
+		if last.Host != "a.test" || last.Status != 503 || last.Attempts != 2 {
+			t.Errorf("last record out: %s, status %d after %d attempts; want a.test's, 503 after 2, behind all 50 of b.test's",
+				last.Host, last.Status, last.Attempts)
+		}
+	})
+}
+
 // overloadServer answers 429 when it has answered limit requests within the
 // last second, until it is lifted.
 type overloadServer struct {
