@@ -26,9 +26,9 @@ import (
 // stored or the writer is told to give up (ctx); records it gave up on count
 // in Err.
 //
-// Write, Buffered, Flush and Close are for the sink's goroutine. The first
-// Write starts one more goroutine, which waits for the broker's acks in
-// order; Close ends it.
+// Write and Flush are for the sink's goroutine. The first Write starts one
+// more goroutine, which waits for the broker's acks in order; the last
+// Flush ends it.
 type NATS struct {
 	ctx     context.Context // ends the retrying of failed publishes
 	js      jetstream.JetStream
@@ -92,14 +92,12 @@ func (s *NATS) Err() error {
 	return nil
 }
 
-// Buffered is false: each publish goes out as it is made.
-func (s *NATS) Buffered() bool { return false }
-
-// Flush does nothing; Close waits for the acks.
-func (s *NATS) Flush() {}
-
-// Close waits until every record written is stored or given up.
-func (s *NATS) Close() {
+// Flush does nothing until the end (each publish goes out as it is made);
+// at the end it waits until every record written is stored or given up.
+func (s *NATS) Flush(end bool) {
+	if !end {
+		return
+	}
 	close(s.pending)
 	if s.started {
 		<-s.acked

@@ -67,12 +67,10 @@ func writeAll(w io.Writer, b []byte) error {
 	return err
 }
 
-// Buffered reports whether records wait in the buffer, or to be settled.
-func (s *NDJSON) Buffered() bool { return s.w.Buffered() > 0 || len(s.unsettled) > 0 }
-
 // Flush writes out the buffer, then settles the queue messages whose
 // records it held: acked once written, handed back if the write failed.
-func (s *NDJSON) Flush() {
+// The end is no different.
+func (s *NDJSON) Flush(bool) {
 	ok := s.check(s.w.Flush())
 	for i, r := range s.unsettled {
 		r.Settle(ok)
@@ -80,9 +78,6 @@ func (s *NDJSON) Flush() {
 	}
 	s.unsettled = s.unsettled[:0]
 }
-
-// Close flushes what is left.
-func (s *NDJSON) Close() { s.Flush() }
 
 // Write writes r's line into the buffer. After a write error it only
 // drains: the output is gone, but upstream must still finish.

@@ -85,9 +85,8 @@ func NewFetcher(cfg FetchConfig) (*Fetcher, error) {
 		IdleConnTimeout:     90 * time.Second,
 		TLSHandshakeTimeout: cfg.Timeout,
 		// No ResponseHeaderTimeout: each attempt's context already has the
-		// deadline, and the setting starts a timer in every round trip and
-		// adds it to the round trip's select (in a profile of 200k requests
-		// the round trip took 12% of the CPU, against 8% without).
+		// deadline, and the setting starts a timer in every round trip
+		// (BENCHMARKS.md, "Design decisions", has what it cost).
 		ExpectContinueTimeout:  time.Second,
 		MaxResponseHeaderBytes: maxHeaderBytes,
 		TLSClientConfig:        &tls.Config{InsecureSkipVerify: cfg.Insecure},
@@ -199,9 +198,8 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 }
 
 // newRequest builds an attempt's request. A record from record.Parse
-// carries its URL parsed, and the request takes that as it is: parsing the
-// URL a second time cost about 1,500 instructions per record (callgrind),
-// a little over 1% of sluice's CPU on small pages.
+// carries its URL parsed, and the request takes that as it is, never
+// parsing it a second time.
 func (f *Fetcher) newRequest(ctx context.Context, r *record.Record) (*http.Request, error) {
 	if r.Target == nil {
 		return http.NewRequestWithContext(ctx, f.cfg.Method, r.URL, nil)

@@ -30,10 +30,8 @@ type Limits struct {
 
 // DefaultWindow is the window for a concurrency: enough records waiting that
 // other hosts can overtake a throttled one, few enough to be constant memory
-// (a waiting record is a few hundred bytes). At 1,024 a shuffled list over 200
-// hosts each limited to 20/s took 1.29x the time the limits allow, the window
-// clogged with the records of hosts that had to wait; at 8,192 it took 1.01x
-// (bench/run.sh, scenario 6).
+// (a waiting record is a few hundred bytes). BENCHMARKS.md, "Design
+// decisions", has how the size was chosen.
 func DefaultWindow(concurrency int) int { return max(8192, 16*concurrency) }
 
 // DefaultHostConcurrency is the parallel requests per host for a

@@ -30,8 +30,7 @@ const sweepEvery = time.Second
 // stage stops reading In, which is the backpressure. It also stops reading
 // while Limits.Workers records are out at the fetch stage: no worker could
 // take another record then, and a window full of records that are only
-// waiting for a worker cost the garbage collector a scan of each of them
-// every cycle (3-5% of sluice's CPU in a single-host run) and their memory.
+// waiting for a worker would cost memory and the collector's time.
 //
 // The fetch stage hands every record back after each attempt (the schedule
 // is its Returner): Done frees the record's host slot and window place,

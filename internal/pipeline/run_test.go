@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -90,9 +91,13 @@ func TestRunURLArguments(t *testing.T) {
 	if err := Run(context.Background(), cfg, failReader{t}, &out, io.Discard); err != nil {
 		t.Fatalf("Run = %v", err)
 	}
-	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
-	if len(lines) != 2 || !strings.Contains(lines[0], `"url":"`+srv.URL+`/b"`) || !strings.Contains(lines[1], `"status":200`) {
-		t.Errorf("output = %q; want /b (from -u) then /a, both 200", out.String())
+	got := map[string]bool{} // records come out as they finish: looked up by seq
+	for _, line := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
+		got[line[:strings.Index(line, `","final_url"`)]] = strings.Contains(line, `"status":200`)
+	}
+	want := map[string]bool{`{"seq":1,"url":"` + srv.URL + `/b`: true, `{"seq":2,"url":"` + srv.URL + `/a`: true}
+	if len(got) != 2 || !maps.Equal(got, want) {
+		t.Errorf("output = %q; want seq 1 /b (from -u), seq 2 /a, both 200", out.String())
 	}
 }
 

@@ -16,14 +16,11 @@ type Writer interface {
 	// Write writes r. It is given every record that is neither skipped
 	// nor to be handed back to its queue.
 	Write(r *record.Record)
-	// Buffered reports whether written records wait in a buffer; Flush
-	// writes them out. Flush is called IdleFlush after the first record
-	// buffered when no record has followed.
-	Buffered() bool
-	Flush()
-	// Close is called once, when the input has ended: it writes out what
-	// is left and returns when every record written is stored or given up.
-	Close()
+	// Flush writes out what Write buffered. The sink calls it IdleFlush
+	// after the first Write since the last Flush when no record has
+	// followed, and once with end set when the input has ended: then it
+	// also returns only when every record written is stored or given up.
+	Flush(end bool)
 }
 
 // IdleFlush is how long a record may wait in a writer's buffer: the buffer
@@ -40,8 +37,7 @@ const IdleFlush = time.Millisecond
 // (Record.Requeue), for another worker, and never reaches the writer.
 //
 // The sink runs in the goroutine that calls AwaitCompletion (To does), so
-// it starts no goroutine of its own; it returns when its input is closed
-// and the writer closed.
+// it starts no goroutine of its own.
 type Sink struct {
 	w  Writer
 	in chan any
@@ -77,45 +73,48 @@ func (s *Sink) Requeued() int64 {
 }
 
 // AwaitCompletion runs the sink until its input is closed and the writer
-// closed.
+// has flushed for the end.
 func (s *Sink) AwaitCompletion() {
 	flush := time.NewTimer(IdleFlush)
 	flush.Stop()
 	defer flush.Stop()
+	armed := false // a Write since the last Flush: the timer runs
 	for {
 		// A record that is ready is taken without a select: a select over
 		// two channels costs several times one receive, and under load a
-		// record is usually waiting. With nothing buffered there is
-		// nothing to flush, so the wait needs no select either.
+		// record is usually waiting. With nothing written since the last
+		// flush there is nothing to flush, so the wait needs no select
+		// either.
 		var v any
 		var ok bool
 		select {
 		case v, ok = <-s.in:
 		default:
-			if !s.w.Buffered() {
+			if !armed {
 				v, ok = <-s.in
 				break
 			}
 			select {
 			case v, ok = <-s.in:
 			case <-flush.C:
-				s.w.Flush()
+				armed = false
+				s.w.Flush(false)
 				continue
 			}
 		}
 		if !ok {
-			s.w.Close()
+			s.w.Flush(true)
 			return
 		}
-		empty := !s.w.Buffered()
-		s.take(v.(*record.Record))
-		if empty && s.w.Buffered() {
+		if s.take(v.(*record.Record)) && !armed {
+			armed = true
 			flush.Reset(IdleFlush)
 		}
 	}
 }
 
-func (s *Sink) take(r *record.Record) {
+// take hands r to the writer, or counts it; it reports whether it wrote.
+func (s *Sink) take(r *record.Record) bool {
 	switch {
 	case r.Skip != "":
 		s.mu.Lock()
@@ -128,5 +127,7 @@ func (s *Sink) take(r *record.Record) {
 		r.Settle(false)
 	default:
 		s.w.Write(r)
+		return true
 	}
+	return false
 }
