@@ -34,6 +34,11 @@ import (
 // Helpers shared by the end-to-end tests of this package: the binaries,
 // running sluice, reading its output, local servers and NATS.
 
+// hangGuard bounds every wait for something a test observes. It is no
+// threshold of speed: it only turns a hang into a failure with a message
+// before go test's own 10 minutes, on a machine as loaded as it may be.
+const hangGuard = 3 * time.Minute
+
 // binDir holds the binaries built for the tests.
 var binDir string
 
@@ -166,7 +171,7 @@ func (w *worker) wait(t testing.TB) {
 		if err != nil {
 			t.Fatalf("worker: %v\n%s", err, w.stderr.String())
 		}
-	case <-time.After(90 * time.Second):
+	case <-time.After(hangGuard):
 		t.Fatalf("worker did not finish; its stderr, with its goroutines:\n%s", w.dump())
 	}
 }
@@ -455,10 +460,10 @@ func newSlowServer(t *testing.T, delay time.Duration) *slowServer {
 	return s
 }
 
-// waitFor polls cond; the bound only keeps a broken build from hanging CI.
+// waitFor polls cond until it holds; see hangGuard for the bound.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(hangGuard); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		if cond() {
 			return
 		}
@@ -500,7 +505,7 @@ func (s *started) wait(t *testing.T) {
 	select {
 	case <-s.done:
 		s.done <- nil // for the cleanup
-	case <-time.After(30 * time.Second):
+	case <-time.After(hangGuard):
 		t.Fatal("sluice did not exit")
 	}
 }

@@ -60,6 +60,9 @@ func TestHostileMixedInput(t *testing.T) {
 	}
 	for i := range 100 {
 		for _, f := range hostile.Faults {
+			if hostileWant[f].kind == "timeout" && i >= 10 {
+				continue // ten of each is enough, and each takes --timeout
+			}
 			add(bad.URL+f+"?i="+fmt.Sprint(i), hostileWant[f].kind)
 		}
 		add(good.URL+"/page/"+fmt.Sprint(i%20+1), "")
@@ -71,7 +74,9 @@ func TestHostileMixedInput(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute) // a hang fails, not CI
 	defer cancel()
-	cmd := exec.CommandContext(ctx, sluiceBin(t), "-c", "64", "--host-concurrency", "64", "--timeout", "1s",
+	// --timeout is far above what a loaded machine takes to answer the good
+	// pages; the hanging faults outlast it whatever the load.
+	cmd := exec.CommandContext(ctx, sluiceBin(t), "-c", "64", "--timeout", "3s",
 		"--max-body", "1MiB", "--retries", "0", "--extract", "title")
 	cmd.Stdin = strings.NewReader(in.String())
 	var out, errb bytes.Buffer

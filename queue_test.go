@@ -37,13 +37,13 @@ import (
 // run in-process with JetStream in a temporary directory; the workers are
 // the built binary.
 
-// Three workers share 30,000 URL messages; one is killed with SIGKILL
+// Three workers share 12,000 URL messages; one is killed with SIGKILL
 // halfway and a fourth joins. The output stream ends with exactly one record
 // per input message: what the killed worker had pulled comes back after
 // ack_wait, and what it had published as well is dropped by Nats-Msg-Id.
 func TestQueueWorkerKilled(t *testing.T) {
 	ns := natsServer(t, t.TempDir(), -1)
-	const n = 30000
+	const n = 12000
 	queue := ns.ClientURL() + "/WORK/urls"
 	enqueueURLs(t, queue, hosts(t, 24, nil), n)
 	js := jsConn(t, ns.ClientURL())

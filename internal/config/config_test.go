@@ -176,6 +176,7 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"--in", "nats://127.0.0.1:4222/S/s", "--unique"}, "--unique"},
 		{[]string{"--in", "nats://127.0.0.1:4222/S/s", "a.txt"}, "--in"},
 		{[]string{"--out", "nats://127.0.0.1:4222/o", "--ordered"}, "--ordered"},
+		{[]string{"--out", "nats://127.0.0.1:4222/o", "--resume", "done.ndjson"}, "--resume"},
 		{[]string{"--in", "nats://127.0.0.1:4222/S/s", "--out", "nats://127.0.0.1:4223/o"}, "--out"},
 	}
 	for _, tc := range tests {
