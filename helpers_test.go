@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -82,14 +83,57 @@ func binary(t testing.TB, pkg string) string {
 // sluiceBin is the sluice binary.
 func sluiceBin(t testing.TB) string { return binary(t, ".") }
 
-// natsServer starts a JetStream server on loopback (port -1: a free one).
-func natsServer(t testing.TB, dir string, port int) *server.Server {
-	t.Helper()
-	return natsServerWith(t, &server.Options{Port: port, StoreDir: dir})
+// natsd is a nats-server process with JetStream on loopback, storing in
+// its own folder: the internal/cmd/natsd binary, built without the race
+// detector, so the broker runs at its own speed beside the workers.
+type natsd struct {
+	url  string
+	port int
+	cmd  *exec.Cmd
+	done chan struct{}
 }
 
-// natsServerWith starts a server with opts, JetStream on, on loopback,
-// quiet; it is shut down when the test ends.
+// natsServer starts a natsd on port (-1: a free one) storing in dir; it is
+// stopped when the test ends.
+func natsServer(t testing.TB, dir string, port int) *natsd {
+	t.Helper()
+	n := &natsd{cmd: exec.Command(binary(t, "./internal/cmd/natsd"), "-port", strconv.Itoa(port), "-store", dir),
+		done: make(chan struct{})}
+	out, err := n.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.cmd.Stderr = os.Stderr
+	if err := n.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer close(n.done)
+		n.cmd.Wait() // its exit status is of no interest: it is stopped, or it failed to start (no URL below)
+	}()
+	t.Cleanup(n.stop)
+	line, err := bufio.NewReader(out).ReadString('\n') // the client URL, once it is ready
+	if err != nil {
+		t.Fatalf("natsd did not start: %v", err)
+	}
+	n.url = strings.TrimSpace(line)
+	if n.port, err = strconv.Atoi(n.url[strings.LastIndexByte(n.url, ':')+1:]); err != nil {
+		t.Fatalf("natsd's URL %q: %v", n.url, err)
+	}
+	return n
+}
+
+func (n *natsd) ClientURL() string { return n.url }
+
+// stop shuts the server down (SIGTERM) and waits until it has.
+func (n *natsd) stop() {
+	n.cmd.Process.Signal(syscall.SIGTERM) // fails only once it has exited
+	<-n.done
+}
+
+// natsServerWith starts a server with opts (TLS, accounts) in the test's
+// own process, JetStream on, on loopback, quiet; it is shut down when the
+// test ends.
 func natsServerWith(t testing.TB, opts *server.Options) *server.Server {
 	t.Helper()
 	opts.Host, opts.JetStream, opts.NoSigs, opts.NoLog = "127.0.0.1", true, true, true
