@@ -183,7 +183,7 @@ func TestProgressDescribe(t *testing.T) {
 		t.Errorf("Describe = %q; want %q", got, want)
 	}
 	got = Describe(Counts{Done: 5, InFlight: 2, Waiting: 7, AtHostLimit: 1}, 3)
-	if want := "done 5 · in flight 2 · waiting 7 (1 hosts at --host-concurrency) · errors 0 · 3 req/s"; got != want {
+	if want := "done 5 · in flight 2 · waiting 7 (1 host at --host-concurrency) · errors 0 · 3 req/s"; got != want {
 		t.Errorf("Describe = %q; want %q", got, want)
 	}
 }

@@ -87,7 +87,11 @@ func (p *Progress) run() {
 func Describe(c Counts, rate float64) string {
 	waiting := fmt.Sprint(c.Waiting)
 	if c.AtHostLimit > 0 {
-		waiting += fmt.Sprintf(" (%d hosts at --host-concurrency)", c.AtHostLimit)
+		hosts := "hosts"
+		if c.AtHostLimit == 1 {
+			hosts = "host"
+		}
+		waiting += fmt.Sprintf(" (%d %s at --host-concurrency)", c.AtHostLimit, hosts)
 	}
 	return fmt.Sprintf("done %d · in flight %d · waiting %s · errors %d · %.0f req/s", c.Done, c.InFlight, waiting, c.Errors, rate)
 }
