@@ -100,7 +100,7 @@ func TestQueueBackpressure(t *testing.T) {
 	}
 	most := 0
 	waitFor(t, "the worker to fill its window", func() bool { most = max(most, pending()); return most >= window })
-	for range 20 { // while nobody reads stdout
+	for range 20 { // twenty looks while nobody reads stdout: the window must hold at each (sampling, not a wait)
 		most = max(most, pending())
 		time.Sleep(50 * time.Millisecond)
 	}

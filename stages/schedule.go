@@ -224,7 +224,7 @@ func (s *Schedule) run() {
 		}
 		var inCh chan any
 		var outCh chan<- any
-		if in != nil && s.count < s.lim.Window && (s.lim.Workers == 0 || s.sent < s.lim.Workers) {
+		if in != nil && s.count < s.lim.Window && s.mayRead() {
 			inCh = in
 		}
 		if s.next != nil {
@@ -259,6 +259,15 @@ func (s *Schedule) run() {
 		}
 		timer.Stop()
 	}
+}
+
+// mayRead reports whether the read-ahead stop (Limits.Workers) lets the
+// loop take a record from upstream: some worker is free, and no record
+// already picked waits for one. A picked record that waits means no worker
+// has asked for it yet: every worker is busy, or not started (at start the
+// loop would otherwise read ahead before the first worker runs).
+func (s *Schedule) mayRead() bool {
+	return s.lim.Workers == 0 || (s.sent < s.lim.Workers && s.next == nil)
 }
 
 // step makes one move that needs no waiting: it takes the reports given
