@@ -79,7 +79,7 @@ func TestParseFlags(t *testing.T) {
 	cfg, err := Parse([]string{"-c", "7", "--timeout", "3s", "--max-body", "1KiB", "-H", "X-A: 1",
 		"-H", "User-Agent: mine", "-X", "HEAD", "--max-redirects", "0", "a.txt", "-"}, &help)
 	if err != nil {
-		t.Fatalf("parseFlags: %v", err)
+		t.Fatalf("Parse: %v", err)
 	}
 	f := cfg.Fetch
 	if f.Concurrency != 7 || f.Timeout != 3*time.Second || f.MaxBody != 1024 || f.Method != "HEAD" || f.MaxRedirects != 0 {
@@ -95,7 +95,7 @@ func TestParseFlags(t *testing.T) {
 		t.Errorf("inputs = %+v; want %+v", cfg.Inputs, want)
 	}
 	if help.Len() != 0 {
-		t.Errorf("parseFlags wrote %q to stdout", help.String())
+		t.Errorf("Parse wrote %q to stdout", help.String())
 	}
 	cfg, err = Parse(nil, &help)
 	if err != nil || cfg.Fetch.Header.Get("User-Agent") != "sluice/"+Version || cfg.Fetch.Concurrency != 50 ||
