@@ -1,7 +1,11 @@
 package main
 
 import (
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -98,5 +102,40 @@ func TestExtractEndToEnd(t *testing.T) {
 	}
 	if got["/hello"].Body == nil {
 		t.Errorf("/hello: no body with --body")
+	}
+}
+
+// --hash through the binary: the digests of the body read (at most
+// --max-body), and the favicon mmh3 as a number.
+func TestHashEndToEnd(t *testing.T) {
+	srv := newSite(t)
+	resp, err := http.Get(srv.URL + "/bytes/5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || len(body) != 5000 {
+		t.Fatalf("/bytes/5000: %d bytes, %v", len(body), err)
+	}
+	stdout, stderr, code := runSluice(t, srv.URL+"/bytes/5000\n", "--hash", "md5,sha256,mmh3", "--max-body", "1KiB")
+	if code != 0 || stderr != "" {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rec struct {
+		Truncated bool
+		Hash      map[string]any
+	}
+	if err := json.Unmarshal([]byte(stdout), &rec); err != nil {
+		t.Fatalf("%q: %v", stdout, err)
+	}
+	sha, md := sha256.Sum256(body[:1024]), md5.Sum(body[:1024])
+	mm, isNumber := rec.Hash["mmh3"].(float64)
+	if !rec.Truncated || rec.Hash["sha256"] != hex.EncodeToString(sha[:]) || rec.Hash["md5"] != hex.EncodeToString(md[:]) ||
+		!isNumber || mm != float64(int32(mm)) {
+		t.Errorf("record = %s; want the sha256 and md5 of the first 1 KiB, mmh3 a signed 32-bit number, truncated", stdout)
+	}
+	if _, _, code := runSluice(t, "", "--hash", "sha1"); code != 2 {
+		t.Errorf("--hash sha1: exit %d; want 2", code)
 	}
 }

@@ -123,6 +123,22 @@ func writePage(s *jsoniter.Stream, p *Page) {
 		}
 		writeStringMap(s, joined)
 	}
+	if len(p.Hashes) > 0 {
+		field(s, "hash")
+		s.WriteObjectStart()
+		for i, h := range p.Hashes {
+			if i > 0 {
+				s.WriteMore()
+			}
+			key(s, h.Name)
+			if h.Int != nil {
+				s.WriteInt64(*h.Int)
+			} else {
+				writeString(s, h.Hex)
+			}
+		}
+		s.WriteObjectEnd()
+	}
 	if len(p.Fields) > 0 {
 		field(s, "fields")
 		s.WriteObjectStart()

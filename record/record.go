@@ -111,8 +111,16 @@ type Page struct {
 	Text     *string           // --extract text: visible text, white space folded, capped
 	Headers  http.Header       // --extract headers: the response headers
 	Fields   []Field           // --select and --select-all, in the order given
+	Hashes   []Hash            // --hash: of the body read, in the order of stages.HashNames
 	Charset  string            // the charset the body was decoded from, for HTML
 	Error    string            // why the HTML could not be parsed (the other parts are then missing)
+}
+
+// Hash is one --hash result: Hex for a digest, Int for a number (mmh3).
+type Hash struct {
+	Name string
+	Hex  string
+	Int  *int64
 }
 
 // Field is one --select (One) or --select-all (All) result.

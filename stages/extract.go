@@ -30,11 +30,12 @@ type ExtractConfig struct {
 	Selects                           []Select // --select and --select-all, in order
 	TextMax                           int      // bytes of text kept; 0 means DefaultTextMax
 	Body                              bool     // --body: keep the body for the output
+	Hashes                            []string // --hash: names from HashNames
 }
 
 // Extracting reports whether anything is asked of the extract stage.
 func (c *ExtractConfig) Extracting() bool {
-	return c.Title || c.Links || c.Meta || c.Text || c.Headers || len(c.Selects) > 0 || c.Body
+	return c.Title || c.Links || c.Meta || c.Text || c.Headers || len(c.Selects) > 0 || c.Body || len(c.Hashes) > 0
 }
 
 func (c *ExtractConfig) parsesHTML() bool {
@@ -130,10 +131,13 @@ func (e *Extractor) Extract(_ context.Context, r *record.Record) {
 	if e.cfg.Headers {
 		p.Headers = r.Header
 	}
+	if len(e.cfg.Hashes) > 0 {
+		p.Hashes = hashes(e.cfg.Hashes, r.Body)
+	}
 	if e.cfg.parsesHTML() && isHTML(r.ContentType, r.Body) {
 		e.parse(r, p)
 	}
-	if p.Headers != nil || p.Charset != "" {
+	if p.Headers != nil || p.Charset != "" || p.Hashes != nil {
 		r.Page = p
 	}
 }

@@ -170,6 +170,7 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"--extract", "title,images"}, "--extract"},
 		{[]string{"--parse-workers", "0"}, "--parse-workers"},
 		{[]string{"--text-max", "0"}, "--text-max"},
+		{[]string{"--hash", "sha1"}, "--hash"},
 		{[]string{"--in", "nats://127.0.0.1:4222/S"}, "--in"},
 		{[]string{"--in", "nats://127.0.0.1:4222/S/s?batch=0"}, "--in"},
 		{[]string{"--out", "nats://127.0.0.1:4222/a.*"}, "--out"},

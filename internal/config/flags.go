@@ -28,6 +28,7 @@ type flags struct {
 	hostRates, hostConcs  []string
 	retryOn               string
 	extract               string
+	hashList              string
 	selects, selectAlls   []string
 	textMax               sizeValue
 	in, out               string
@@ -71,6 +72,7 @@ func (f *flags) define(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&f.selectAlls, "select-all", nil, "NAME=SELECTOR[@attr]: an array of every match, under fields (repeatable)")
 	fs.BoolVar(&cfg.Extract.LinksSameHost, "links-same-host", false, "with --extract links, keep only links to the page's own host")
 	fs.BoolVar(&cfg.Extract.Body, "body", false, "include the body: as body when it is UTF-8 text, else as body_base64")
+	fs.StringVar(&f.hashList, "hash", "", "hashes of the body read, under hash: sha256, md5, mmh3 (the favicon hash of Shodan and httpx), comma-separated")
 	fs.Var(&f.textMax, "text-max", "longest --extract text, and text of a selected element")
 	fs.IntVar(&cfg.Parsers, "parse-workers", runtime.NumCPU(), "pages parsed in parallel (CPU work, apart from -c)")
 	fs.DurationVar(&cfg.Grace, "grace", 5*time.Second, "after SIGINT/SIGTERM, time for requests in flight to finish")
@@ -95,7 +97,7 @@ var helpGroups = []struct {
 		"insecure", "deny-private", "fail-status", "grace"}},
 	{"Politeness and retries", []string{"rate", "burst", "host-rate", "host-concurrency", "window", "auto-throttle",
 		"retries", "retry-on", "retry-base", "retry-max", "retry-unsafe"}},
-	{"Extraction", []string{"extract", "select", "select-all", "links-same-host", "body", "text-max", "parse-workers"}},
+	{"Extraction", []string{"extract", "select", "select-all", "links-same-host", "body", "hash", "text-max", "parse-workers"}},
 	{"Output", []string{"ordered", "progress", "no-progress", "stats", "stats-json", "verbose", "cpuprofile", "version", "help"}},
 	{"Many machines (NATS JetStream; see sluice enqueue --help)", []string{"in", "out", "nats-creds", "nats-tls-ca"}},
 }

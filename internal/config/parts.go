@@ -99,8 +99,12 @@ func (f *flags) extraction() error {
 		}
 	}
 	e := &cfg.Extract
+	var err error
+	if e.Hashes, err = stages.ParseHashList(f.hashList); err != nil {
+		return fmt.Errorf("invalid argument %q for --hash: %v", f.hashList, err)
+	}
 	e.TextMax = int(min(int64(f.textMax), 1<<30))
-	cfg.Fetch.KeepBody = e.Body || e.Title || e.Links || e.Meta || e.Text || len(e.Selects) > 0
+	cfg.Fetch.KeepBody = e.Body || e.Title || e.Links || e.Meta || e.Text || len(e.Selects) > 0 || len(e.Hashes) > 0
 	cfg.Fetch.KeepHeader = e.Headers
 	return nil
 }
