@@ -125,27 +125,20 @@ func writePage(s *jsoniter.Stream, p *Page) {
 	}
 	if len(p.Hashes) > 0 {
 		field(s, "hash")
-		s.WriteObjectStart()
-		for i, h := range p.Hashes {
-			if i > 0 {
-				s.WriteMore()
-			}
+		writeObject(s, len(p.Hashes), func(i int) {
+			h := p.Hashes[i]
 			key(s, h.Name)
 			if h.Int != nil {
 				s.WriteInt64(*h.Int)
 			} else {
 				writeString(s, h.Hex)
 			}
-		}
-		s.WriteObjectEnd()
+		})
 	}
 	if len(p.Fields) > 0 {
 		field(s, "fields")
-		s.WriteObjectStart()
-		for i, f := range p.Fields {
-			if i > 0 {
-				s.WriteMore()
-			}
+		writeObject(s, len(p.Fields), func(i int) {
+			f := p.Fields[i]
 			key(s, f.Name)
 			switch {
 			case f.All:
@@ -155,9 +148,21 @@ func writePage(s *jsoniter.Stream, p *Page) {
 			default:
 				writeString(s, *f.One)
 			}
-		}
-		s.WriteObjectEnd()
+		})
 	}
+}
+
+// writeObject writes an object of n members; member writes the i-th, key
+// and value.
+func writeObject(s *jsoniter.Stream, n int, member func(i int)) {
+	s.WriteObjectStart()
+	for i := range n {
+		if i > 0 {
+			s.WriteMore()
+		}
+		member(i)
+	}
+	s.WriteObjectEnd()
 }
 
 // writeStringMap writes m as an object, keys sorted.
