@@ -7,21 +7,28 @@ import (
 	"net/url"
 	"strings"
 	"unicode/utf8"
-
-	jsoniter "github.com/json-iterator/go"
 )
+
+// Parse turns one input line into a Record with the zero Parser's
+// settings but for the URL's field.
+func Parse(seq int64, line []byte, urlField string) *Record {
+	p := Parser{URLField: urlField}
+	return p.Parse(seq, line)
+}
 
 // Parse turns one input line into a Record. The line has already been framed
 // by the source: no line ending, no BOM, not blank, not a comment. A line
-// starting with '{' is an NDJSON object whose string field urlField holds the
-// URL; the object is kept verbatim in Input. Any other line is the URL itself.
+// starting with '{' is an NDJSON object whose string field p.URLField holds
+// the URL, and whose request fields (see Request) say what to send; the
+// object is kept in Input, verbatim but for secret header values. Any other
+// line is the URL itself.
 //
 // Parse never fails: a line that cannot be fetched yields a record with
 // Err.Kind == KindInvalidInput. Parse does not keep a reference to line.
-func Parse(seq int64, line []byte, urlField string) *Record {
+func (p *Parser) Parse(seq int64, line []byte) *Record {
 	r := &Record{Seq: seq}
 	if len(line) > 0 && line[0] == '{' {
-		parseObject(r, line, urlField)
+		p.parseObject(r, line)
 	} else {
 		r.URL = string(line)
 		if !utf8.Valid(line) {
@@ -38,13 +45,21 @@ func Parse(seq int64, line []byte, urlField string) *Record {
 	return r
 }
 
-func parseObject(r *Record, line []byte, urlField string) {
+func (p *Parser) parseObject(r *Record, line []byte) {
 	// encoding/json.Valid is strict where jsoniter.Valid is not: it rejects
 	// trailing data such as `{"url":"x"} junk` or two objects on one line.
 	if !json.Valid(line) {
 		r.Fail(KindInvalidInput, "line is not a valid JSON object: %v", jsonSyntaxError(line))
 		return
 	}
+	if p.URLField == "" {
+		p = &Parser{URLField: "url", Redact: p.Redact}
+	}
+	o := objectFields{p: p}
+	it := codec.BorrowIterator(line)
+	it.ReadObjectCB(o.member)
+	codec.ReturnIterator(it)
+
 	input := bytes.Clone(line)
 	if bytes.ContainsAny(input, "\r\n") {
 		// Line breaks between tokens would split the output line: compact.
@@ -53,13 +68,18 @@ func parseObject(r *Record, line []byte, urlField string) {
 			input = b.Bytes()
 		}
 	}
-	r.Input = bytes.ToValidUTF8(input, []byte("\uFFFD"))
-	field := jsoniter.Get(line, urlField)
-	if field.ValueType() != jsoniter.StringValue {
-		r.Fail(KindInvalidInput, "JSON object has no string field %q", urlField)
-		return
+	if o.secret {
+		input = p.redact(input)
 	}
-	r.URL = strings.TrimSpace(field.ToString())
+	r.Input = bytes.ToValidUTF8(input, []byte("\uFFFD"))
+	r.URL = strings.TrimSpace(o.url)
+	r.Request = o.request()
+	switch {
+	case !o.hasURL:
+		r.Fail(KindInvalidInput, "JSON object has no string field %q", p.URLField)
+	case o.err != "":
+		r.Fail(KindInvalidInput, "%s", o.err)
+	}
 }
 
 // jsonSyntaxError explains why line is not valid JSON. It runs only for bad

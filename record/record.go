@@ -49,6 +49,9 @@ type Record struct {
 	// not change a request's URL). Read-only once set.
 	Target *url.URL
 
+	// What the input object asks to send; nil for the flags' defaults.
+	Request *Request
+
 	// Filled by the fetch stage from the final response.
 	FinalURL      string
 	Status        int
@@ -70,6 +73,7 @@ type Record struct {
 	Header     http.Header   // the response headers, kept only for --extract headers
 	RetryAfter time.Duration // the server's Retry-After on a 429 or 503, uncapped
 	Sent       time.Time     // when the schedule let the current or last attempt go; zero when no limit applied
+	Replayable bool          // the last attempt may be sent again: its method is idempotent (RFC 9110) or it has an Idempotency-Key
 
 	// From a queue (--in nats://…); empty for line input.
 	MsgID  string          // the input message's stream and sequence: the output's Nats-Msg-Id

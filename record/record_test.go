@@ -152,6 +152,8 @@ func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		"http://example.com/", "https://a.test/x?y=1#z", "not a url", `{"url":"http://a.test/"}`,
 		`{"url":5}`, `{"url":"http://a.test/\u0000"}`, "{\"url\":\"\xff\"}", `{`, "\xff\xfe", "http://[::1]:8080/",
+		`{"url":"http://a.test/","method":"POST","headers":{"Authorization":"x","A":["1"]},"json":{"a":1},"timeout":"2s"}`,
+		`{"url":"http://a.test/","body_base64":"AP8=","headers":{"Cookie":[1]}}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -22,11 +22,11 @@ import (
 // than this.
 const DefaultMaxLine = 16 << 20
 
-// Options configure Lines. The zero value reads URLs from "url" fields with
-// DefaultMaxLine.
+// Options configure Lines. The zero value parses lines with the zero
+// record.Parser and keeps DefaultMaxLine.
 type Options struct {
-	URLField string // the field of an NDJSON object that holds the URL
-	MaxLine  int    // the longest line kept whole, in bytes
+	Parser  record.Parser // how a line becomes a record
+	MaxLine int           // the longest line kept whole, in bytes
 }
 
 // Lines is a streams.Source of records, one per input line that is not blank
@@ -58,9 +58,6 @@ var _ streams.Source = (*Lines)(nil)
 // it is connected until ctx is done. A reader that is an io.Closer is not
 // closed: the caller owns it.
 func NewLines(ctx context.Context, readers []io.Reader, opt Options) *Lines {
-	if opt.URLField == "" {
-		opt.URLField = "url"
-	}
 	if opt.MaxLine <= 0 {
 		opt.MaxLine = DefaultMaxLine
 	}
@@ -238,7 +235,7 @@ func (l *Lines) emitTo(ctx context.Context, frames <-chan []frame, out chan<- an
 				r = &record.Record{Seq: seq + 1}
 				r.Fail(record.KindInvalidInput, "line of %d bytes is longer than the %d-byte limit", f.tooLong, l.opt.MaxLine)
 			} else {
-				r = record.Parse(seq+1, f.line, l.opt.URLField)
+				r = l.opt.Parser.Parse(seq+1, f.line)
 			}
 			select {
 			case out <- r: // the next stage is waiting: no select over two channels

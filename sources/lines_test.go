@@ -110,7 +110,7 @@ func TestLinesBadLinesYieldRecords(t *testing.T) {
 }
 
 func TestLinesURLField(t *testing.T) {
-	recs := readAll(t, Options{URLField: "link"}, `{"link":"http://a.test/","url":"http://b.test/"}`+"\n")
+	recs := readAll(t, Options{Parser: record.Parser{URLField: "link"}}, `{"link":"http://a.test/","url":"http://b.test/"}`+"\n")
 	if len(recs) != 1 || recs[0].URL != "http://a.test/" || recs[0].Err != nil {
 		t.Fatalf("records = %+v; want one for http://a.test/", recs)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"sluice/internal/natsq"
 	"sluice/internal/wire"
+	"sluice/record"
 )
 
 // Queue is a streams.Source of records from a JetStream work queue shared
@@ -59,7 +60,7 @@ type Queue struct {
 	kv       jetstream.KeyValue
 	parts    int
 	id       string
-	urlField string
+	parser   record.Parser
 	stop     context.CancelFunc // ends intake: no pulls after it
 	idleFrom time.Time          // when the queue was first seen idle, for QueueURL.Idle
 
@@ -105,7 +106,7 @@ var _ streams.Source = (*Queue)(nil)
 // lease bucket when they are missing. Pulling stops when ctx is done; the
 // records then in the pipeline are still settled, and Close gives up the
 // worker's leases. Nothing runs until the source is connected.
-func NewQueue(ctx context.Context, js jetstream.JetStream, q natsq.QueueURL, window int, urlField string) (*Queue, error) {
+func NewQueue(ctx context.Context, js jetstream.JetStream, q natsq.QueueURL, window int, parser record.Parser) (*Queue, error) {
 	stream, parts, err := natsq.EnsureQueue(ctx, js, q)
 	if err != nil {
 		return nil, err
@@ -116,12 +117,9 @@ func NewQueue(ctx context.Context, js jetstream.JetStream, q natsq.QueueURL, win
 	if err != nil {
 		return nil, fmt.Errorf("lease bucket: %w", err)
 	}
-	if urlField == "" {
-		urlField = "url"
-	}
 	ctx, stop := context.WithCancel(ctx)
 	w := &Queue{
-		q: q, js: js, stream: stream, kv: kv, parts: parts, id: newID(), urlField: urlField, stop: stop,
+		q: q, js: js, stream: stream, kv: kv, parts: parts, id: newID(), parser: parser, stop: stop,
 		room:     make(chan struct{}, window),
 		acks:     make(chan settlement, window),
 		held:     map[int]*lease{},

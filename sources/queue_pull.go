@@ -9,7 +9,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"sluice/internal/natsq"
-	"sluice/record"
 )
 
 // pull starts working partition p under the lease at rev.
@@ -104,7 +103,7 @@ func (w *Queue) emit(ctx context.Context, msg jetstream.Msg, l *lease, out chan<
 		return
 	}
 	line := bytes.TrimSpace(msg.Data())
-	r := record.Parse(int64(md.Sequence.Stream), line, w.urlField)
+	r := w.parser.Parse(int64(md.Sequence.Stream), line)
 	r.MsgID = natsq.MsgID(w.q.Stream, md.Sequence.Stream)
 	h := &held{msg: msg, l: l}
 	w.mu.Lock()

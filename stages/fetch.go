@@ -2,6 +2,7 @@ package stages
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -23,8 +24,10 @@ type FetchConfig struct {
 	Timeout      time.Duration // one attempt, from dial to the last body byte
 	MaxBody      int64         // body bytes read at most; the rest is not read
 	MaxRedirects int           // redirects followed; 0 returns 3xx responses as results
-	Method       string        // GET when empty
+	Method       string        // -X; when empty, POST for a request with a body and GET for one without
 	Header       http.Header   // sent with every request; read-only once given
+	Body         []byte        // -d, --json: the body of a request whose record gives none
+	BodyType     string        // the Content-Type sent with Body unless Header has one
 	Insecure     bool          // skip TLS certificate verification
 	FailStatus   bool          // status >= 400 becomes an error of kind http
 	Stats        *Stats        // counts attempts; nil for none
@@ -36,9 +39,10 @@ type FetchConfig struct {
 // Fetcher performs HTTP requests for records. It is safe for concurrent use:
 // its client is built once and never changed.
 type Fetcher struct {
-	cfg    FetchConfig
-	client *http.Client
-	host   string // a Host header given with -H: the request's Host
+	cfg        FetchConfig
+	client     *http.Client
+	host       string      // a Host header given with -H: the request's Host
+	bodyHeader http.Header // Header with Content-Type: BodyType, sent with Body
 
 	inFlight atomic.Int64 // attempts under way, for the progress line
 	attempts atomic.Int64 // attempts started
@@ -64,9 +68,6 @@ func NewFetcher(cfg FetchConfig) (*Fetcher, error) {
 	if cfg.MaxRedirects < 0 {
 		return nil, fmt.Errorf("max redirects %d: must not be negative", cfg.MaxRedirects)
 	}
-	if cfg.Method == "" {
-		cfg.Method = http.MethodGet
-	}
 	if cfg.Header == nil {
 		cfg.Header = http.Header{}
 	}
@@ -91,7 +92,11 @@ func NewFetcher(cfg FetchConfig) (*Fetcher, error) {
 		MaxResponseHeaderBytes: maxHeaderBytes,
 		TLSClientConfig:        &tls.Config{InsecureSkipVerify: cfg.Insecure},
 	}
-	f := &Fetcher{cfg: cfg, host: cfg.Header.Get("Host")}
+	f := &Fetcher{cfg: cfg, host: cfg.Header.Get("Host"), bodyHeader: cfg.Header}
+	if cfg.BodyType != "" && cfg.Header.Get("Content-Type") == "" {
+		f.bodyHeader = cfg.Header.Clone()
+		f.bodyHeader.Set("Content-Type", cfg.BodyType)
+	}
 	f.client = &http.Client{Transport: transport, CheckRedirect: f.checkRedirect}
 	return f, nil
 }
@@ -149,17 +154,18 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 		f.cfg.Stats.attempt(r)
 	}()
 
-	actx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)
+	timeout := f.cfg.Timeout
+	if r.Request != nil && r.Request.Timeout > 0 {
+		timeout = r.Request.Timeout
+	}
+	actx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := f.newRequest(actx, r)
 	if err != nil {
 		r.Fail(record.KindInvalidInput, "%v", err)
 		return
 	}
-	req.Header = f.cfg.Header
-	if f.host != "" {
-		req.Host = f.host
-	}
+	r.Replayable = idempotent[req.Method] || req.Header.Get("Idempotency-Key") != ""
 	resp, err := f.client.Do(req)
 	if err != nil {
 		f.fail(ctx, r, err)
@@ -197,27 +203,67 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 	}
 }
 
-// newRequest builds an attempt's request. A record from record.Parse
-// carries its URL parsed, and the request takes that as it is, never
-// parsing it a second time.
+// newRequest builds an attempt's request: the record's method, headers,
+// body and timeout where it gives them, the flags' defaults where not. A
+// record from record.Parse carries its URL parsed, and the request takes
+// that as it is, never parsing it a second time.
 func (f *Fetcher) newRequest(ctx context.Context, r *record.Record) (*http.Request, error) {
-	if r.Target == nil {
-		return http.NewRequestWithContext(ctx, f.cfg.Method, r.URL, nil)
+	q := r.Request
+	if q == nil {
+		q = &record.Request{}
 	}
-	req, err := http.NewRequestWithContext(ctx, f.cfg.Method, "", nil)
+	body, header := q.Body, f.cfg.Header
+	if body == nil && f.cfg.Body != nil {
+		body, header = f.cfg.Body, f.bodyHeader
+	}
+	method := cmp.Or(q.Method, f.cfg.Method, http.MethodGet)
+	if q.Method == "" && f.cfg.Method == "" && body != nil {
+		method = http.MethodPost // as curl does for -d
+	}
+	var reader io.Reader
+	if body != nil {
+		reader = bytes.NewReader(body) // a new reader per attempt: a retry sends the body whole
+	}
+	target := ""
+	if r.Target == nil {
+		target = r.URL
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, reader)
 	if err != nil {
 		return nil, err
 	}
-	req.URL = r.Target
-	if host, ok := strings.CutSuffix(r.Target.Host, ":"); ok {
-		// An empty port: NewRequest drops the colon from the URL too. A
-		// copy, since the record's URL is read-only.
-		u := *r.Target
-		u.Host = host
-		req.URL = &u
+	if r.Target != nil {
+		req.URL = r.Target
+		if host, ok := strings.CutSuffix(r.Target.Host, ":"); ok {
+			// An empty port: NewRequest drops the colon from the URL too. A
+			// copy, since the record's URL is read-only.
+			u := *r.Target
+			u.Host = host
+			req.URL = &u
+		}
+		req.Host = req.URL.Host
 	}
-	req.Host = req.URL.Host
+	req.Header = header
+	if q.Header != nil || q.JSON {
+		req.Header = header.Clone()
+		for name, values := range q.Header {
+			req.Header[name] = values // a record's header replaces the flags' of that name
+		}
+		if q.JSON && q.Header.Get("Content-Type") == "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+	}
+	if host := cmp.Or(q.Header.Get("Host"), f.host); host != "" {
+		req.Host = host
+	}
 	return req, nil
+}
+
+// idempotent are the methods RFC 9110 (section 9.2.2) calls idempotent: a
+// retry sends them again without --retry-unsafe.
+var idempotent = map[string]bool{
+	http.MethodGet: true, http.MethodHead: true, http.MethodOptions: true,
+	http.MethodTrace: true, http.MethodPut: true, http.MethodDelete: true,
 }
 
 // readBody reads at most MaxBody+1 bytes of the body, to r.Body when it is

@@ -15,8 +15,7 @@ type RetryPolicy struct {
 	Statuses map[int]bool  // statuses worth another attempt
 	Base     time.Duration // first backoff ceiling; doubles per attempt
 	Max      time.Duration // cap on any wait, Retry-After included
-	Unsafe   bool          // also retry methods other than GET, HEAD and OPTIONS
-	Method   string        // the request method
+	Unsafe   bool          // also retry requests that are not record.Record.Replayable
 }
 
 // DefaultRetryStatuses are the statuses retried unless --retry-on says otherwise.
@@ -31,12 +30,8 @@ func (p *RetryPolicy) retryable(r *record.Record) bool {
 	if r.Attempts == 0 || r.Attempts > p.Retries {
 		return false
 	}
-	switch p.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions, "":
-	default:
-		if !p.Unsafe {
-			return false
-		}
+	if !r.Replayable && !p.Unsafe {
+		return false
 	}
 	if r.Status != 0 {
 		return p.Statuses[r.Status]

@@ -119,9 +119,9 @@ func TestBackoff(t *testing.T) {
 }
 
 func TestRetryable(t *testing.T) {
-	p := RetryPolicy{Retries: 2, Statuses: DefaultRetryStatuses, Method: http.MethodGet}
+	p := RetryPolicy{Retries: 2, Statuses: DefaultRetryStatuses}
 	failed := func(kind record.Kind, attempts int) *record.Record {
-		r := &record.Record{Attempts: attempts}
+		r := &record.Record{Attempts: attempts, Replayable: true}
 		r.Fail(kind, "x")
 		return r
 	}
@@ -131,11 +131,11 @@ func TestRetryable(t *testing.T) {
 		r      *record.Record
 		want   bool
 	}{
-		{"503", p, &record.Record{Attempts: 1, Status: 503}, true},
-		{"429 second attempt", p, &record.Record{Attempts: 2, Status: 429}, true},
-		{"503 out of retries", p, &record.Record{Attempts: 3, Status: 503}, false},
-		{"500 not listed", p, &record.Record{Attempts: 1, Status: 500}, false},
-		{"200", p, &record.Record{Attempts: 1, Status: 200}, false},
+		{"503", p, &record.Record{Attempts: 1, Status: 503, Replayable: true}, true},
+		{"429 second attempt", p, &record.Record{Attempts: 2, Status: 429, Replayable: true}, true},
+		{"503 out of retries", p, &record.Record{Attempts: 3, Status: 503, Replayable: true}, false},
+		{"500 not listed", p, &record.Record{Attempts: 1, Status: 500, Replayable: true}, false},
+		{"200", p, &record.Record{Attempts: 1, Status: 200, Replayable: true}, false},
 		{"timeout", p, failed(record.KindTimeout, 1), true},
 		{"connect", p, failed(record.KindConnect, 1), true},
 		{"reset", p, failed(record.KindReset, 1), true},
@@ -143,12 +143,12 @@ func TestRetryable(t *testing.T) {
 		{"tls", p, failed(record.KindTLS, 1), false},
 		{"invalid input", p, failed(record.KindInvalidInput, 0), false},
 		{"503 with fail-status", p, func() *record.Record {
-			r := &record.Record{Attempts: 1, Status: 503}
+			r := &record.Record{Attempts: 1, Status: 503, Replayable: true}
 			r.Fail(record.KindHTTP, "HTTP 503")
 			return r
 		}(), true},
-		{"POST", RetryPolicy{Retries: 2, Statuses: DefaultRetryStatuses, Method: "POST"}, &record.Record{Attempts: 1, Status: 503}, false},
-		{"POST unsafe", RetryPolicy{Retries: 2, Statuses: DefaultRetryStatuses, Method: "POST", Unsafe: true}, &record.Record{Attempts: 1, Status: 503}, true},
+		{"not replayable (POST)", p, &record.Record{Attempts: 1, Status: 503}, false},
+		{"not replayable, --retry-unsafe", RetryPolicy{Retries: 2, Statuses: DefaultRetryStatuses, Unsafe: true}, &record.Record{Attempts: 1, Status: 503}, true},
 	}
 	for _, tc := range tests {
 		if got := tc.policy.retryable(tc.r); got != tc.want {

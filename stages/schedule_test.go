@@ -46,6 +46,7 @@ type fakeFetcher struct {
 func (f *fakeFetcher) Fetch(_ context.Context, r *record.Record) {
 	r.ClearResult()
 	r.Attempts++
+	r.Replayable = true // a GET
 	f.l.mu.Lock()
 	f.l.sent[r.Host] = append(f.l.sent[r.Host], time.Since(f.start))
 	f.l.mu.Unlock()

@@ -1,7 +1,8 @@
 // Package config turns sluice's command line into a Config: the flags, their
 // --help groups, the parsing of sizes, rates and durations, and the checks
-// that make a bad flag a usage error naming it. It starts nothing and
-// touches no file but to tell an input file from a URL.
+// that make a bad flag a usage error naming it. It starts nothing; the only
+// files it touches are the ones it must see to tell an input file from a URL,
+// and the body files of -d @FILE, --data-binary @FILE and --json @FILE.
 package config
 
 import (
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"sluice/internal/natsq"
+	"sluice/record"
 	"sluice/stages"
 )
 
@@ -27,8 +29,8 @@ type Input struct {
 
 // Config is everything the flags decide.
 type Config struct {
-	Inputs     []Input // in order; none means stdin
-	URLField   string
+	Inputs     []Input       // in order; none means stdin
+	Parser     record.Parser // --url-field, --redact
 	Grace      time.Duration
 	Verbose    bool
 	Stats      bool

@@ -99,7 +99,7 @@ func TestParseFlags(t *testing.T) {
 	}
 	cfg, err = Parse(nil, &help)
 	if err != nil || cfg.Fetch.Header.Get("User-Agent") != "sluice/"+Version || cfg.Fetch.Concurrency != 50 ||
-		cfg.Fetch.MaxBody != 10<<20 || cfg.Grace != 5*time.Second || cfg.URLField != "url" {
+		cfg.Fetch.MaxBody != 10<<20 || cfg.Grace != 5*time.Second || cfg.Parser.URLField != "url" {
 		t.Errorf("defaults = %+v, %v", cfg, err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"sluice/record"
 	"sluice/stages"
 )
 
@@ -20,6 +21,10 @@ type flags struct {
 	cfg                   Config
 	urls                  []string
 	headers               []string
+	data, dataBinary      []string
+	json                  []string
+	redactNames           []string
+	methodSet             bool
 	userAgent             string
 	maxBody               sizeValue
 	showHelp, showVersion bool
@@ -38,13 +43,17 @@ func (f *flags) define(fs *pflag.FlagSet) {
 	cfg := &f.cfg
 	f.maxBody, f.textMax = sizeValue(10<<20), sizeValue(stages.DefaultTextMax)
 	fs.StringArrayVarP(&f.urls, "url", "u", nil, "fetch this URL, as if it were an input line (repeatable; read before any file, and then stdin is not read)")
-	fs.StringVar(&cfg.URLField, "url-field", "url", "field of an NDJSON input object that holds the URL")
+	fs.StringVar(&cfg.Parser.URLField, "url-field", "url", "field of an NDJSON input object that holds the URL")
 	fs.IntVarP(&cfg.Fetch.Concurrency, "concurrency", "c", 50, "parallel requests")
 	fs.DurationVar(&cfg.Fetch.Timeout, "timeout", 10*time.Second, "time limit for one attempt, from connect to the last body byte")
 	fs.Var(&f.maxBody, "max-body", "read at most this much of a body (e.g. 1048576, 512KiB, 10MiB); longer bodies are marked truncated")
 	fs.IntVar(&cfg.Fetch.MaxRedirects, "max-redirects", 10, "redirects to follow; 0 returns 3xx responses as they are")
-	fs.StringVarP(&cfg.Fetch.Method, "method", "X", "GET", "request method")
-	fs.StringArrayVarP(&f.headers, "header", "H", nil, "extra request header 'Name: value' (repeatable)")
+	fs.StringVarP(&cfg.Fetch.Method, "method", "X", "GET", "request method (POST when a body is sent); a record's \"method\" overrides it")
+	fs.StringArrayVarP(&f.headers, "header", "H", nil, "extra request header 'Name: value' (repeatable); a record's \"headers\" override it by name")
+	fs.StringArrayVarP(&f.data, "data", "d", nil, "request body, or @FILE without its line breaks, sent as a form, as curl does (repeatable: joined with &)")
+	fs.StringArrayVar(&f.dataBinary, "data-binary", nil, "request body, or @FILE byte for byte (repeatable: joined with &)")
+	fs.StringArrayVar(&f.json, "json", nil, "JSON request body, or @FILE; sends Content-Type and Accept application/json (repeatable: concatenated)")
+	fs.StringSliceVar(&f.redactNames, "redact", nil, "headers whose values the input echo hides, besides Authorization, Cookie and Proxy-Authorization (comma-separated)")
 	fs.StringVar(&f.userAgent, "user-agent", "sluice/"+Version, "User-Agent header")
 	fs.BoolVar(&cfg.Fetch.Insecure, "insecure", false, "do not verify TLS certificates")
 	fs.BoolVar(&cfg.Fetch.DenyPrivate, "deny-private", false, "refuse loopback, private, link-local and metadata addresses, checked after DNS (also on redirects); ignores proxies")
@@ -93,8 +102,8 @@ var helpGroups = []struct {
 	flags []string
 }{
 	{"Input", []string{"url", "url-field", "unique", "resume"}},
-	{"Fetching", []string{"concurrency", "timeout", "max-body", "max-redirects", "method", "header", "user-agent",
-		"insecure", "deny-private", "fail-status", "grace"}},
+	{"Fetching", []string{"concurrency", "timeout", "max-body", "max-redirects", "method", "header", "data", "data-binary", "json",
+		"user-agent", "redact", "insecure", "deny-private", "fail-status", "grace"}},
 	{"Politeness and retries", []string{"rate", "burst", "host-rate", "host-concurrency", "window", "auto-throttle",
 		"retries", "retry-on", "retry-base", "retry-max", "retry-unsafe"}},
 	{"Extraction", []string{"extract", "select", "select-all", "links-same-host", "body", "hash", "text-max", "parse-workers"}},
@@ -129,6 +138,7 @@ func Parse(args []string, stdout io.Writer) (Config, error) {
 		return f.cfg, ErrHelpShown
 	}
 	f.cfg.ProgressSet = fs.Changed("progress") || fs.Changed("no-progress")
+	f.methodSet = fs.Changed("method")
 	if err := f.finish(fs.Args()); err != nil {
 		return f.cfg, err
 	}
@@ -186,7 +196,16 @@ func (f *flags) finish(args []string) error {
 	if err := f.retries(); err != nil {
 		return err
 	}
-	return f.requestHeaders()
+	if !f.methodSet {
+		cfg.Fetch.Method = "" // GET, or POST for a request with a body
+	}
+	if err := f.requestHeaders(); err != nil {
+		return err
+	}
+	if err := f.redact(); err != nil {
+		return err
+	}
+	return f.requestBody()
 }
 
 // check refuses values out of range, naming the flag.
@@ -201,9 +220,9 @@ func (f *flags) check() error {
 		return fmt.Errorf("invalid argument %d for --max-redirects: must be 0 or more", cfg.Fetch.MaxRedirects)
 	case cfg.Grace < 0:
 		return fmt.Errorf("invalid argument %v for --grace: must not be negative", cfg.Grace)
-	case !isToken(cfg.Fetch.Method):
+	case !record.IsToken(cfg.Fetch.Method):
 		return fmt.Errorf("invalid argument %q for -X, --method: not an HTTP method", cfg.Fetch.Method)
-	case cfg.URLField == "":
+	case cfg.Parser.URLField == "":
 		return errors.New("invalid argument \"\" for --url-field: must not be empty")
 	case cfg.Limits.Burst < 0:
 		return fmt.Errorf("invalid argument %d for --burst: must not be negative", cfg.Limits.Burst)
@@ -226,7 +245,6 @@ func (f *flags) check() error {
 // retries reads --retry-on into the retry policy.
 func (f *flags) retries() error {
 	cfg := &f.cfg
-	cfg.Retry.Method = cfg.Fetch.Method
 	cfg.Retry.Statuses = map[int]bool{}
 	for _, s := range strings.Split(f.retryOn, ",") {
 		if s = strings.TrimSpace(s); s == "" {
@@ -268,24 +286,10 @@ func parseHeader(h string) (name, value string, err error) {
 	switch {
 	case !ok:
 		return "", "", errors.New("no ':' between name and value")
-	case !isToken(name):
+	case !record.IsToken(name):
 		return "", "", errors.New("the name is not a valid header name")
 	case strings.ContainsAny(value, "\r\n\x00"):
 		return "", "", errors.New("the value contains a line break or NUL")
 	}
 	return name, strings.TrimSpace(value), nil
-}
-
-// isToken reports whether s is an RFC 9110 token, as method and header names
-// must be.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
 }

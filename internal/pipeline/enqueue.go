@@ -8,6 +8,7 @@ import (
 	"sluice/internal/config"
 	"sluice/internal/natsq"
 	"sluice/internal/wire"
+	"sluice/record"
 	"sluice/sinks"
 	"sluice/sources"
 )
@@ -31,7 +32,7 @@ func Enqueue(ctx context.Context, e config.Enqueue, stdin io.Reader, stderr io.W
 	if err != nil {
 		return err
 	}
-	src := sources.NewLines(ctx, in.readers, sources.Options{URLField: e.URLField})
+	src := sources.NewLines(ctx, in.readers, sources.Options{Parser: record.Parser{URLField: e.URLField}})
 	out := sinks.NewNATS(context.WithoutCancel(ctx), js, natsq.EnqueueMsg(e.Queue, parts))
 	src.To(wire.NewSink(out))
 	fmt.Fprintf(stderr, "sluice enqueue: %d records to stream %s (%d partitions)\n", out.Count(), e.Queue.Stream, parts)

@@ -16,7 +16,7 @@ import (
 // source makes the records' source: the queue (--in) or the input lines.
 func (r *run) source(js jetstream.JetStream) error {
 	if r.cfg.In != nil {
-		q, err := sources.NewQueue(r.life.intake, js, *r.cfg.In, r.cfg.Limits.Window, r.cfg.URLField)
+		q, err := sources.NewQueue(r.life.intake, js, *r.cfg.In, r.cfg.Limits.Window, r.cfg.Parser)
 		if err != nil {
 			return fmt.Errorf("--in: %w", err)
 		}
@@ -24,7 +24,7 @@ func (r *run) source(js jetstream.JetStream) error {
 		r.closers = append(r.closers, func() error { q.Close(); return nil })
 		return nil
 	}
-	r.src = sources.NewLines(r.life.intake, r.in.readers, sources.Options{URLField: r.cfg.URLField})
+	r.src = sources.NewLines(r.life.intake, r.in.readers, sources.Options{Parser: r.cfg.Parser})
 	return nil
 }
 

@@ -12,6 +12,7 @@
 //	/broken-links     a page with good links, missing pages and a server error
 //	/limited/N/...    200, or 429 once the site has answered N requests under
 //	                  /limited/N/ within the last second (a rate-limited API)
+//	/api/...          a JSON API: see api.go
 package site
 
 import (
@@ -41,6 +42,7 @@ func Handler() http.Handler {
 	lim := &limited{recent: map[int][]time.Time{}}
 	mux.HandleFunc("GET /limited/{n}/", lim.serve)
 	mux.HandleFunc("GET /limited/{n}", lim.serve)
+	api(mux)
 	return mux
 }
 
