@@ -139,3 +139,50 @@ func TestHashEndToEnd(t *testing.T) {
 		t.Errorf("--hash sha1: exit %d; want 2", code)
 	}
 }
+
+// TestJQEndToEnd: --jq on JSON answers through the binary: nested arrays,
+// named results, several outputs, a runtime error, and bodies that are not
+// JSON (passed by, or an error with --jq-any).
+func TestJQEndToEnd(t *testing.T) {
+	base := newSite(t).URL
+	in := base + "/api/user?id=4\n" + base + "/page/1\n"
+	type rec struct {
+		JSON         json.RawMessage            `json:"json"`
+		Fields       map[string]json.RawMessage `json:"fields"`
+		ExtractError string                     `json:"extract_error"`
+	}
+	run := func(args ...string) []rec {
+		stdout, stderr, code := runSluice(t, in, append([]string{"--ordered"}, args...)...)
+		if code != 0 {
+			t.Fatalf("%q: exit %d, %s", args, code, stderr)
+		}
+		var out []rec
+		for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+			var r rec
+			if err := json.Unmarshal([]byte(line), &r); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, r)
+		}
+		return out
+	}
+	got := run("--jq", "[.orders[] | {id, total}]", "--jq", "city=.address.city", "--jq", "ids=.orders[].id", "--jq", "bad=.name.first")
+	user, page := got[0], got[1]
+	if string(user.JSON) != `[{"id":40,"total":9.5},{"id":41,"total":20}]` || string(user.Fields["city"]) != `"Oslo"` ||
+		string(user.Fields["ids"]) != `[40,41]` {
+		t.Errorf("user: json %s, fields %s; want the orders, the city and the ids", user.JSON, user.Fields)
+	}
+	if _, ok := user.Fields["bad"]; ok || !strings.Contains(user.ExtractError, "jq bad: ") {
+		t.Errorf("user: runtime error %q, fields %s; want extract_error naming bad and no fields.bad", user.ExtractError, user.Fields)
+	}
+	if page.JSON != nil || page.Fields != nil || page.ExtractError != "" {
+		t.Errorf("HTML page without --jq-any: %+v; want no jq output", page)
+	}
+	page = run("--jq", ".", "--jq-any")[1]
+	if page.JSON != nil || !strings.HasPrefix(page.ExtractError, "jq: the body is not JSON") {
+		t.Errorf("HTML page with --jq-any: %+v; want extract_error", page)
+	}
+	if _, stderr, code := runSluice(t, "", "--jq", ".a |"); code != 2 || !strings.Contains(stderr, "--jq") {
+		t.Errorf("a bad expression: exit %d, %q; want 2 naming --jq", code, stderr)
+	}
+}

@@ -3,6 +3,7 @@ package record
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"maps"
 	"slices"
 	"strings"
@@ -83,7 +84,7 @@ func (e *Encoder) AppendLine(r *Record) []byte {
 	}
 	if r.Input != nil {
 		field(s, "input")
-		writeRawObject(s, r.Input)
+		writeRawJSON(s, r.Input)
 	}
 	s.WriteObjectEnd()
 	s.WriteRaw("\n")
@@ -141,6 +142,8 @@ func writePage(s *jsoniter.Stream, p *Page) {
 			f := p.Fields[i]
 			key(s, f.Name)
 			switch {
+			case f.JSON != nil:
+				writeRawJSON(s, f.JSON)
 			case f.All:
 				writeStrings(s, f.Items)
 			case f.One == nil:
@@ -149,6 +152,10 @@ func writePage(s *jsoniter.Stream, p *Page) {
 				writeString(s, *f.One)
 			}
 		})
+	}
+	if p.JSON != nil {
+		field(s, "json")
+		writeRawJSON(s, p.JSON)
 	}
 }
 
@@ -246,11 +253,48 @@ func appendQuoted(b []byte, v string) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// writeRawObject writes a JSON object that Parse has validated. Parse also
-// made it valid UTF-8; the check here keeps records built elsewhere honest.
-func writeRawObject(s *jsoniter.Stream, raw []byte) {
+// writeRawJSON writes a JSON value that Parse, or a --jq, has validated
+// and made valid UTF-8; the check here keeps records built elsewhere honest.
+func writeRawJSON(s *jsoniter.Stream, raw []byte) {
 	if !utf8.Valid(raw) {
 		raw = bytes.ToValidUTF8(raw, []byte("\uFFFD"))
 	}
 	s.SetBuffer(append(s.Buffer(), raw...))
+}
+
+// numbers decodes JSON numbers as json.Number, which keeps big integers
+// exact (gojq reads them so).
+var numbers = jsoniter.Config{UseNumber: true}.Froze()
+
+// jsonError shortens a jsoniter error to its cause and place.
+func jsonError(err error) error {
+	msg, _, _ := strings.Cut(err.Error(), ", bigger context")
+	return errors.New(msg)
+}
+
+// DecodeJSON calls each with every JSON value in data, in order: one for a
+// JSON document, several for NDJSON or concatenated values. Objects become
+// map[string]any, arrays []any, numbers json.Number. It returns the first
+// syntax error (before any call: data is checked whole first); data with no
+// value but white space calls each no time.
+func DecodeJSON(data []byte, each func(v any) error) error {
+	s := scanner{b: data}
+	var texts [][]byte
+	for s.space(); s.i < len(s.b); s.space() {
+		start := s.i
+		if err := s.value(0); err != nil {
+			return err
+		}
+		texts = append(texts, s.b[start:s.i])
+	}
+	for _, text := range texts {
+		v, err := decodeOne(text)
+		if err != nil {
+			return err
+		}
+		if err := each(v); err != nil {
+			return err
+		}
+	}
+	return nil
 }

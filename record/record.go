@@ -114,10 +114,28 @@ type Page struct {
 	Meta     map[string]string // --extract meta: description, canonical, lang, robots, og:*
 	Text     *string           // --extract text: visible text, white space folded, capped
 	Headers  http.Header       // --extract headers: the response headers
-	Fields   []Field           // --select and --select-all, in the order given
+	Fields   []Field           // --select and --select-all, in the order given, then named --jq
+	JSON     []byte            // the unnamed --jq's result, encoded
 	Hashes   []Hash            // --hash: of the body read, in the order of stages.HashNames
 	Charset  string            // the charset the body was decoded from, for HTML
-	Error    string            // why the HTML could not be parsed (the other parts are then missing)
+	Error    string            // why the HTML could not be parsed, or a --jq failed (that part is then missing)
+}
+
+// AddResult sets a --jq result: json when name is empty, else fields.name.
+func (p *Page) AddResult(name string, result []byte) {
+	if name == "" {
+		p.JSON = result
+		return
+	}
+	p.Fields = append(p.Fields, Field{Name: name, JSON: result})
+}
+
+// AddError adds a reason to p.Error.
+func (p *Page) AddError(msg string) {
+	if p.Error != "" {
+		p.Error += "; "
+	}
+	p.Error += msg
 }
 
 // Hash is one --hash result: Hex for a digest, Int for a number (mmh3).
@@ -127,12 +145,13 @@ type Hash struct {
 	Int  *int64
 }
 
-// Field is one --select (One) or --select-all (All) result.
+// Field is one --select (One), --select-all (All) or named --jq (JSON) result.
 type Field struct {
 	Name  string
 	All   bool
 	One   *string  // nil when nothing matched
 	Items []string // every match, for All
+	JSON  []byte   // a --jq result, encoded
 }
 
 // Fail sets the record's error. The first error wins: a record that failed

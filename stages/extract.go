@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -31,11 +32,20 @@ type ExtractConfig struct {
 	TextMax                           int      // bytes of text kept; 0 means DefaultTextMax
 	Body                              bool     // --body: keep the body for the output
 	Hashes                            []string // --hash: names from HashNames
+	JQ                                []JQ     // --jq, in order
+	JQAny                             bool     // --jq-any: run --jq on any body, not only JSON ones
+	JQTimeout                         time.Duration
+	JQResultMax                       int // bytes of one --jq result at most
 }
 
 // Extracting reports whether anything is asked of the extract stage.
 func (c *ExtractConfig) Extracting() bool {
-	return c.Title || c.Links || c.Meta || c.Text || c.Headers || len(c.Selects) > 0 || c.Body || len(c.Hashes) > 0
+	return c.Title || c.Links || c.Meta || c.Text || c.Headers || len(c.Selects) > 0 || c.Body || len(c.Hashes) > 0 || len(c.JQ) > 0
+}
+
+// NeedsBody reports whether the extract stage reads the body.
+func (c *ExtractConfig) NeedsBody() bool {
+	return c.Body || c.parsesHTML() || len(c.Hashes) > 0 || len(c.JQ) > 0
 }
 
 func (c *ExtractConfig) parsesHTML() bool {
@@ -109,6 +119,12 @@ func NewExtractor(cfg ExtractConfig) *Extractor {
 	if cfg.TextMax <= 0 {
 		cfg.TextMax = DefaultTextMax
 	}
+	if cfg.JQTimeout <= 0 {
+		cfg.JQTimeout = DefaultJQTimeout
+	}
+	if cfg.JQResultMax <= 0 {
+		cfg.JQResultMax = 10 << 20
+	}
 	return &Extractor{cfg: cfg}
 }
 
@@ -137,7 +153,10 @@ func (e *Extractor) Extract(_ context.Context, r *record.Record) {
 	if e.cfg.parsesHTML() && isHTML(r.ContentType, r.Body) {
 		e.parse(r, p)
 	}
-	if p.Headers != nil || p.Charset != "" || p.Hashes != nil {
+	if len(e.cfg.JQ) > 0 {
+		e.runJQ(r, p)
+	}
+	if p.Headers != nil || p.Charset != "" || p.Hashes != nil || p.Fields != nil || p.JSON != nil || p.Error != "" {
 		r.Page = p
 	}
 }

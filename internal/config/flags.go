@@ -34,6 +34,7 @@ type flags struct {
 	retryOn               string
 	extract               string
 	hashList              string
+	jq                    []string
 	selects, selectAlls   []string
 	textMax               sizeValue
 	in, out               string
@@ -82,6 +83,9 @@ func (f *flags) define(fs *pflag.FlagSet) {
 	fs.BoolVar(&cfg.Extract.LinksSameHost, "links-same-host", false, "with --extract links, keep only links to the page's own host")
 	fs.BoolVar(&cfg.Extract.Body, "body", false, "include the body: as body when it is UTF-8 text, else as body_base64")
 	fs.StringVar(&f.hashList, "hash", "", "hashes of the body read, under hash: sha256, md5, mmh3 (the favicon hash of Shodan and httpx), comma-separated")
+	fs.StringArrayVar(&f.jq, "jq", nil, "EXPR or NAME=EXPR: a jq expression on a JSON body; the result goes under json, or fields.NAME (repeatable)")
+	fs.BoolVar(&cfg.Extract.JQAny, "jq-any", false, "run --jq on any body, not only application/json and +json ones")
+	fs.DurationVar(&cfg.Extract.JQTimeout, "jq-timeout", stages.DefaultJQTimeout, "time limit for one --jq expression on one body")
 	fs.Var(&f.textMax, "text-max", "longest --extract text, and text of a selected element")
 	fs.IntVar(&cfg.Parsers, "parse-workers", runtime.NumCPU(), "pages parsed in parallel (CPU work, apart from -c)")
 	fs.DurationVar(&cfg.Grace, "grace", 5*time.Second, "after SIGINT/SIGTERM, time for requests in flight to finish")
@@ -106,7 +110,7 @@ var helpGroups = []struct {
 		"user-agent", "redact", "insecure", "deny-private", "fail-status", "grace"}},
 	{"Politeness and retries", []string{"rate", "burst", "host-rate", "host-concurrency", "window", "auto-throttle",
 		"retries", "retry-on", "retry-base", "retry-max", "retry-unsafe"}},
-	{"Extraction", []string{"extract", "select", "select-all", "links-same-host", "body", "hash", "text-max", "parse-workers"}},
+	{"Extraction", []string{"extract", "select", "select-all", "links-same-host", "body", "hash", "jq", "jq-any", "jq-timeout", "text-max", "parse-workers"}},
 	{"Output", []string{"ordered", "progress", "no-progress", "stats", "stats-json", "verbose", "cpuprofile", "version", "help"}},
 	{"Many machines (NATS JetStream; see sluice enqueue --help)", []string{"in", "out", "nats-creds", "nats-tls-ca"}},
 }

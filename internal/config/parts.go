@@ -103,8 +103,19 @@ func (f *flags) extraction() error {
 	if e.Hashes, err = stages.ParseHashList(f.hashList); err != nil {
 		return fmt.Errorf("invalid argument %q for --hash: %v", f.hashList, err)
 	}
+	for _, spec := range f.jq {
+		q, err := stages.ParseJQ(spec)
+		if err != nil {
+			return fmt.Errorf("invalid argument for --jq: %v", err)
+		}
+		e.JQ = append(e.JQ, q)
+	}
+	if e.JQTimeout <= 0 {
+		return fmt.Errorf("invalid argument %v for --jq-timeout: must be positive", e.JQTimeout)
+	}
+	e.JQResultMax = int(min(max(int64(f.maxBody), 64<<10), 1<<30))
 	e.TextMax = int(min(int64(f.textMax), 1<<30))
-	cfg.Fetch.KeepBody = e.Body || e.Title || e.Links || e.Meta || e.Text || len(e.Selects) > 0 || len(e.Hashes) > 0
+	cfg.Fetch.KeepBody = e.NeedsBody()
 	cfg.Fetch.KeepHeader = e.Headers
 	return nil
 }
