@@ -16,15 +16,45 @@ import (
 // log processors, not for a web page.
 var codec = jsoniter.Config{EscapeHTML: false}.Froze()
 
+// Fields are the output record's top-level fields, in the order they are
+// written; a record has those that apply to it. record/schema.json
+// describes each, and the README's field table lists them (tests check
+// both).
+var Fields = []string{
+	"seq", "url", "final_url", "status", "proto", "content_type", "content_length", "truncated",
+	"elapsed_ms", "attempts", "error", "charset", "extract_error", "title", "links", "meta", "text",
+	"headers", "hash", "fields", "json", "body", "body_base64", "input",
+}
+
 // Encoder turns records into NDJSON lines. It reuses one buffer, so it is not
 // safe for concurrent use; the sink owns one.
 type Encoder struct {
-	s *jsoniter.Stream
+	s    *jsoniter.Stream
+	drop map[string]bool // fields not written (--fields, --omit); nil for none
 }
 
-// NewEncoder returns an Encoder with an empty buffer.
-func NewEncoder() *Encoder {
-	return &Encoder{s: codec.BorrowStream(nil)}
+// NewEncoder returns an Encoder with an empty buffer that writes every
+// field but those in drop, which must be names from Fields other than seq.
+func NewEncoder(drop ...string) *Encoder {
+	e := &Encoder{s: codec.BorrowStream(nil)}
+	for _, name := range drop {
+		if e.drop == nil {
+			e.drop = map[string]bool{}
+		}
+		e.drop[name] = true
+	}
+	return e
+}
+
+// field starts the next member of the object, which already has one, and
+// reports true; for a dropped field it writes nothing and reports false.
+// name is one of Fields, which need no escaping.
+func (e *Encoder) field(name string) bool {
+	if e.drop != nil && e.drop[name] {
+		return false
+	}
+	field(e.s, name)
+	return true
 }
 
 // AppendLine encodes r as one JSON object followed by '\n'. The returned
@@ -37,32 +67,21 @@ func (e *Encoder) AppendLine(r *Record) []byte {
 	s.WriteObjectStart()
 	s.WriteObjectField("seq")
 	s.WriteInt64(r.Seq)
-	field(s, "url")
-	writeString(s, r.URL)
+	if e.field("url") {
+		writeString(s, r.URL)
+	}
 	if r.Status != 0 {
-		field(s, "final_url")
-		writeString(s, r.FinalURL)
-		field(s, "status")
-		s.WriteInt(r.Status)
-		field(s, "proto")
-		writeString(s, r.Proto)
-		field(s, "content_type")
-		writeString(s, r.ContentType)
-		field(s, "content_length")
-		s.WriteInt64(r.ContentLength)
-		if r.Truncated {
-			field(s, "truncated")
-			s.WriteTrue()
-		}
+		e.response(r)
 	}
 	if r.Attempts > 0 {
-		field(s, "elapsed_ms")
-		s.WriteFloat64(float64(r.Elapsed.Microseconds()) / 1000)
-		field(s, "attempts")
-		s.WriteInt(r.Attempts)
+		if e.field("elapsed_ms") {
+			s.WriteFloat64(float64(r.Elapsed.Microseconds()) / 1000)
+		}
+		if e.field("attempts") {
+			s.WriteInt(r.Attempts)
+		}
 	}
-	if r.Err != nil {
-		field(s, "error")
+	if r.Err != nil && e.field("error") {
 		s.WriteObjectStart()
 		s.WriteObjectField("kind")
 		writeString(s, string(r.Err.Kind))
@@ -71,19 +90,18 @@ func (e *Encoder) AppendLine(r *Record) []byte {
 		s.WriteObjectEnd()
 	}
 	if r.Page != nil {
-		writePage(s, r.Page)
+		e.page(r.Page)
 	}
 	if r.Body != nil {
 		if utf8.Valid(r.Body) && bytes.IndexByte(r.Body, 0) < 0 {
-			field(s, "body")
-			s.SetBuffer(appendQuoted(s.Buffer(), string(r.Body)))
-		} else {
-			field(s, "body_base64")
+			if e.field("body") {
+				s.SetBuffer(appendQuoted(s.Buffer(), string(r.Body)))
+			}
+		} else if e.field("body_base64") {
 			s.SetBuffer(appendQuoted(s.Buffer(), base64.StdEncoding.EncodeToString(r.Body)))
 		}
 	}
-	if r.Input != nil {
-		field(s, "input")
+	if r.Input != nil && e.field("input") {
 		writeRawJSON(s, r.Input)
 	}
 	s.WriteObjectEnd()
@@ -91,41 +109,56 @@ func (e *Encoder) AppendLine(r *Record) []byte {
 	return s.Buffer()
 }
 
-func writePage(s *jsoniter.Stream, p *Page) {
-	if p.Charset != "" {
-		field(s, "charset")
+func (e *Encoder) response(r *Record) {
+	s := e.s
+	if e.field("final_url") {
+		writeString(s, r.FinalURL)
+	}
+	if e.field("status") {
+		s.WriteInt(r.Status)
+	}
+	if e.field("proto") {
+		writeString(s, r.Proto)
+	}
+	if e.field("content_type") {
+		writeString(s, r.ContentType)
+	}
+	if e.field("content_length") {
+		s.WriteInt64(r.ContentLength)
+	}
+	if r.Truncated && e.field("truncated") {
+		s.WriteTrue()
+	}
+}
+
+func (e *Encoder) page(p *Page) {
+	s := e.s
+	if p.Charset != "" && e.field("charset") {
 		writeString(s, p.Charset)
 	}
-	if p.Error != "" {
-		field(s, "extract_error")
+	if p.Error != "" && e.field("extract_error") {
 		writeString(s, p.Error)
 	}
-	if p.Title != nil {
-		field(s, "title")
+	if p.Title != nil && e.field("title") {
 		writeString(s, *p.Title)
 	}
-	if p.HasLinks {
-		field(s, "links")
+	if p.HasLinks && e.field("links") {
 		writeStrings(s, p.Links)
 	}
-	if p.Meta != nil {
-		field(s, "meta")
+	if p.Meta != nil && e.field("meta") {
 		writeStringMap(s, p.Meta)
 	}
-	if p.Text != nil {
-		field(s, "text")
+	if p.Text != nil && e.field("text") {
 		writeString(s, *p.Text)
 	}
-	if p.Headers != nil {
-		field(s, "headers")
+	if p.Headers != nil && e.field("headers") {
 		joined := make(map[string]string, len(p.Headers))
 		for k, vs := range p.Headers {
 			joined[strings.ToLower(k)] = strings.Join(vs, ", ")
 		}
 		writeStringMap(s, joined)
 	}
-	if len(p.Hashes) > 0 {
-		field(s, "hash")
+	if len(p.Hashes) > 0 && e.field("hash") {
 		writeObject(s, len(p.Hashes), func(i int) {
 			h := p.Hashes[i]
 			key(s, h.Name)
@@ -136,8 +169,7 @@ func writePage(s *jsoniter.Stream, p *Page) {
 			}
 		})
 	}
-	if len(p.Fields) > 0 {
-		field(s, "fields")
+	if len(p.Fields) > 0 && e.field("fields") {
 		writeObject(s, len(p.Fields), func(i int) {
 			f := p.Fields[i]
 			key(s, f.Name)
@@ -153,8 +185,7 @@ func writePage(s *jsoniter.Stream, p *Page) {
 			}
 		})
 	}
-	if p.JSON != nil {
-		field(s, "json")
+	if p.JSON != nil && e.field("json") {
 		writeRawJSON(s, p.JSON)
 	}
 }
@@ -204,7 +235,7 @@ func validUTF8(v string) string {
 }
 
 // field starts the next member of an object that already has one. name is
-// one of the encoder's own field names, which need no escaping.
+// one of the encoder's own names, which need no escaping.
 func field(s *jsoniter.Stream, name string) {
 	s.WriteRaw(`,"`)
 	s.WriteRaw(name)

@@ -17,6 +17,8 @@ type NDJSONOptions struct {
 	// error. The sink keeps draining its input afterwards, without writing, so
 	// upstream can shut down by draining; OnError is the hook to stop intake.
 	OnError func(error)
+	// Drop are the output fields not written (--fields, --omit).
+	Drop []string
 	// Log, when set, gets one human-readable line per record (-v).
 	Log io.Writer
 	// Prefix is written before anything else (--resume starts a new line
@@ -44,7 +46,7 @@ var _ wire.Writer = (*NDJSON)(nil)
 
 // NewNDJSON returns a writer to w; wire.NewSink makes it a sink.
 func NewNDJSON(w io.Writer, opt NDJSONOptions) *NDJSON {
-	s := &NDJSON{w: bufio.NewWriterSize(w, 64<<10), enc: record.NewEncoder(), opt: opt}
+	s := &NDJSON{w: bufio.NewWriterSize(w, 64<<10), enc: record.NewEncoder(opt.Drop...), opt: opt}
 	s.check(writeAll(s.w, opt.Prefix))
 	return s
 }

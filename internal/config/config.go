@@ -45,6 +45,7 @@ type Config struct {
 	StatsJSON  string // write the stats as JSON to this file
 	Progress   bool   // draw a live status line on stderr
 	CPUProfile string // write a CPU profile here (for tuning)
+	Drop       []string // output fields not written (--fields, --omit)
 
 	In        *natsq.QueueURL // --in: a NATS JetStream work queue instead of files or stdin
 	OutServer string          // --out: publish to NATS JetStream instead of stdout

@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -171,6 +172,17 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"--parse-workers", "0"}, "--parse-workers"},
 		{[]string{"--text-max", "0"}, "--text-max"},
 		{[]string{"--hash", "sha1"}, "--hash"},
+		{[]string{"--jq", ".a |"}, "--jq"},
+		{[]string{"--jq", "name="}, "--jq"},
+		{[]string{"--jq-timeout", "0s"}, "--jq-timeout"},
+		{[]string{"-d", "@/nonexistent/body"}, "--data"},
+		{[]string{"-d", "@-"}, "--data"},
+		{[]string{"--data-binary", "@/nonexistent/body"}, "--data-binary"},
+		{[]string{"--json", "@/nonexistent/body"}, "--json"},
+		{[]string{"--json", "{}", "-d", "a=1"}, "--json"},
+		{[]string{"--redact", "X Bad"}, "--redact"},
+		{[]string{"--fields", "url,nope"}, "--fields"},
+		{[]string{"--omit", "seq"}, "--omit"},
 		{[]string{"--in", "nats://127.0.0.1:4222/S"}, "--in"},
 		{[]string{"--in", "nats://127.0.0.1:4222/S/s?batch=0"}, "--in"},
 		{[]string{"--out", "nats://127.0.0.1:4222/a.*"}, "--out"},
@@ -261,6 +273,31 @@ func TestParseEnqueue(t *testing.T) {
 	for _, args := range [][]string{nil, {"--to", "nats://h:1/Q"}, {"--to", "nats://h:1/Q/u", "--url-field", ""}} {
 		if _, err := ParseEnqueue(args, new(bytes.Buffer)); err == nil {
 			t.Errorf("ParseEnqueue(%q) = nil; want an error", args)
+		}
+	}
+}
+
+func TestOutputFields(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		drop string
+	}{
+		{nil, ""},
+		{[]string{"--fields", "url,status"}, "final_url proto content_type content_length truncated elapsed_ms attempts error charset extract_error title links meta text headers hash fields json body body_base64 input"},
+		{[]string{"--fields", "seq,url", "--fields", "error"}, "final_url status proto content_type content_length truncated elapsed_ms attempts charset extract_error title links meta text headers hash fields json body body_base64 input"},
+		{[]string{"--omit", "input,elapsed_ms"}, "elapsed_ms input"},
+		{[]string{"--fields", "url,status,input", "--omit", "input"}, "final_url proto content_type content_length truncated elapsed_ms attempts error charset extract_error title links meta text headers hash fields json body body_base64 input"},
+	} {
+		cfg, err := Parse(tc.args, io.Discard)
+		if err != nil || strings.Join(cfg.Drop, " ") != tc.drop {
+			t.Errorf("%q: drop %q, %v; want %q", tc.args, cfg.Drop, err, tc.drop)
+		}
+	}
+	for _, bad := range [][]string{
+		{"--fields", "url,nope"}, {"--omit", "Status"}, {"--omit", "seq"}, {"--resume", "x", "--omit", "error"}, {"--resume", "x", "--fields", "url"},
+	} {
+		if _, err := Parse(bad, io.Discard); err == nil || !strings.Contains(err.Error(), bad[len(bad)-2]) && !strings.Contains(err.Error(), "--resume") {
+			t.Errorf("%q: %v; want an error naming the flag", bad, err)
 		}
 	}
 }

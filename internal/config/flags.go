@@ -35,6 +35,7 @@ type flags struct {
 	extract               string
 	hashList              string
 	jq                    []string
+	fields, omit          []string
 	selects, selectAlls   []string
 	textMax               sizeValue
 	in, out               string
@@ -76,6 +77,8 @@ func (f *flags) define(fs *pflag.FlagSet) {
 	fs.StringVar(&cfg.StatsJSON, "stats-json", "", "write the counts of --stats as JSON to this file at the end")
 	fs.StringVar(&cfg.Resume, "resume", "", "a previous run's output: skip input records it finished (all but canceled); append to it with >>")
 	fs.BoolVar(&cfg.Unique, "unique", false, "skip repeated URLs (remembers the last 1,000,000 distinct ones)")
+	fs.StringSliceVar(&f.fields, "fields", nil, "write only these top-level output fields, comma-separated (seq always); the README lists them")
+	fs.StringSliceVar(&f.omit, "omit", nil, "do not write these top-level output fields, comma-separated")
 	fs.BoolVar(&cfg.Ordered, "ordered", false, "write records in input order (a reorder buffer of --window records; a slow record holds back the rest)")
 	fs.StringVar(&f.extract, "extract", "", "what to take from pages, comma-separated: title, links, meta, text, headers")
 	fs.StringArrayVar(&f.selects, "select", nil, "NAME=SELECTOR[@attr]: the text (or attribute) of the first match, under fields (repeatable)")
@@ -111,7 +114,7 @@ var helpGroups = []struct {
 	{"Politeness and retries", []string{"rate", "burst", "host-rate", "host-concurrency", "window", "auto-throttle",
 		"retries", "retry-on", "retry-base", "retry-max", "retry-unsafe"}},
 	{"Extraction", []string{"extract", "select", "select-all", "links-same-host", "body", "hash", "jq", "jq-any", "jq-timeout", "text-max", "parse-workers"}},
-	{"Output", []string{"ordered", "progress", "no-progress", "stats", "stats-json", "verbose", "cpuprofile", "version", "help"}},
+	{"Output", []string{"fields", "omit", "ordered", "progress", "no-progress", "stats", "stats-json", "verbose", "cpuprofile", "version", "help"}},
 	{"Many machines (NATS JetStream; see sluice enqueue --help)", []string{"in", "out", "nats-creds", "nats-tls-ca"}},
 }
 
@@ -207,6 +210,9 @@ func (f *flags) finish(args []string) error {
 		return err
 	}
 	if err := f.redact(); err != nil {
+		return err
+	}
+	if err := f.outputFields(); err != nil {
 		return err
 	}
 	return f.requestBody()

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -164,3 +165,29 @@ func (f *flags) limits() error {
 // hostKey normalises a host given on the command line like the hosts of
 // URLs: a default port (80, 443) names the bare host.
 func hostKey(h string) string { return record.HostKey("http", record.HostKey("https", h)) }
+
+// outputFields turns --fields and --omit into the fields not written.
+func (f *flags) outputFields() error {
+	for _, flag := range []struct {
+		name  string
+		names []string
+	}{{"--fields", f.fields}, {"--omit", f.omit}} {
+		for _, name := range flag.names {
+			switch {
+			case !slices.Contains(record.Fields, name):
+				return fmt.Errorf("invalid argument %q for %s: no such output field (want some of %s)", name, flag.name, strings.Join(record.Fields, ", "))
+			case name == "seq" && flag.name == "--omit":
+				return errors.New("invalid argument \"seq\" for --omit: seq is always written")
+			}
+		}
+	}
+	for _, name := range record.Fields[1:] { // all but seq
+		if len(f.fields) > 0 && !slices.Contains(f.fields, name) || slices.Contains(f.omit, name) {
+			f.cfg.Drop = append(f.cfg.Drop, name)
+		}
+	}
+	if f.cfg.Resume != "" && slices.Contains(f.cfg.Drop, "error") {
+		return errors.New("--resume needs the error field (it tells canceled records, which it fetches again): keep it in --fields, out of --omit")
+	}
+	return nil
+}

@@ -120,9 +120,9 @@ func streamName(subject string) string {
 
 // RecordMsg makes the message of an output record: the record's JSON object
 // on subject, with Nats-Msg-Id from its input message. The function is for
-// one goroutine (the sink's).
-func RecordMsg(subject string) func(*record.Record) (*nats.Msg, error) {
-	enc := record.NewEncoder()
+// one goroutine (the sink's). drop are the fields not written.
+func RecordMsg(subject string, drop ...string) func(*record.Record) (*nats.Msg, error) {
+	enc := record.NewEncoder(drop...)
 	return func(r *record.Record) (*nats.Msg, error) {
 		msg := nats.NewMsg(subject)
 		msg.Data = bytes.Clone(bytes.TrimSuffix(enc.AppendLine(r), []byte("\n")))

@@ -175,11 +175,11 @@ func (r *run) output(ctx context.Context, js jetstream.JetStream, stdout, stderr
 		if _, err := natsq.EnsureOutput(ctx, js, r.cfg.OutSubj, 0); err != nil {
 			return fmt.Errorf("--out: %w", err)
 		}
-		r.out = sinks.NewNATS(r.life.work, js, natsq.RecordMsg(r.cfg.OutSubj))
+		r.out = sinks.NewNATS(r.life.work, js, natsq.RecordMsg(r.cfg.OutSubj, r.cfg.Drop...))
 		r.sink = wire.NewSink(r.out)
 		return nil
 	}
-	opt := sinks.NDJSONOptions{OnError: func(error) { r.life.Fail() }} // nobody reads our output
+	opt := sinks.NDJSONOptions{OnError: func(error) { r.life.Fail() }, Drop: r.cfg.Drop} // OnError: nobody reads our output
 	if r.cfg.Resume != "" {
 		var err error
 		if r.finished, opt.Prefix, err = readResume(r.cfg.Resume); err != nil {
