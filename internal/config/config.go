@@ -38,13 +38,13 @@ type Config struct {
 	Limits     stages.Limits
 	Retry      stages.RetryPolicy
 	Extract    stages.ExtractConfig
-	Parsers    int    // extract workers
-	Ordered    bool   // output in input order
-	Resume     string // a previous run's output: skip what it finished
-	Unique     bool   // skip repeated URLs
-	StatsJSON  string // write the stats as JSON to this file
-	Progress   bool   // draw a live status line on stderr
-	CPUProfile string // write a CPU profile here (for tuning)
+	Parsers    int      // extract workers
+	Ordered    bool     // output in input order
+	Resume     string   // a previous run's output: skip what it finished
+	Unique     bool     // skip repeated URLs
+	StatsJSON  string   // write the stats as JSON to this file
+	Progress   bool     // draw a live status line on stderr
+	CPUProfile string   // write a CPU profile here (for tuning)
 	Drop       []string // output fields not written (--fields, --omit)
 
 	In        *natsq.QueueURL // --in: a NATS JetStream work queue instead of files or stdin
