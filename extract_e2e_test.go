@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"crypto/md5"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -184,5 +187,87 @@ func TestJQEndToEnd(t *testing.T) {
 	}
 	if _, stderr, code := runSluice(t, "", "--jq", ".a |"); code != 2 || !strings.Contains(stderr, "--jq") {
 		t.Errorf("a bad expression: exit %d, %q; want 2 naming --jq", code, stderr)
+	}
+}
+
+// refMMH3 is the favicon hash written apart from stages' code, from the
+// algorithm's description: Python's base64.encodebytes (76-character lines,
+// each ending in a newline), then MurmurHash3 x86 32 with seed 0, signed.
+func refMMH3(data []byte) int32 {
+	enc := base64.StdEncoding.EncodeToString(data)
+	var lines strings.Builder
+	for len(enc) > 0 {
+		n := min(76, len(enc))
+		lines.WriteString(enc[:n] + "\n")
+		enc = enc[n:]
+	}
+	b := []byte(lines.String())
+	const c1, c2 = 0xcc9e2d51, 0x1b873593
+	rotl := func(x uint32, r uint) uint32 { return x<<r | x>>(32-r) }
+	var h uint32
+	blocks := len(b) / 4
+	for i := 0; i < blocks; i++ {
+		k := uint32(b[4*i]) | uint32(b[4*i+1])<<8 | uint32(b[4*i+2])<<16 | uint32(b[4*i+3])<<24
+		h ^= rotl(k*c1, 15) * c2
+		h = rotl(h, 13)*5 + 0xe6546b64
+	}
+	var k uint32
+	tail := b[4*blocks:]
+	for i := len(tail) - 1; i >= 0; i-- {
+		k = k<<8 | uint32(tail[i])
+	}
+	if len(tail) > 0 {
+		h ^= rotl(k*c1, 15) * c2
+	}
+	h ^= uint32(len(b))
+	h ^= h >> 16
+	h *= 0x85ebca6b
+	h ^= h >> 13
+	h *= 0xc2b2ae35
+	h ^= h >> 16
+	return int32(h)
+}
+
+// TestFaviconHashEndToEnd: --hash mmh3 of a favicon served over HTTP equals
+// the reference computed here, for bodies whose base64 ends on every tail
+// length; and the fixed 768-byte favicon gives the value Python computed.
+func TestFaviconHashEndToEnd(t *testing.T) {
+	fixed := make([]byte, 768)
+	for i := range fixed {
+		fixed[i] = byte(i)
+	}
+	if got := refMMH3(fixed); got != 1836528006 {
+		t.Fatalf("reference mmh3 of the fixed favicon = %d; Python says 1836528006", got)
+	}
+	icons := [][]byte{fixed}
+	for n := 1; n <= 8; n++ {
+		icons = append(icons, bytes.Repeat([]byte{0x89, 'P', 'N', 'G'}, 20*n)[:57*n])
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var i int
+		fmt.Sscanf(r.URL.Path, "/%d.ico", &i)
+		w.Header().Set("Content-Type", "image/x-icon")
+		w.Write(icons[i])
+	}))
+	t.Cleanup(srv.Close)
+	var in strings.Builder
+	for i := range icons {
+		fmt.Fprintf(&in, "%s/%d.ico\n", srv.URL, i)
+	}
+	stdout, stderr, code := runSluice(t, in.String(), "--hash", "mmh3", "--ordered")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for i, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var rec struct {
+			Status int
+			Hash   struct{ MMH3 int64 }
+		}
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatal(err)
+		}
+		if want := int64(refMMH3(icons[i])); rec.Hash.MMH3 != want || rec.Status != 200 {
+			t.Errorf("icon %d (%d bytes): mmh3 %d; the reference says %d", i, len(icons[i]), rec.Hash.MMH3, want)
+		}
 	}
 }

@@ -87,16 +87,16 @@ func (s *scanner) walk(path []PathStep, depth int) (any, error) {
 	case c == 'n':
 		return nil, s.literal("null")
 	case c == '{' && !step.IsIndex:
-		err = s.object(depth, func(key []byte, value []byte) {
+		err = s.object(depth, func(key []byte, start, end int) {
 			if string(key) == step.Key {
-				found = value
+				found = s.b[start:end]
 			}
 		})
 	case c == '[' && step.IsIndex:
 		n := 0
-		err = s.array(depth, func(value []byte) {
+		err = s.array(depth, func(start, end int) {
 			if n == step.Index {
-				found = value
+				found = s.b[start:end]
 			}
 			n++
 		})
@@ -138,8 +138,8 @@ func (s *scanner) value(depth int) error {
 }
 
 // object reads an object at s.i, calling member, when not nil, with each
-// key (unescaped) and the value's text.
-func (s *scanner) object(depth int, member func(key, value []byte)) error {
+// key (unescaped) and where its value's text is in s.b.
+func (s *scanner) object(depth int, member func(key []byte, start, end int)) error {
 	if depth++; depth > maxDepth {
 		return s.errorf("nested deeper than %d", maxDepth)
 	}
@@ -169,7 +169,7 @@ func (s *scanner) object(depth int, member func(key, value []byte)) error {
 			return err
 		}
 		if member != nil {
-			member(key, s.b[start:s.i])
+			member(key, start, s.i)
 		}
 		if done, err := s.next('}'); done || err != nil {
 			return err
@@ -177,9 +177,9 @@ func (s *scanner) object(depth int, member func(key, value []byte)) error {
 	}
 }
 
-// array reads an array at s.i, calling element, when not nil, with each
-// element's text.
-func (s *scanner) array(depth int, element func(value []byte)) error {
+// array reads an array at s.i, calling element, when not nil, with where
+// each element's text is in s.b.
+func (s *scanner) array(depth int, element func(start, end int)) error {
 	if depth++; depth > maxDepth {
 		return s.errorf("nested deeper than %d", maxDepth)
 	}
@@ -196,7 +196,7 @@ func (s *scanner) array(depth int, element func(value []byte)) error {
 			return err
 		}
 		if element != nil {
-			element(s.b[start:s.i])
+			element(start, s.i)
 		}
 		if done, err := s.next(']'); done || err != nil {
 			return err

@@ -46,32 +46,31 @@ func (p *Parser) Parse(seq int64, line []byte) *Record {
 }
 
 func (p *Parser) parseObject(r *Record, line []byte) {
-	// encoding/json.Valid is strict where jsoniter.Valid is not: it rejects
-	// trailing data such as `{"url":"x"} junk` or two objects on one line.
-	if !json.Valid(line) {
-		r.Fail(KindInvalidInput, "line is not a valid JSON object: %v", jsonSyntaxError(line))
-		return
-	}
 	if p.URLField == "" {
 		p = &Parser{URLField: "url", Redact: p.Redact}
 	}
-	o := objectFields{p: p}
-	it := codec.BorrowIterator(line)
-	it.ReadObjectCB(o.member)
-	codec.ReturnIterator(it)
-
-	input := bytes.Clone(line)
+	o := objectFields{p: p, line: line}
+	s := scanner{b: line}
+	err := s.object(0, o.member) // line[0] is '{'
+	if s.space(); err == nil && s.i < len(line) {
+		err = s.errorf("data after the object")
+	}
+	if err != nil {
+		r.Fail(KindInvalidInput, "line is not a valid JSON object: %v", err)
+		return
+	}
+	input := o.input()
 	if bytes.ContainsAny(input, "\r\n") {
 		// Line breaks between tokens would split the output line: compact.
 		var b bytes.Buffer
-		if err := json.Compact(&b, line); err == nil {
+		if err := json.Compact(&b, input); err == nil {
 			input = b.Bytes()
 		}
 	}
-	if o.secret {
-		input = p.redact(input)
+	if !utf8.Valid(input) {
+		input = bytes.ToValidUTF8(input, []byte("\uFFFD"))
 	}
-	r.Input = bytes.ToValidUTF8(input, []byte("\uFFFD"))
+	r.Input = input
 	r.URL = strings.TrimSpace(o.url)
 	r.Request = o.request()
 	switch {
@@ -80,17 +79,6 @@ func (p *Parser) parseObject(r *Record, line []byte) {
 	case o.err != "":
 		r.Fail(KindInvalidInput, "%s", o.err)
 	}
-}
-
-// jsonSyntaxError explains why line is not valid JSON. It runs only for bad
-// lines, so the cost of a full decode does not matter.
-func jsonSyntaxError(line []byte) error {
-	var v any
-	err := json.Unmarshal(line, &v)
-	if err == nil {
-		return errors.New("unexpected data")
-	}
-	return err
 }
 
 // CheckURL reports whether s is a URL sluice can fetch: absolute, with an

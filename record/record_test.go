@@ -3,6 +3,7 @@ package record
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -177,5 +178,33 @@ func FuzzParse(f *testing.F) {
 		if r.Err == nil && CheckURL(r.URL) != nil {
 			t.Fatalf("Parse(%q) accepted URL %q that CheckURL rejects", line, r.URL)
 		}
+		if len(line) > 0 && line[0] == '{' {
+			refused := r.Err != nil && strings.HasPrefix(r.Err.Message, "line is not a valid JSON object")
+			if refused == json.Valid(line) {
+				t.Fatalf("Parse(%q): refused as JSON %v (%v), encoding/json.Valid %v", line, refused, r.Err, json.Valid(line))
+			}
+			if !refused && !json.Valid(r.Input) {
+				t.Fatalf("Parse(%q).Input = %q: not JSON", line, r.Input)
+			}
+		}
 	})
+}
+
+// An encoder with fields to drop writes the others, in their order, and seq.
+func TestAppendLineDrop(t *testing.T) {
+	title := "T"
+	r := &Record{Seq: 3, URL: "http://a.test/", FinalURL: "http://a.test/", Status: 200, Proto: "HTTP/1.1", Attempts: 1,
+		Page: &Page{Title: &title, JSON: []byte(`{"a":1}`)}, Input: []byte(`{"url":"http://a.test/"}`)}
+	for _, tc := range []struct {
+		drop []string
+		want string
+	}{
+		{nil, `{"seq":3,"url":"http://a.test/","final_url":"http://a.test/","status":200,"proto":"HTTP/1.1","content_type":"","content_length":0,"elapsed_ms":0,"attempts":1,"title":"T","json":{"a":1},"input":{"url":"http://a.test/"}}`},
+		{[]string{"final_url", "proto", "content_type", "content_length", "elapsed_ms", "input"}, `{"seq":3,"url":"http://a.test/","status":200,"attempts":1,"title":"T","json":{"a":1}}`},
+		{slices.DeleteFunc(slices.Clone(Fields[1:]), func(f string) bool { return f == "json" }), `{"seq":3,"json":{"a":1}}`},
+	} {
+		if got := strings.TrimSuffix(string(NewEncoder(tc.drop...).AppendLine(r)), "\n"); got != tc.want {
+			t.Errorf("drop %v:\n got %s\nwant %s", tc.drop, got, tc.want)
+		}
+	}
 }

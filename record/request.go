@@ -1,13 +1,14 @@
 package record
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
-
-	jsoniter "github.com/json-iterator/go"
 )
 
 // Request is what an NDJSON input object asks to send, in place of the
@@ -19,6 +20,24 @@ type Request struct {
 	Body    []byte        // "body", "json" or "body_base64"; nil when none of them is given
 	JSON    bool          // Body came from "json": sent as application/json unless Header says otherwise
 	Timeout time.Duration // "timeout": the attempt's time limit
+}
+
+// Key identifies the request q makes of url, for --unique: the URL alone
+// when q is nil (a record that asks nothing of its own).
+func (q *Request) Key(url string) string {
+	if q == nil {
+		return url
+	}
+	var b strings.Builder
+	b.WriteString(url)
+	fmt.Fprintf(&b, "\x00%s\x00%d\x00%t\x00%d\x00", q.Method, q.Timeout, q.JSON, len(q.Body))
+	b.Write(q.Body)
+	for _, name := range slices.Sorted(maps.Keys(q.Header)) {
+		for _, v := range q.Header[name] {
+			b.WriteString("\x00" + name + ":" + v)
+		}
+	}
+	return b.String()
 }
 
 // The request fields of an input object. Their names are fixed (the README
@@ -61,17 +80,19 @@ func (p *Parser) secret(name string) bool {
 	return false
 }
 
-// objectFields reads an input object's URL and request fields in one pass.
-// The object has been validated, so the iterator meets no syntax error. The
-// first problem found is the record's invalid_input error; it names the
-// field and never quotes a header's value.
+// objectFields reads an input object's URL and request fields, as the
+// scanner that checks the object meets them: one pass, no decoding but of
+// the values it keeps. The first problem found is the record's
+// invalid_input error; it names the field and never quotes a header's
+// value.
 type objectFields struct {
 	p        *Parser
+	line     []byte
 	url      string
 	hasURL   bool
 	req      Request
-	bodyFrom string // the field the body came from, to refuse a second one
-	secret   bool   // "headers" holds a header the echo must hide
+	bodyFrom string   // the field the body came from, to refuse a second one
+	secrets  [][2]int // where the values of the headers the echo hides are in line
 	err      string
 }
 
@@ -81,39 +102,42 @@ func (o *objectFields) fail(format string, args ...any) {
 	}
 }
 
-func (o *objectFields) member(it *jsoniter.Iterator, name string) bool {
-	next := it.WhatIsNext()
+// member takes the object's member key, whose value is line[start:end].
+func (o *objectFields) member(key []byte, start, end int) {
+	raw := o.line[start:end]
 	switch {
-	case name == o.p.URLField:
-		if next == jsoniter.StringValue && !o.hasURL {
-			o.url, o.hasURL = it.ReadString(), true
-			return true
+	case string(key) == o.p.URLField:
+		if raw[0] == '"' && !o.hasURL {
+			o.url, o.hasURL = stringOf(raw), true
 		}
-	case next == jsoniter.NilValue: // a null request field is an absent one, as jq writes them
-	case name == fieldMethod:
-		o.method(it, next)
-		return true
-	case name == fieldHeaders:
-		o.headers(it, next)
-		return true
-	case name == fieldBody, name == fieldBodyBase64, name == fieldJSON:
-		o.body(it, name, next)
-		return true
-	case name == fieldTimeout:
-		o.timeout(it, next)
-		return true
+	case raw[0] == 'n': // a null request field is an absent one, as jq writes them
+	case string(key) == fieldMethod:
+		o.method(raw)
+	case string(key) == fieldHeaders:
+		o.headers(start, end)
+	case string(key) == fieldBody, string(key) == fieldBodyBase64, string(key) == fieldJSON:
+		o.body(string(key), raw)
+	case string(key) == fieldTimeout:
+		o.timeout(raw)
 	}
-	it.Skip()
-	return true
 }
 
-func (o *objectFields) method(it *jsoniter.Iterator, next jsoniter.ValueType) {
-	if next != jsoniter.StringValue {
-		it.Skip()
+// stringOf returns the JSON string raw, which the scanner has checked.
+func stringOf(raw []byte) string {
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1])
+	}
+	v, _ := decodeOne(raw)
+	s, _ := v.(string)
+	return s
+}
+
+func (o *objectFields) method(raw []byte) {
+	if raw[0] != '"' {
 		o.fail("field %q: want a string", fieldMethod)
 		return
 	}
-	m := it.ReadString()
+	m := stringOf(raw)
 	if !IsToken(m) {
 		o.fail("field %q: %s is not an HTTP method", fieldMethod, quoteShort(m))
 		return
@@ -121,40 +145,37 @@ func (o *objectFields) method(it *jsoniter.Iterator, next jsoniter.ValueType) {
 	o.req.Method = m
 }
 
-func (o *objectFields) headers(it *jsoniter.Iterator, next jsoniter.ValueType) {
-	if next != jsoniter.ObjectValue {
-		it.Skip()
+func (o *objectFields) headers(start, end int) {
+	if o.line[start] != '{' {
 		o.fail("field %q: want an object of header names to strings", fieldHeaders)
 		return
 	}
 	o.req.Header = http.Header{}
-	it.ReadObjectCB(func(it *jsoniter.Iterator, name string) bool {
+	hs := scanner{b: o.line[:end], i: start}
+	hs.object(0, func(key []byte, vs, ve int) {
+		name := string(key)
 		if o.p.secret(name) {
-			o.secret = true
+			o.secrets = append(o.secrets, [2]int{vs, ve})
 		}
 		if !IsToken(name) {
-			it.Skip()
 			o.fail("field %q: %s is not a header name", fieldHeaders, quoteShort(name))
-			return true
+			return
 		}
-		switch it.WhatIsNext() {
-		case jsoniter.StringValue:
-			o.headerValue(name, it.ReadString())
-		case jsoniter.ArrayValue:
-			it.ReadArrayCB(func(it *jsoniter.Iterator) bool {
-				if it.WhatIsNext() != jsoniter.StringValue {
-					it.Skip()
+		switch o.line[vs] {
+		case '"':
+			o.headerValue(name, stringOf(o.line[vs:ve]))
+		case '[':
+			as := scanner{b: o.line[:ve], i: vs}
+			as.array(0, func(es, ee int) {
+				if o.line[es] != '"' {
 					o.fail("field %q: header %s: want a string or an array of strings", fieldHeaders, quoteShort(name))
-					return true
+					return
 				}
-				o.headerValue(name, it.ReadString())
-				return true
+				o.headerValue(name, stringOf(o.line[es:ee]))
 			})
 		default:
-			it.Skip()
 			o.fail("field %q: header %s: want a string or an array of strings", fieldHeaders, quoteShort(name))
 		}
-		return true
 	})
 }
 
@@ -166,24 +187,26 @@ func (o *objectFields) headerValue(name, value string) {
 	o.req.Header.Add(name, value)
 }
 
-func (o *objectFields) body(it *jsoniter.Iterator, name string, next jsoniter.ValueType) {
+func (o *objectFields) body(name string, raw []byte) {
 	if o.bodyFrom != "" {
-		it.Skip()
 		o.fail("fields %q and %q: give at most one body", o.bodyFrom, name)
 		return
 	}
 	o.bodyFrom = name
 	switch {
 	case name == fieldJSON:
-		o.req.Body = append([]byte(nil), it.SkipAndReturnBytes()...)
+		o.req.Body = bytes.Clone(raw)
 		o.req.JSON = true
-	case next != jsoniter.StringValue:
-		it.Skip()
+	case raw[0] != '"':
 		o.fail("field %q: want a string", name)
 	case name == fieldBody:
-		o.req.Body = []byte(it.ReadString())
+		if bytes.IndexByte(raw, '\\') < 0 {
+			o.req.Body = bytes.Clone(raw[1 : len(raw)-1])
+		} else {
+			o.req.Body = []byte(stringOf(raw))
+		}
 	default:
-		b, err := base64.StdEncoding.DecodeString(it.ReadString())
+		b, err := base64.StdEncoding.DecodeString(stringOf(raw))
 		if err != nil {
 			o.fail("field %q: not valid base64: %v", name, err)
 			return
@@ -192,13 +215,12 @@ func (o *objectFields) body(it *jsoniter.Iterator, name string, next jsoniter.Va
 	}
 }
 
-func (o *objectFields) timeout(it *jsoniter.Iterator, next jsoniter.ValueType) {
-	if next != jsoniter.StringValue {
-		it.Skip()
+func (o *objectFields) timeout(raw []byte) {
+	if raw[0] != '"' {
 		o.fail("field %q: want a duration such as \"2s\" or \"500ms\"", fieldTimeout)
 		return
 	}
-	s := it.ReadString()
+	s := stringOf(raw)
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
 		o.fail("field %q: %s is not a positive duration such as \"2s\" or \"500ms\"", fieldTimeout, quoteShort(s))
@@ -217,46 +239,17 @@ func (o *objectFields) request() *Request {
 	return &q
 }
 
-// redact returns the object with the values of its secret headers replaced
-// by Redacted, members in their order.
-func (p *Parser) redact(object []byte) []byte {
-	s := codec.BorrowStream(nil)
-	defer codec.ReturnStream(s)
-	it := codec.BorrowIterator(object)
-	defer codec.ReturnIterator(it)
-	first := true
-	s.WriteObjectStart()
-	it.ReadObjectCB(func(it *jsoniter.Iterator, name string) bool {
-		if !first {
-			s.WriteMore()
-		}
-		first = false
-		key(s, name)
-		if name != fieldHeaders || name == p.URLField || it.WhatIsNext() != jsoniter.ObjectValue {
-			s.WriteRaw(string(it.SkipAndReturnBytes()))
-			return true
-		}
-		firstHeader := true
-		s.WriteObjectStart()
-		it.ReadObjectCB(func(it *jsoniter.Iterator, header string) bool {
-			if !firstHeader {
-				s.WriteMore()
-			}
-			firstHeader = false
-			key(s, header)
-			if p.secret(header) {
-				it.Skip()
-				writeString(s, Redacted)
-			} else {
-				s.WriteRaw(string(it.SkipAndReturnBytes()))
-			}
-			return true
-		})
-		s.WriteObjectEnd()
-		return true
-	})
-	s.WriteObjectEnd()
-	return append([]byte(nil), s.Buffer()...)
+// input returns the object for the input echo: a copy of line with the
+// values of secret headers replaced by Redacted.
+func (o *objectFields) input() []byte {
+	out := make([]byte, 0, len(o.line)+len(o.secrets)*len(Redacted))
+	prev := 0
+	for _, r := range o.secrets {
+		out = append(out, o.line[prev:r[0]]...)
+		out = append(out, `"`+Redacted+`"`...)
+		prev = r[1]
+	}
+	return append(out, o.line[prev:]...)
 }
 
 // IsToken reports whether s is an RFC 9110 token, as method and header names

@@ -91,3 +91,35 @@ func TestParseRedacts(t *testing.T) {
 		t.Errorf("an object without secrets changed: %s", r.Input)
 	}
 }
+
+func TestRequestKey(t *testing.T) {
+	key := func(line string) string {
+		r := Parse(1, []byte(line), "url")
+		return r.Request.Key(r.URL)
+	}
+	same := []string{`{"url":"http://a.test/"}`, `{"url":"http://a.test/","id":2}`, `{"url":"http://a.test/","method":null}`}
+	for _, l := range same[1:] {
+		if key(l) != key(same[0]) {
+			t.Errorf("%s and %s: different keys; want the same request", l, same[0])
+		}
+	}
+	if key(same[0]) != "http://a.test/" {
+		t.Errorf("a record without request fields: key %q; want its URL", key(same[0]))
+	}
+	differ := []string{
+		`{"url":"http://a.test/","method":"POST"}`,
+		`{"url":"http://a.test/","method":"POST","body":"a"}`,
+		`{"url":"http://a.test/","method":"POST","body":"b"}`,
+		`{"url":"http://a.test/","method":"POST","json":"b"}`,
+		`{"url":"http://a.test/","headers":{"X":"1"}}`,
+		`{"url":"http://a.test/","headers":{"X":"2"}}`,
+		`{"url":"http://a.test/","timeout":"2s"}`,
+	}
+	seen := map[string]string{key(same[0]): same[0]}
+	for _, l := range differ {
+		if other, dup := seen[key(l)]; dup {
+			t.Errorf("%s and %s: the same key; want different requests", l, other)
+		}
+		seen[key(l)] = l
+	}
+}

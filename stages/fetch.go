@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -245,12 +246,14 @@ func (f *Fetcher) newRequest(ctx context.Context, r *record.Record) (*http.Reque
 	}
 	req.Header = header
 	if q.Header != nil || q.JSON {
-		req.Header = header.Clone()
-		for name, values := range q.Header {
-			req.Header[name] = values // a record's header replaces the flags' of that name
-		}
+		// A new map whose value slices are shared with the flags' and the
+		// record's headers: neither this code nor net/http's client changes
+		// a request's header values in place (redirects copy them).
+		req.Header = make(http.Header, len(header)+len(q.Header)+1)
+		maps.Copy(req.Header, header)
+		maps.Copy(req.Header, q.Header) // a record's header replaces the flags' of that name
 		if q.JSON && q.Header.Get("Content-Type") == "" {
-			req.Header.Set("Content-Type", "application/json")
+			req.Header["Content-Type"] = jsonType
 		}
 	}
 	if host := cmp.Or(q.Header.Get("Host"), f.host); host != "" {
@@ -258,6 +261,9 @@ func (f *Fetcher) newRequest(ctx context.Context, r *record.Record) (*http.Reque
 	}
 	return req, nil
 }
+
+// jsonType is the Content-Type of a record's "json" body; shared, never changed.
+var jsonType = []string{"application/json"}
 
 // idempotent are the methods RFC 9110 (section 9.2.2) calls idempotent: a
 // retry sends them again without --retry-unsafe.

@@ -16,7 +16,8 @@ const UniqueMax = 1_000_000
 
 // Skipper marks the records that are neither fetched nor written: those a
 // previous run finished (--resume) and repeats of a URL already seen
-// (--unique). Marked records still flow, so every seq passes every stage.
+// (--unique; for a record that says what to send, of the same request:
+// method, URL, headers, body and timeout). Marked records still flow, so every seq passes every stage.
 // It is used by one goroutine.
 type Skipper struct {
 	finished *record.Finished // nil without --resume
@@ -37,7 +38,7 @@ func (s *Skipper) Mark(r *record.Record) {
 	switch {
 	case s.finished != nil && s.finished.Has(r.Seq):
 		r.Skip = "resume"
-	case s.unique != nil && r.Err == nil && !s.unique.add(r.URL):
+	case s.unique != nil && r.Err == nil && !s.unique.add(r.Request.Key(r.URL)):
 		r.Skip = "duplicate"
 	}
 }

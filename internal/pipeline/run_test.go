@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -18,7 +19,12 @@ import (
 	"sluice/internal/config"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(helloServerEnv) != "" {
+		serveHello() // BenchmarkRequests' server, a process of its own
+	}
+	goleak.VerifyTestMain(m)
+}
 
 func parse(t testing.TB, args ...string) config.Config {
 	t.Helper()
