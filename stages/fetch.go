@@ -204,23 +204,11 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 	}
 }
 
-// newRequest builds an attempt's request: the record's method, headers,
-// body and timeout where it gives them, the flags' defaults where not. A
-// record from record.Parse carries its URL parsed, and the request takes
-// that as it is, never parsing it a second time.
+// newRequest builds an attempt's request. A record from record.Parse
+// carries its URL parsed, and the request takes that as it is, never
+// parsing it a second time.
 func (f *Fetcher) newRequest(ctx context.Context, r *record.Record) (*http.Request, error) {
-	q := r.Request
-	if q == nil {
-		q = &record.Request{}
-	}
-	body, header := q.Body, f.cfg.Header
-	if body == nil && f.cfg.Body != nil {
-		body, header = f.cfg.Body, f.bodyHeader
-	}
-	method := cmp.Or(q.Method, f.cfg.Method, http.MethodGet)
-	if q.Method == "" && f.cfg.Method == "" && body != nil {
-		method = http.MethodPost // as curl does for -d
-	}
+	method, body, header, host := f.shape(r.Request)
 	var reader io.Reader
 	if body != nil {
 		reader = bytes.NewReader(body) // a new reader per attempt: a retry sends the body whole
@@ -245,21 +233,42 @@ func (f *Fetcher) newRequest(ctx context.Context, r *record.Record) (*http.Reque
 		req.Host = req.URL.Host
 	}
 	req.Header = header
+	if host != "" {
+		req.Host = host
+	}
+	return req, nil
+}
+
+// noRequest stands for a record that asks nothing of its own.
+var noRequest = &record.Request{}
+
+// shape decides what a request sends: the record's method, headers, body
+// and Host where it gives them, the flags' defaults where not.
+func (f *Fetcher) shape(q *record.Request) (method string, body []byte, header http.Header, host string) {
+	if q == nil {
+		q = noRequest
+	}
+	body, header = q.Body, f.cfg.Header
+	if body == nil && f.cfg.Body != nil {
+		body, header = f.cfg.Body, f.bodyHeader
+	}
+	method = cmp.Or(q.Method, f.cfg.Method, http.MethodGet)
+	if q.Method == "" && f.cfg.Method == "" && body != nil {
+		method = http.MethodPost // as curl does for -d
+	}
 	if q.Header != nil || q.JSON {
 		// A new map whose value slices are shared with the flags' and the
 		// record's headers: neither this code nor net/http's client changes
 		// a request's header values in place (redirects copy them).
-		req.Header = make(http.Header, len(header)+len(q.Header)+1)
-		maps.Copy(req.Header, header)
-		maps.Copy(req.Header, q.Header) // a record's header replaces the flags' of that name
+		merged := make(http.Header, len(header)+len(q.Header)+1)
+		maps.Copy(merged, header)
+		maps.Copy(merged, q.Header) // a record's header replaces the flags' of that name
 		if q.JSON && q.Header.Get("Content-Type") == "" {
-			req.Header["Content-Type"] = jsonType
+			merged["Content-Type"] = jsonType
 		}
+		header = merged
 	}
-	if host := cmp.Or(q.Header.Get("Host"), f.host); host != "" {
-		req.Host = host
-	}
-	return req, nil
+	return method, body, header, cmp.Or(q.Header.Get("Host"), f.host)
 }
 
 // jsonType is the Content-Type of a record's "json" body; shared, never changed.

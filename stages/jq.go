@@ -129,37 +129,14 @@ func (e *Extractor) runJQ(r *record.Record, p *record.Page) {
 	if !e.cfg.JQAny && !isJSON(r.ContentType) {
 		return
 	}
-	var inputs []any
-	decoded := false
+	body := jqBody{data: r.Body}
 	for _, q := range e.cfg.JQ {
-		if q.isPath {
-			var values []any
-			err := record.DecodeJSONPath(r.Body, q.path, func(v any) error {
-				values = append(values, v)
-				return nil
-			})
-			if err == nil {
-				p.AddResult(q.Name, encodeJQ(values))
-				continue
-			}
-			if !errors.Is(err, record.ErrNotPath) {
-				p.AddError("jq: the body is not JSON: " + err.Error())
-				return
-			}
-			// jq says why the path does not apply: evaluate in full.
-		}
-		if !decoded {
-			decoded = true
-			if err := record.DecodeJSON(r.Body, func(v any) error {
-				inputs = append(inputs, v)
-				return nil
-			}); err != nil {
-				p.AddError("jq: the body is not JSON: " + err.Error())
-				return
-			}
-		}
-		result, err := e.evalJQ(q, inputs)
+		result, err := e.jq(q, &body)
+		var notJSON notJSONError
 		switch {
+		case errors.As(err, &notJSON):
+			p.AddError("jq: the body is not JSON: " + err.Error())
+			return
 		case err != nil && q.Name == "":
 			p.AddError("jq: " + err.Error())
 		case err != nil:
@@ -168,6 +145,55 @@ func (e *Extractor) runJQ(r *record.Record, p *record.Page) {
 			p.AddResult(q.Name, result)
 		}
 	}
+}
+
+// jqBody is a body that the expressions share: decoded whole once, when
+// the first that needs it asks.
+type jqBody struct {
+	data    []byte
+	decoded bool
+	inputs  []any
+	err     error
+}
+
+// notJSONError is a body's syntax error, as opposed to an expression's.
+type notJSONError struct{ error }
+
+func (b *jqBody) values() ([]any, error) {
+	if !b.decoded {
+		b.decoded = true
+		if err := record.DecodeJSON(b.data, func(v any) error {
+			b.inputs = append(b.inputs, v)
+			return nil
+		}); err != nil {
+			b.err = notJSONError{err}
+		}
+	}
+	return b.inputs, b.err
+}
+
+// jq returns q's result on body: by the fast way when q is a plain path
+// that applies to the body, else by gojq on the body decoded whole.
+func (e *Extractor) jq(q JQ, body *jqBody) ([]byte, error) {
+	if q.isPath {
+		var values []any
+		err := record.DecodeJSONPath(body.data, q.path, func(v any) error {
+			values = append(values, v)
+			return nil
+		})
+		switch {
+		case err == nil:
+			return encodeJQ(values), nil
+		case !errors.Is(err, record.ErrNotPath):
+			return nil, notJSONError{err}
+		}
+		// The path does not apply (a key on an array, …): gojq says why.
+	}
+	inputs, err := body.values()
+	if err != nil {
+		return nil, err
+	}
+	return e.evalJQ(q, inputs)
 }
 
 // evalJQ runs q on each input and returns its results encoded: the one
