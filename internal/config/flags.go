@@ -70,7 +70,7 @@ func (f *flags) define(fs *pflag.FlagSet) {
 	fs.StringVar(&f.retryOn, "retry-on", "429,502,503,504", "statuses to retry, comma-separated (network errors and timeouts are always retried)")
 	fs.DurationVar(&cfg.Retry.Base, "retry-base", 500*time.Millisecond, "first retry waits up to this long, doubling per attempt (full jitter)")
 	fs.DurationVar(&cfg.Retry.Max, "retry-max", 30*time.Second, "longest wait before a retry, Retry-After included; also caps a host's Retry-After pause")
-	fs.BoolVar(&cfg.Retry.Unsafe, "retry-unsafe", false, "also retry methods other than GET, HEAD and OPTIONS")
+	fs.BoolVar(&cfg.Retry.Unsafe, "retry-unsafe", false, "also retry requests whose method is not idempotent (POST, PATCH, ...) and that have no Idempotency-Key header")
 	fs.BoolVar(&cfg.Stats, "stats", false, "print counts per host and in total to stderr at the end")
 	fs.BoolVar(&cfg.Progress, "progress", false, "draw a live status line on stderr (default: when stderr is a terminal)")
 	fs.BoolVar(&f.noProgress, "no-progress", false, "never draw the status line")
