@@ -52,6 +52,10 @@ func TestOutputSchema(t *testing.T) {
 		w.Write([]byte{0, 0, 1, 0, 0xff, 0xfe})
 	}))
 	t.Cleanup(binary.Close)
+	secure := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/", http.StatusFound)
+	}))
+	t.Cleanup(secure.Close)
 	in := strings.Join([]string{
 		base + "/",
 		base + "/article/1",
@@ -59,6 +63,7 @@ func TestOutputSchema(t *testing.T) {
 		base + "/bytes/3000",
 		base + "/api/user?id=3",
 		binary.URL + "/favicon.ico",
+		secure.URL + "/loop",
 		"http://127.0.0.1:1/refused",
 		"not a url",
 		fmt.Sprintf(`{"url":"%s/api/echo","method":"POST","json":{"a":[1]},"headers":{"Authorization":"Bearer x"},"id":7}`, base),
@@ -73,6 +78,8 @@ func TestOutputSchema(t *testing.T) {
 		{"--jq", "[.. | numbers]", "--jq", "name=.name", "--jq", "bad=.name.x", "--retries", "0"},
 		{"--jq", ".", "--jq-any", "--ordered"},
 		{"--fields", "url,status,error", "--omit", "error"},
+		{"--trace", "--tls-info", "--redirect-chain", "--max-redirects", "2"},
+		{"--tls-info", "--insecure", "--redirect-chain"},
 	} {
 		stdout, stderr, code := runSluice(t, in, append([]string{"--retries", "0"}, args...)...)
 		if code != 0 {

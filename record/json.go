@@ -22,7 +22,7 @@ var codec = jsoniter.Config{EscapeHTML: false}.Froze()
 // both).
 var Fields = []string{
 	"seq", "url", "final_url", "status", "proto", "content_type", "content_length", "truncated",
-	"elapsed_ms", "attempts", "error", "charset", "extract_error", "title", "links", "meta", "text",
+	"elapsed_ms", "attempts", "timings", "remote_addr", "local_addr", "tls", "redirects", "error", "charset", "extract_error", "title", "links", "meta", "text",
 	"headers", "hash", "fields", "json", "body", "body_base64", "input",
 }
 
@@ -81,6 +81,7 @@ func (e *Encoder) AppendLine(r *Record) []byte {
 			s.WriteInt(r.Attempts)
 		}
 	}
+	e.trace(r)
 	if r.Err != nil && e.field("error") {
 		s.WriteObjectStart()
 		s.WriteObjectField("kind")

@@ -62,6 +62,14 @@ type Record struct {
 	Elapsed       time.Duration
 	Attempts      int
 
+	// Filled by the fetch stage when asked: --trace, --tls-info,
+	// --redirect-chain. Of the last attempt.
+	Timings    *Timings
+	RemoteAddr string // the address connected to, IP:port
+	LocalAddr  string
+	TLS        *TLSInfo
+	Redirects  []Hop // non-nil, maybe empty, when asked
+
 	Err *Error
 
 	// Filled by the extract stage; see Page.
@@ -102,6 +110,7 @@ func (r *Record) ClearResult() {
 	r.ContentLength, r.Truncated, r.Err = 0, false, nil
 	r.RetryAfter = 0
 	r.Body, r.Header, r.Page = nil, nil, nil
+	r.Timings, r.RemoteAddr, r.LocalAddr, r.TLS, r.Redirects = nil, "", "", nil, nil
 }
 
 // Page is what the extract stage found. A part that was not asked for, or

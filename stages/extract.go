@@ -27,6 +27,7 @@ const DefaultTextMax = 64 << 10
 // ExtractConfig says what the extract stage takes from a page.
 type ExtractConfig struct {
 	Title, Links, Meta, Text, Headers bool
+	TLS                               bool // --extract tls: the fetch stage's --tls-info
 	LinksSameHost                     bool     // keep only links to the page's own host
 	Selects                           []Select // --select and --select-all, in order
 	TextMax                           int      // bytes of text kept; 0 means DefaultTextMax
@@ -66,9 +67,11 @@ func (c *ExtractConfig) ParseExtractList(list string) error {
 			c.Text = true
 		case "headers":
 			c.Headers = true
+		case "tls":
+			c.TLS = true
 		case "":
 		default:
-			return fmt.Errorf("unknown item %q (want title, links, meta, text, headers)", strings.TrimSpace(item))
+			return fmt.Errorf("unknown item %q (want title, links, meta, text, headers, tls)", strings.TrimSpace(item))
 		}
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -35,6 +37,16 @@ type FetchConfig struct {
 	KeepBody     bool          // keep what was read of the body in the record, for extraction or --body
 	KeepHeader   bool          // keep the response headers in the record, for --extract headers
 	DenyPrivate  bool          // refuse to connect to non-public addresses; also ignores proxies
+
+	Resolve    map[string]string // --resolve: "host:port" (lower case) -> the "ip:port" to connect to
+	CACert     string            // --cacert: a PEM file of CAs to trust
+	CACertOnly bool              // --cacert-only: trust those alone, not the system's
+	ClientCert string            // --cert: a PEM client certificate for mutual TLS
+	ClientKey  string            // --key: its private key
+
+	Trace         bool // --trace: timings and addresses of the last attempt
+	TLSInfo       bool // --tls-info: the TLS connection and the leaf certificate
+	RedirectChain bool // --redirect-chain: each redirect before the final response
 }
 
 // Fetcher performs HTTP requests for records. It is safe for concurrent use:
@@ -72,15 +84,28 @@ func NewFetcher(cfg FetchConfig) (*Fetcher, error) {
 	if cfg.Header == nil {
 		cfg.Header = http.Header{}
 	}
+	tlsConfig, err := cfg.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
 	dialer := &net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}
 	proxy := http.ProxyFromEnvironment
 	if cfg.DenyPrivate {
 		dialer.Control = denyPrivate
 		proxy = nil // a proxy resolves the target where the check cannot see it
 	}
+	dial := dialer.DialContext
+	if len(cfg.Resolve) > 0 {
+		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if to, ok := cfg.Resolve[strings.ToLower(addr)]; ok {
+				addr = to // curl's --resolve: the URL's host stays for SNI and Host
+			}
+			return dialer.DialContext(ctx, network, addr)
+		}
+	}
 	transport := &http.Transport{
 		Proxy:               proxy,
-		DialContext:         dialer.DialContext,
+		DialContext:         dial,
 		ForceAttemptHTTP2:   true, // a custom dialer and TLS config turn it off otherwise
 		MaxIdleConns:        max(100, 2*cfg.Concurrency),
 		MaxIdleConnsPerHost: cfg.Concurrency, // Go's default of 2 would redial almost every request
@@ -91,7 +116,7 @@ func NewFetcher(cfg FetchConfig) (*Fetcher, error) {
 		// (BENCHMARKS.md, "Design decisions", has what it cost).
 		ExpectContinueTimeout:  time.Second,
 		MaxResponseHeaderBytes: maxHeaderBytes,
-		TLSClientConfig:        &tls.Config{InsecureSkipVerify: cfg.Insecure},
+		TLSClientConfig:        tlsConfig,
 	}
 	f := &Fetcher{cfg: cfg, host: cfg.Header.Get("Host"), bodyHeader: cfg.Header}
 	if cfg.BodyType != "" && cfg.Header.Get("Content-Type") == "" {
@@ -100,6 +125,37 @@ func NewFetcher(cfg FetchConfig) (*Fetcher, error) {
 	}
 	f.client = &http.Client{Transport: transport, CheckRedirect: f.checkRedirect}
 	return f, nil
+}
+
+// tlsConfig builds the client's TLS configuration: --insecure, --cacert
+// and --cacert-only, --cert and --key. A file that cannot be read or holds
+// nothing usable is an error naming its flag.
+func (cfg *FetchConfig) tlsConfig() (*tls.Config, error) {
+	c := &tls.Config{InsecureSkipVerify: cfg.Insecure}
+	if cfg.CACert != "" {
+		pem, err := os.ReadFile(cfg.CACert)
+		if err != nil {
+			return nil, fmt.Errorf("--cacert: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !cfg.CACertOnly {
+			if pool, err = x509.SystemCertPool(); err != nil {
+				return nil, fmt.Errorf("--cacert: the system's certificates: %w", err)
+			}
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--cacert %s: no PEM certificate in it", cfg.CACert)
+		}
+		c.RootCAs = pool
+	}
+	if cfg.ClientCert != "" {
+		pair, err := tls.LoadX509KeyPair(cfg.ClientCert, cfg.ClientKey)
+		if err != nil {
+			return nil, fmt.Errorf("--cert/--key: %w", err)
+		}
+		c.Certificates = []tls.Certificate{pair}
+	}
+	return c, nil
 }
 
 // maxHeaderBytes caps a response's headers (Go's default is 10 MB).
@@ -117,6 +173,7 @@ func (f *Fetcher) checkRedirect(req *http.Request, via []*http.Request) error {
 	if f.cfg.MaxRedirects == 0 {
 		return http.ErrUseLastResponse
 	}
+	traceOf(req).hop(req.Response)
 	if len(via) > f.cfg.MaxRedirects {
 		return &redirectError{fmt.Sprintf("stopped after %d redirects", f.cfg.MaxRedirects)}
 	}
@@ -161,6 +218,10 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 	}
 	actx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	var at *attemptTrace
+	if f.tracing() {
+		actx, at = f.startTrace(actx, start)
+	}
 	req, err := f.newRequest(actx, r)
 	if err != nil {
 		r.Fail(record.KindInvalidInput, "%v", err)
@@ -168,6 +229,10 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 	}
 	r.Replayable = idempotent[req.Method] || req.Header.Get("Idempotency-Key") != ""
 	resp, err := f.client.Do(req)
+	if at != nil {
+		at.done(resp, err)
+		defer f.finish(at, r, req)
+	}
 	if err != nil {
 		f.fail(ctx, r, err)
 		return

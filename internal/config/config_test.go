@@ -3,10 +3,12 @@ package config
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
+	"sluice/record"
 	"strconv"
 	"strings"
 	"testing"
@@ -183,6 +185,12 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"--redact", "X Bad"}, "--redact"},
 		{[]string{"--fields", "url,nope"}, "--fields"},
 		{[]string{"--omit", "seq"}, "--omit"},
+		{[]string{"--resolve", "a.test:443"}, "--resolve"},
+		{[]string{"--resolve", "a.test:99999:127.0.0.1"}, "--resolve"},
+		{[]string{"--resolve", "a.test:443:not-an-ip"}, "--resolve"},
+		{[]string{"--cacert-only"}, "--cacert-only"},
+		{[]string{"--cert", "c.pem"}, "--cert"},
+		{[]string{"--key", "k.pem"}, "--key"},
 		{[]string{"--in", "nats://127.0.0.1:4222/S"}, "--in"},
 		{[]string{"--in", "nats://127.0.0.1:4222/S/s?batch=0"}, "--in"},
 		{[]string{"--out", "nats://127.0.0.1:4222/a.*"}, "--out"},
@@ -280,17 +288,23 @@ func TestParseEnqueue(t *testing.T) {
 func TestOutputFields(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
-		drop string
+		kept string // the fields written, seq aside
 	}{
-		{nil, ""},
-		{[]string{"--fields", "url,status"}, "final_url proto content_type content_length truncated elapsed_ms attempts error charset extract_error title links meta text headers hash fields json body body_base64 input"},
-		{[]string{"--fields", "seq,url", "--fields", "error"}, "final_url status proto content_type content_length truncated elapsed_ms attempts charset extract_error title links meta text headers hash fields json body body_base64 input"},
-		{[]string{"--omit", "input,elapsed_ms"}, "elapsed_ms input"},
-		{[]string{"--fields", "url,status,input", "--omit", "input"}, "final_url proto content_type content_length truncated elapsed_ms attempts error charset extract_error title links meta text headers hash fields json body body_base64 input"},
+		{nil, strings.Join(record.Fields[1:], " ")},
+		{[]string{"--fields", "url,status"}, "url status"},
+		{[]string{"--fields", "seq,url", "--fields", "error"}, "url error"},
+		{[]string{"--omit", "input,elapsed_ms"}, strings.Join(slices.DeleteFunc(slices.Clone(record.Fields[1:]), func(f string) bool { return f == "input" || f == "elapsed_ms" }), " ")},
+		{[]string{"--fields", "url,status,input", "--omit", "input"}, "url status"},
 	} {
 		cfg, err := Parse(tc.args, io.Discard)
-		if err != nil || strings.Join(cfg.Drop, " ") != tc.drop {
-			t.Errorf("%q: drop %q, %v; want %q", tc.args, cfg.Drop, err, tc.drop)
+		var kept []string
+		for _, f := range record.Fields[1:] {
+			if !slices.Contains(cfg.Drop, f) {
+				kept = append(kept, f)
+			}
+		}
+		if err != nil || strings.Join(kept, " ") != tc.kept {
+			t.Errorf("%q: writes %q, %v; want %q", tc.args, kept, err, tc.kept)
 		}
 	}
 	for _, bad := range [][]string{
@@ -299,5 +313,16 @@ func TestOutputFields(t *testing.T) {
 		if _, err := Parse(bad, io.Discard); err == nil || !strings.Contains(err.Error(), bad[len(bad)-2]) && !strings.Contains(err.Error(), "--resume") {
 			t.Errorf("%q: %v; want an error naming the flag", bad, err)
 		}
+	}
+}
+
+func TestConnectionFlags(t *testing.T) {
+	cfg, err := Parse([]string{"--resolve", "A.test:443:127.0.0.1", "--resolve", "b.test:8443:[::1]", "--extract", "tls"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"a.test:443": "127.0.0.1:443", "b.test:8443": "[::1]:8443"}
+	if fmt.Sprint(cfg.Fetch.Resolve) != fmt.Sprint(want) || !cfg.Fetch.TLSInfo {
+		t.Errorf("resolve %v, tls-info %v; want %v and true (--extract tls)", cfg.Fetch.Resolve, cfg.Fetch.TLSInfo, want)
 	}
 }

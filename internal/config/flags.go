@@ -36,6 +36,7 @@ type flags struct {
 	hashList              string
 	jq                    []string
 	fields, omit          []string
+	resolve               []string
 	selects, selectAlls   []string
 	textMax               sizeValue
 	in, out               string
@@ -58,6 +59,11 @@ func (f *flags) define(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.redactNames, "redact", nil, "headers whose values the input echo hides, besides Authorization, Cookie and Proxy-Authorization (comma-separated)")
 	fs.StringVar(&f.userAgent, "user-agent", "sluice/"+Version, "User-Agent header")
 	fs.BoolVar(&cfg.Fetch.Insecure, "insecure", false, "do not verify TLS certificates")
+	fs.StringArrayVar(&f.resolve, "resolve", nil, "HOST:PORT:ADDR: connect to ADDR for HOST:PORT without DNS, keeping HOST for SNI, certificate and Host, as curl does (repeatable)")
+	fs.StringVar(&cfg.Fetch.CACert, "cacert", "", "PEM file of CA certificates to trust besides the system's")
+	fs.BoolVar(&cfg.Fetch.CACertOnly, "cacert-only", false, "trust only the --cacert certificates, not the system's")
+	fs.StringVar(&cfg.Fetch.ClientCert, "cert", "", "PEM client certificate for mutual TLS (with --key)")
+	fs.StringVar(&cfg.Fetch.ClientKey, "key", "", "PEM private key of --cert")
 	fs.BoolVar(&cfg.Fetch.DenyPrivate, "deny-private", false, "refuse loopback, private, link-local and metadata addresses, checked after DNS (also on redirects); ignores proxies")
 	fs.BoolVar(&cfg.Fetch.FailStatus, "fail-status", false, "record status >= 400 as an error of kind http")
 	fs.StringVar(&f.globalRate, "rate", "0", "requests per second over all hosts: 10, 10/s, 600/m, 3600/h; 0 for no limit")
@@ -71,6 +77,9 @@ func (f *flags) define(fs *pflag.FlagSet) {
 	fs.DurationVar(&cfg.Retry.Base, "retry-base", 500*time.Millisecond, "first retry waits up to this long, doubling per attempt (full jitter)")
 	fs.DurationVar(&cfg.Retry.Max, "retry-max", 30*time.Second, "longest wait before a retry, Retry-After included; also caps a host's Retry-After pause")
 	fs.BoolVar(&cfg.Retry.Unsafe, "retry-unsafe", false, "also retry requests whose method is not idempotent (POST, PATCH, ...) and that have no Idempotency-Key header")
+	fs.BoolVar(&cfg.Fetch.Trace, "trace", false, "write timings (dns, connect, tls, ttfb, wait, transfer, total) and the local and remote addresses of the last attempt")
+	fs.BoolVar(&cfg.Fetch.TLSInfo, "tls-info", false, "write the TLS version, cipher, ALPN, SNI and the leaf certificate, also when it was refused (as --extract tls)")
+	fs.BoolVar(&cfg.Fetch.RedirectChain, "redirect-chain", false, "write each redirect before the final response, as redirects: [{url, status}]")
 	fs.BoolVar(&cfg.Stats, "stats", false, "print counts per host and in total to stderr at the end")
 	fs.BoolVar(&cfg.Progress, "progress", false, "draw a live status line on stderr (default: when stderr is a terminal)")
 	fs.BoolVar(&f.noProgress, "no-progress", false, "never draw the status line")
@@ -80,7 +89,7 @@ func (f *flags) define(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.fields, "fields", nil, "write only these top-level output fields, comma-separated (seq always); the README lists them")
 	fs.StringSliceVar(&f.omit, "omit", nil, "do not write these top-level output fields, comma-separated")
 	fs.BoolVar(&cfg.Ordered, "ordered", false, "write records in input order (a reorder buffer of --window records; a slow record holds back the rest)")
-	fs.StringVar(&f.extract, "extract", "", "what to take from pages, comma-separated: title, links, meta, text, headers")
+	fs.StringVar(&f.extract, "extract", "", "what to take from pages, comma-separated: title, links, meta, text, headers, tls (as --tls-info)")
 	fs.StringArrayVar(&f.selects, "select", nil, "NAME=SELECTOR[@attr]: the text (or attribute) of the first match, under fields (repeatable)")
 	fs.StringArrayVar(&f.selectAlls, "select-all", nil, "NAME=SELECTOR[@attr]: an array of every match, under fields (repeatable)")
 	fs.BoolVar(&cfg.Extract.LinksSameHost, "links-same-host", false, "with --extract links, keep only links to the page's own host")
@@ -110,11 +119,12 @@ var helpGroups = []struct {
 }{
 	{"Input", []string{"url", "url-field", "unique", "resume"}},
 	{"Fetching", []string{"concurrency", "timeout", "max-body", "max-redirects", "method", "header", "data", "data-binary", "json",
-		"user-agent", "redact", "insecure", "deny-private", "fail-status", "grace"}},
+		"user-agent", "redact", "deny-private", "fail-status", "grace"}},
+	{"Connections and TLS", []string{"insecure", "resolve", "cacert", "cacert-only", "cert", "key"}},
 	{"Politeness and retries", []string{"rate", "burst", "host-rate", "host-concurrency", "window", "auto-throttle",
 		"retries", "retry-on", "retry-base", "retry-max", "retry-unsafe"}},
 	{"Extraction", []string{"extract", "select", "select-all", "links-same-host", "body", "hash", "jq", "jq-any", "jq-timeout", "text-max", "parse-workers"}},
-	{"Output", []string{"fields", "omit", "ordered", "progress", "no-progress", "stats", "stats-json", "verbose", "cpuprofile", "version", "help"}},
+	{"Output", []string{"trace", "tls-info", "redirect-chain", "fields", "omit", "ordered", "progress", "no-progress", "stats", "stats-json", "verbose", "cpuprofile", "version", "help"}},
 	{"Many machines (NATS JetStream; see sluice enqueue --help)", []string{"in", "out", "nats-creds", "nats-tls-ca"}},
 }
 
@@ -213,6 +223,9 @@ func (f *flags) finish(args []string) error {
 		return err
 	}
 	if err := f.outputFields(); err != nil {
+		return err
+	}
+	if err := f.connections(); err != nil {
 		return err
 	}
 	return f.requestBody()

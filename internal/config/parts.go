@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"net/url"
 	"os"
 	"slices"
@@ -190,4 +191,49 @@ func (f *flags) outputFields() error {
 		return errors.New("--resume needs the error field (it tells canceled records, which it fetches again): keep it in --fields, out of --omit")
 	}
 	return nil
+}
+
+// connections checks --resolve, --cacert-only, --cert and --key. The
+// certificate files are read when the fetcher is built: one that cannot be
+// read stops the run before any output, with status 1.
+func (f *flags) connections() error {
+	fc := &f.cfg.Fetch
+	for _, spec := range f.resolve {
+		key, addr, err := parseResolve(spec)
+		if err != nil {
+			return fmt.Errorf("invalid argument %q for --resolve: %v (want HOST:PORT:ADDR, e.g. example.com:443:127.0.0.1)", spec, err)
+		}
+		if fc.Resolve == nil {
+			fc.Resolve = map[string]string{}
+		}
+		fc.Resolve[key] = addr
+	}
+	switch {
+	case fc.CACertOnly && fc.CACert == "":
+		return errors.New("--cacert-only needs --cacert: the certificates to trust")
+	case (fc.ClientCert == "") != (fc.ClientKey == ""):
+		return errors.New("--cert and --key go together: the client certificate and its private key")
+	}
+	if f.cfg.Extract.TLS {
+		fc.TLSInfo = true // --extract tls is --tls-info
+	}
+	return nil
+}
+
+// parseResolve reads HOST:PORT:ADDR into the dial address to replace,
+// "host:port" in lower case, and the one to dial instead.
+func parseResolve(spec string) (key, addr string, err error) {
+	host, rest, ok1 := strings.Cut(spec, ":")
+	port, ip, ok2 := strings.Cut(rest, ":")
+	if !ok1 || !ok2 || host == "" {
+		return "", "", errors.New("three parts needed")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return "", "", fmt.Errorf("port %q is not a number from 1 to 65535", port)
+	}
+	parsed := net.ParseIP(strings.TrimSuffix(strings.TrimPrefix(ip, "["), "]"))
+	if parsed == nil {
+		return "", "", fmt.Errorf("%q is not an IP address", ip)
+	}
+	return strings.ToLower(host) + ":" + port, net.JoinHostPort(parsed.String(), port), nil
 }

@@ -143,12 +143,12 @@ func byteCount(w http.ResponseWriter, r *http.Request) {
 
 func redirect(w http.ResponseWriter, r *http.Request) {
 	n, err := strconv.Atoi(r.PathValue("n"))
-	if err != nil || n < 0 {
+	if err != nil || n < 1 {
 		http.Error(w, "bad count", http.StatusBadRequest)
 		return
 	}
-	to := "/page/1"
-	if n > 0 {
+	to := "/page/1" // the n-th redirect
+	if n > 1 {
 		to = "/redirect/" + strconv.Itoa(n-1)
 	}
 	w.Header().Set("Location", to)
