@@ -27,7 +27,7 @@ const DefaultTextMax = 64 << 10
 // ExtractConfig says what the extract stage takes from a page.
 type ExtractConfig struct {
 	Title, Links, Meta, Text, Headers bool
-	TLS                               bool // --extract tls: the fetch stage's --tls-info
+	TLS                               bool     // --extract tls: the fetch stage's --tls-info
 	LinksSameHost                     bool     // keep only links to the page's own host
 	Selects                           []Select // --select and --select-all, in order
 	TextMax                           int      // bytes of text kept; 0 means DefaultTextMax
