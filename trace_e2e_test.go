@@ -18,8 +18,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"sluice/internal/dnstest"
 	"strings"
 	"sync"
 	"testing"
@@ -349,5 +351,40 @@ func TestRedirectChain(t *testing.T) {
 	}
 	if recs[3].Error == nil || recs[3].Error.Kind != "redirects" || recs[3].Redirects[5].URL != loop.URL+"/loop" {
 		t.Errorf("loop: %+v; want error redirects and the chain up to the limit", recs[3])
+	}
+}
+
+// TestDNSServer: with --dns-server, 1,000 URLs on 10 names ask the server
+// about each name once within its TTL (dnstest counts the questions); a
+// name it does not know is an error of kind dns.
+func TestDNSServer(t *testing.T) {
+	site := newSite(t)
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(site.URL, "http://"))
+	names := map[string]dnstest.Name{}
+	for i := range 10 {
+		names[fmt.Sprintf("n%d.test", i)] = dnstest.Name{Addrs: []netip.Addr{netip.MustParseAddr("127.0.0.1")}, TTL: 300}
+	}
+	dnsSrv := dnstest.Start(t, names)
+	var in strings.Builder
+	for i := range 1000 {
+		fmt.Fprintf(&in, "http://n%d.test:%s/hello?i=%d\n", i%10, port, i)
+	}
+	in.WriteString("http://unknown.test:" + port + "/\n")
+	recs, _ := runOK(t, in.String(), "--dns-server", dnsSrv.Addr, "-c", "50", "--ordered", "--retries", "0")
+	for i, r := range recs[:1000] {
+		if r.Status != 200 {
+			t.Fatalf("record %d: %+v; want 200", i+1, r)
+		}
+	}
+	if last := recs[1000]; last.kind() != "dns" {
+		t.Errorf("unknown name: %+v; want an error of kind dns", last)
+	}
+	for name := range names {
+		if n := dnsSrv.Count(name, "A"); n != 1 {
+			t.Errorf("%s: %d A questions for 100 URLs within the TTL; want 1", name, n)
+		}
+	}
+	if _, stderr, code := runSluice(t, "", "--dns-server", "not-an-ip"); code != 2 || !strings.Contains(stderr, "--dns-server") {
+		t.Errorf("--dns-server not-an-ip: exit %d, %q; want 2 naming the flag", code, stderr)
 	}
 }

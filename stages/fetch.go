@@ -39,6 +39,7 @@ type FetchConfig struct {
 	DenyPrivate  bool          // refuse to connect to non-public addresses; also ignores proxies
 
 	Resolve    map[string]string // --resolve: "host:port" (lower case) -> the "ip:port" to connect to
+	DNSServers []string          // --dns-server: resolve through these, with a TTL cache, not the system's resolver
 	CACert     string            // --cacert: a PEM file of CAs to trust
 	CACertOnly bool              // --cacert-only: trust those alone, not the system's
 	ClientCert string            // --cert: a PEM client certificate for mutual TLS
@@ -95,12 +96,16 @@ func NewFetcher(cfg FetchConfig) (*Fetcher, error) {
 		proxy = nil // a proxy resolves the target where the check cannot see it
 	}
 	dial := dialer.DialContext
+	if len(cfg.DNSServers) > 0 {
+		dial = NewResolver(cfg.DNSServers, cfg.Timeout).dialVia(dial)
+	}
 	if len(cfg.Resolve) > 0 {
+		next := dial
 		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
 			if to, ok := cfg.Resolve[strings.ToLower(addr)]; ok {
 				addr = to // curl's --resolve: the URL's host stays for SNI and Host
 			}
-			return dialer.DialContext(ctx, network, addr)
+			return next(ctx, network, addr)
 		}
 	}
 	transport := &http.Transport{

@@ -36,7 +36,7 @@ type flags struct {
 	hashList              string
 	jq                    []string
 	fields, omit          []string
-	resolve               []string
+	resolve, dnsServers   []string
 	selects, selectAlls   []string
 	textMax               sizeValue
 	in, out               string
@@ -60,6 +60,7 @@ func (f *flags) define(fs *pflag.FlagSet) {
 	fs.StringVar(&f.userAgent, "user-agent", "sluice/"+Version, "User-Agent header")
 	fs.BoolVar(&cfg.Fetch.Insecure, "insecure", false, "do not verify TLS certificates")
 	fs.StringArrayVar(&f.resolve, "resolve", nil, "HOST:PORT:ADDR: connect to ADDR for HOST:PORT without DNS, keeping HOST for SNI, certificate and Host, as curl does (repeatable)")
+	fs.StringArrayVar(&f.dnsServers, "dns-server", nil, "ADDR[:PORT]: resolve host names through this DNS server (repeatable: tried in order), caching each answer for its TTL")
 	fs.StringVar(&cfg.Fetch.CACert, "cacert", "", "PEM file of CA certificates to trust besides the system's")
 	fs.BoolVar(&cfg.Fetch.CACertOnly, "cacert-only", false, "trust only the --cacert certificates, not the system's")
 	fs.StringVar(&cfg.Fetch.ClientCert, "cert", "", "PEM client certificate for mutual TLS (with --key)")
@@ -120,7 +121,7 @@ var helpGroups = []struct {
 	{"Input", []string{"url", "url-field", "unique", "resume"}},
 	{"Fetching", []string{"concurrency", "timeout", "max-body", "max-redirects", "method", "header", "data", "data-binary", "json",
 		"user-agent", "redact", "deny-private", "fail-status", "grace"}},
-	{"Connections and TLS", []string{"insecure", "resolve", "cacert", "cacert-only", "cert", "key"}},
+	{"Connections and TLS", []string{"insecure", "resolve", "dns-server", "cacert", "cacert-only", "cert", "key"}},
 	{"Politeness and retries", []string{"rate", "burst", "host-rate", "host-concurrency", "window", "auto-throttle",
 		"retries", "retry-on", "retry-base", "retry-max", "retry-unsafe"}},
 	{"Extraction", []string{"extract", "select", "select-all", "links-same-host", "body", "hash", "jq", "jq-any", "jq-timeout", "text-max", "parse-workers"}},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"slices"
@@ -208,6 +209,13 @@ func (f *flags) connections() error {
 		}
 		fc.Resolve[key] = addr
 	}
+	for _, s := range f.dnsServers {
+		addr, err := dnsServer(s)
+		if err != nil {
+			return fmt.Errorf("invalid argument %q for --dns-server: %v (want ADDR or ADDR:PORT, e.g. 127.0.0.1:5353 or [::1]:53)", s, err)
+		}
+		fc.DNSServers = append(fc.DNSServers, addr)
+	}
 	switch {
 	case fc.CACertOnly && fc.CACert == "":
 		return errors.New("--cacert-only needs --cacert: the certificates to trust")
@@ -236,4 +244,19 @@ func parseResolve(spec string) (key, addr string, err error) {
 		return "", "", fmt.Errorf("%q is not an IP address", ip)
 	}
 	return strings.ToLower(host) + ":" + port, net.JoinHostPort(parsed.String(), port), nil
+}
+
+// dnsServer reads ADDR[:PORT], an IP address with port 53 unless given.
+func dnsServer(s string) (string, error) {
+	if ip, err := netip.ParseAddr(s); err == nil {
+		return netip.AddrPortFrom(ip, 53).String(), nil
+	}
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil {
+		return "", errors.New("not an IP address with an optional port")
+	}
+	if ap.Port() == 0 {
+		return "", errors.New("port 0")
+	}
+	return ap.String(), nil
 }
