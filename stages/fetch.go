@@ -85,6 +85,10 @@ func NewFetcher(cfg FetchConfig) (*Fetcher, error) {
 	if cfg.Header == nil {
 		cfg.Header = http.Header{}
 	}
+	if cfg.Header.Get("Accept-Encoding") == "" {
+		cfg.Header = cfg.Header.Clone()
+		cfg.Header.Set("Accept-Encoding", acceptEncoding)
+	}
 	tlsConfig, err := cfg.tlsConfig()
 	if err != nil {
 		return nil, err
@@ -112,6 +116,7 @@ func NewFetcher(cfg FetchConfig) (*Fetcher, error) {
 		Proxy:               proxy,
 		DialContext:         dial,
 		ForceAttemptHTTP2:   true, // a custom dialer and TLS config turn it off otherwise
+		DisableCompression:  true, // sluice asks for and decodes gzip, deflate, br and zstd itself
 		MaxIdleConns:        max(100, 2*cfg.Concurrency),
 		MaxIdleConnsPerHost: cfg.Concurrency, // Go's default of 2 would redial almost every request
 		IdleConnTimeout:     90 * time.Second,
@@ -351,10 +356,15 @@ var idempotent = map[string]bool{
 	http.MethodTrace: true, http.MethodPut: true, http.MethodDelete: true,
 }
 
-// readBody reads at most MaxBody+1 bytes of the body, to r.Body when it is
-// kept and to nowhere otherwise, and returns how many it read.
+// readBody reads at most MaxBody+1 bytes of the body, decoded, to r.Body
+// when it is kept and to nowhere otherwise, and returns how many it read.
 func (f *Fetcher) readBody(r *record.Record, resp *http.Response) (int64, error) {
-	limited := io.LimitReader(resp.Body, f.cfg.MaxBody+1)
+	body, release, err := decodedBody(resp)
+	if err != nil {
+		return 0, err
+	}
+	defer release()
+	limited := io.LimitReader(body, f.cfg.MaxBody+1)
 	if !f.cfg.KeepBody {
 		return io.Copy(io.Discard, limited)
 	}

@@ -11,6 +11,10 @@
 //	/endless            a body that never ends
 //	/gzip-bomb          a gzip body of about 260 KB that inflates to 256 MiB of zeros
 //	/bad-gzip           Content-Encoding: gzip with a body that is not gzip
+//	/br-bomb            a brotli body of about 48 KB that inflates to 256 MiB of zeros
+//	/zstd-bomb          zstd frames of about 40 KB in all that inflate to 256 MiB of zeros
+//	/bad-br             Content-Encoding: br with a body that is not brotli
+//	/wrong-encoding     Content-Encoding: zstd with a gzip body
 //	/loop               redirects to itself
 //	/chain/N            N redirects, then /ok
 //	/to-ftp             redirects to ftp://
@@ -35,12 +39,16 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/andybalholm/brotli"
+	"github.com/klauspost/compress/zstd"
 )
 
 // Faults lists the paths, for tests that mix them.
 var Faults = []string{"/ok", "/reset", "/close", "/hang", "/slow-headers", "/slow-body", "/short", "/endless",
-	"/gzip-bomb", "/bad-gzip", "/loop", "/chain/3", "/chain/30", "/to-ftp", "/no-content", "/not-modified",
+	"/gzip-bomb", "/bad-gzip", "/br-bomb", "/zstd-bomb", "/bad-br", "/wrong-encoding", "/loop", "/chain/3", "/chain/30", "/to-ftp", "/no-content", "/not-modified",
 	"/early-hints", "/bad-utf8", "/mislabelled", "/huge-headers", "/garbage"}
 
 // Handler returns the hostile handler. It needs a server that allows
@@ -102,6 +110,10 @@ func Handler() http.Handler {
 		w.Header().Set("Content-Encoding", "gzip")
 		io.WriteString(w, "this is not gzip at all")
 	})
+	mux.HandleFunc("/br-bomb", coded("br", brBomb))
+	mux.HandleFunc("/zstd-bomb", coded("zstd", zstdBomb))
+	mux.HandleFunc("/bad-br", coded("br", func() []byte { return []byte("this is not brotli at all") }))
+	mux.HandleFunc("/wrong-encoding", coded("zstd", func() []byte { return bomb[:1000] }))
 	mux.HandleFunc("/loop", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/loop", http.StatusFound) })
 	mux.HandleFunc("/chain/{n}", func(w http.ResponseWriter, r *http.Request) {
 		n, err := strconv.Atoi(r.PathValue("n"))
@@ -173,3 +185,35 @@ var bomb = func() []byte {
 	}
 	return bytes.Repeat(b.Bytes(), 256)
 }()
+
+// coded serves body() as text with the Content-Encoding coding.
+func coded(coding string, body func() []byte) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Encoding", coding)
+		w.Header().Set("Content-Type", "text/plain")
+		w.Write(body())
+	}
+}
+
+// brBomb is a brotli body that inflates to 256 MiB of zeros, made on first
+// use (about 40 ms).
+var brBomb = sync.OnceValue(func() []byte {
+	var b bytes.Buffer
+	w := brotli.NewWriterLevel(&b, 1)
+	zeros := make([]byte, 1<<20)
+	for range 256 {
+		w.Write(zeros)
+	}
+	w.Close()
+	return b.Bytes()
+})
+
+// zstdBomb is 256 zstd frames of 1 MiB of zeros each, made on first use.
+var zstdBomb = sync.OnceValue(func() []byte {
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBestCompression))
+	if err != nil {
+		panic(err)
+	}
+	frame := enc.EncodeAll(make([]byte, 1<<20), nil)
+	return bytes.Repeat(frame, 256)
+})
