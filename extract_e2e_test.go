@@ -8,9 +8,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -269,5 +271,77 @@ func TestFaviconHashEndToEnd(t *testing.T) {
 		if want := int64(refMMH3(icons[i])); rec.Hash.MMH3 != want || rec.Status != 200 {
 			t.Errorf("icon %d (%d bytes): mmh3 %d; the reference says %d", i, len(icons[i]), rec.Hash.MMH3, want)
 		}
+	}
+}
+
+// TestWPTLinksEndToEnd serves, for each Web Platform Tests URL case with
+// an http(s) base, a page <base href=BASE><a href=INPUT>, and checks what
+// sluice --extract links makes of it: the standard's href without its
+// fragment, or no link for a failure case or a URL that is not http(s).
+// Cases with NUL are left out: the HTML parser turns NUL into U+FFFD before
+// any URL parser sees it.
+func TestWPTLinksEndToEnd(t *testing.T) {
+	data, err := os.ReadFile("../shared/testdata/wpt-url/urltestdata.json")
+	if err != nil {
+		t.Skipf("the WPT URL data is not beside the repository: %v", err)
+	}
+	var raw []json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		t.Fatal(err)
+	}
+	type wpt struct {
+		Input, Href string
+		Base        *string
+		Failure     bool
+	}
+	var cases []wpt
+	for _, r := range raw {
+		var c wpt
+		if r[0] != '{' || json.Unmarshal(r, &c) != nil || c.Base == nil || strings.ContainsRune(c.Input, 0) ||
+			!strings.HasPrefix(*c.Base, "http:") && !strings.HasPrefix(*c.Base, "https:") {
+			continue
+		}
+		cases = append(cases, c)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var i int
+		fmt.Sscanf(r.URL.Path, "/case/%d", &i)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, "<!doctype html><html><head><base href=\"%s\"></head><body><a href=\"%s\">x</a></body></html>",
+			html.EscapeString(*cases[i].Base), html.EscapeString(cases[i].Input))
+	}))
+	t.Cleanup(srv.Close)
+	var in strings.Builder
+	for i := range cases {
+		fmt.Fprintf(&in, "%s/case/%d\n", srv.URL, i)
+	}
+	stdout, stderr, code := runSluice(t, in.String(), "--extract", "links", "--ordered")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	pass := 0
+	for i, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var rec struct{ Links []string }
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatal(err)
+		}
+		c := cases[i]
+		want := []string{}
+		if href, _, _ := strings.Cut(c.Href, "#"); !c.Failure && (strings.HasPrefix(href, "http:") || strings.HasPrefix(href, "https:")) {
+			want = []string{href}
+		}
+		switch {
+		case c.Failure && len(rec.Links) > 0:
+			t.Errorf("input %q on base %q: links %q; the standard rejects it", c.Input, *c.Base, rec.Links)
+		case fmt.Sprint(rec.Links) == fmt.Sprint(want):
+			pass++
+		default:
+			t.Logf("differs: input %q on base %q: links %q; want %q", c.Input, *c.Base, rec.Links, want)
+		}
+	}
+	share := float64(pass) / float64(len(cases))
+	t.Logf("WPT cases through the binary: %d of %d (%.1f%%) as the standard says", pass, len(cases), 100*share)
+	if share < 0.95 {
+		t.Errorf("%.1f%% pass; want at least 95%%", 100*share)
 	}
 }

@@ -60,6 +60,7 @@ func TestOutputSchema(t *testing.T) {
 		base + "/",
 		base + "/article/1",
 		base + "/status/404",
+		base + "/page/2?q=a b",
 		base + "/bytes/3000",
 		base + "/api/user?id=3",
 		binary.URL + "/favicon.ico",

@@ -21,7 +21,7 @@ var codec = jsoniter.Config{EscapeHTML: false}.Froze()
 // describes each, and the README's field table lists them (tests check
 // both).
 var Fields = []string{
-	"seq", "url", "final_url", "status", "proto", "content_type", "content_length", "truncated",
+	"seq", "url", "request_url", "final_url", "status", "proto", "content_type", "content_length", "truncated",
 	"elapsed_ms", "attempts", "timings", "remote_addr", "local_addr", "tls", "redirects", "error", "charset", "extract_error", "title", "links", "meta", "text",
 	"headers", "hash", "fields", "json", "body", "body_base64", "input",
 }
@@ -69,6 +69,9 @@ func (e *Encoder) AppendLine(r *Record) []byte {
 	s.WriteInt64(r.Seq)
 	if e.field("url") {
 		writeString(s, r.URL)
+	}
+	if r.RequestURL != "" && e.field("request_url") {
+		writeString(s, r.RequestURL)
 	}
 	if r.Status != 0 {
 		e.response(r)

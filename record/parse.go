@@ -1,6 +1,10 @@
 package record
 
 import (
+	"fmt"
+
+	whatwgerrors "github.com/nlnwa/whatwg-url/errors"
+
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -36,11 +40,11 @@ func (p *Parser) Parse(seq int64, line []byte) *Record {
 		}
 	}
 	if r.Err == nil {
-		u, host, err := checkURL(r.URL)
+		u, host, requestURL, err := checkURL(r.URL)
 		if err != nil {
 			r.Fail(KindInvalidInput, "%v", err)
 		}
-		r.Target, r.Host = u, host
+		r.Target, r.Host, r.RequestURL = u, host, requestURL
 	}
 	return r
 }
@@ -81,39 +85,52 @@ func (p *Parser) parseObject(r *Record, line []byte) {
 	}
 }
 
-// CheckURL reports whether s is a URL sluice can fetch: absolute, with an
-// http or https scheme and a host.
+// CheckURL reports whether s is a URL sluice can fetch: an http or https
+// URL as the WHATWG URL Standard reads it.
 func CheckURL(s string) error {
-	_, _, err := checkURL(s)
+	_, _, _, err := checkURL(s)
 	return err
 }
 
-// checkURL checks s as CheckURL does and returns it parsed, with its host
-// key; it returns a nil URL with an error.
-func checkURL(s string) (*url.URL, string, error) {
+// checkURL reads s as a browser does (WebURL) and returns what to request,
+// parsed, with its host key, and the URL to report as request_url: the
+// standard's serialization when it differs from s other than by the "/"
+// of an empty path ("" otherwise). It returns a nil URL with an error.
+func checkURL(s string) (*url.URL, string, string, error) {
 	if s == "" {
-		return nil, "", errors.New("empty URL")
+		return nil, "", "", errors.New("empty URL")
 	}
-	u, err := url.Parse(s)
+	href, err := WebURL(s)
 	if err != nil {
-		// url.Error repeats the whole URL, which may be huge; keep the cause.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			return nil, "", ue.Err
+		if !strings.Contains(s, ":") {
+			return nil, "", "", errors.New("not an absolute URL (want http:// or https://)")
 		}
-		return nil, "", err
+		reason := string(whatwgerrors.Type(err))
+		if reason == "" {
+			reason = err.Error()
+		}
+		return nil, "", "", errors.New("not a valid URL: " + reason)
 	}
-	switch u.Scheme { // url.Parse has lower-cased it
-	case "http", "https":
-	case "":
-		return nil, "", errors.New("not an absolute URL (want http:// or https://)")
-	default:
-		return nil, "", errors.New("unsupported scheme " + quoteShort(u.Scheme) + " (want http or https)")
+	scheme, _, _ := strings.Cut(href, ":")
+	if scheme != "http" && scheme != "https" {
+		return nil, "", "", errors.New("unsupported scheme " + quoteShort(scheme) + " (want http or https)")
 	}
-	if u.Host == "" {
-		return nil, "", errors.New("URL has no host")
+	u, err := url.Parse(href)
+	if err != nil || u.Host == "" {
+		return nil, "", "", fmt.Errorf("not a URL Go can request: %s", quoteShort(href))
 	}
-	return u, HostKey(u.Scheme, u.Host), nil
+	requestURL := href
+	if href == s || href == withPath(s) || href == withPath(fragmentless(s)) || href == fragmentless(s) {
+		requestURL = ""
+	}
+	return u, HostKey(u.Scheme, u.Host), requestURL, nil
+}
+
+func fragmentless(s string) string {
+	if i := strings.IndexByte(s, '#'); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
 
 // HostKey is the key that politeness limits apply to: the host in lower

@@ -48,6 +48,9 @@ type Record struct {
 	// sends it as it is rather than parse URL a second time (net/http does
 	// not change a request's URL). Read-only once set.
 	Target *url.URL
+	// The URL requested, as the WHATWG URL Standard writes URL, when it is
+	// not URL as given (output as request_url); "" otherwise.
+	RequestURL string
 
 	// What the input object asks to send; nil for the flags' defaults.
 	Request *Request

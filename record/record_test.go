@@ -25,7 +25,7 @@ func TestParse(t *testing.T) {
 		{"bare host", "example.com", "url", "example.com", KindInvalidInput, false},
 		{"ftp", "ftp://example.com/f", "url", "ftp://example.com/f", KindInvalidInput, false},
 		{"mailto", "mailto:a@b.c", "url", "mailto:a@b.c", KindInvalidInput, false},
-		{"no host", "http:///path", "url", "http:///path", KindInvalidInput, false},
+		{"three slashes", "http:///path", "url", "http:///path", "", false},
 		{"bad host", "http://exa mple.com/", "url", "http://exa mple.com/", KindInvalidInput, false},
 		{"invalid utf8", "http://example.com/\xff", "url", "http://example.com/\xff", KindInvalidInput, false},
 		{"object", `{"url":"http://a.test/x","id":1}`, "url", "http://a.test/x", "", true},

@@ -201,16 +201,8 @@ func (e *Extractor) parse(r *record.Record, p *record.Page) {
 		return
 	}
 	doc := goquery.NewDocumentFromNode(root)
-	pageURL, err := url.Parse(r.FinalURL)
-	if err != nil {
-		pageURL = &url.URL{}
-	}
-	base := pageURL
-	if href, ok := doc.Find("base[href]").First().Attr("href"); ok {
-		if u, err := pageURL.Parse(strings.TrimSpace(href)); err == nil {
-			base = u
-		}
-	}
+	baseHref, _ := doc.Find("base[href]").First().Attr("href")
+	base := record.NewLinkBase(r.FinalURL, baseHref)
 	if e.cfg.Title {
 		t := ""
 		if n := doc.Find("title").First(); n.Length() > 0 {
@@ -219,7 +211,7 @@ func (e *Extractor) parse(r *record.Record, p *record.Page) {
 		p.Title = &t
 	}
 	if e.cfg.Links {
-		p.Links, p.HasLinks = links(doc, base, pageURL, e.cfg.LinksSameHost), true
+		p.Links, p.HasLinks = links(doc, base, r.FinalURL, e.cfg.LinksSameHost), true
 	}
 	if e.cfg.Meta {
 		p.Meta = meta(doc, base)
@@ -269,33 +261,43 @@ func (e *Extractor) selectField(doc *goquery.Document, s Select) record.Field {
 	return f
 }
 
-// links returns the page's http(s) links, absolute, without fragments, once
-// each, in page order.
-func links(doc *goquery.Document, base, page *url.URL, sameHost bool) []string {
-	pageHost := record.HostKey(page.Scheme, page.Host)
+// links returns the page's http(s) links as a browser resolves them (the
+// WHATWG URL Standard: record.LinkBase), without fragments, once each as
+// written, in page order. A link the standard rejects is left out.
+func links(doc *goquery.Document, base *record.LinkBase, page string, sameHost bool) []string {
 	out := []string{}
+	if base == nil {
+		return out
+	}
+	pageHost := hostKeyOf(page)
 	seen := map[string]bool{}
 	doc.Find("a[href], area[href]").Each(func(_ int, s *goquery.Selection) {
 		href, _ := s.Attr("href")
-		u, err := base.Parse(strings.TrimSpace(href))
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return // mailto:, javascript:, tel:, data:, and what does not parse
+		link, ok := base.Resolve(href)
+		if !ok || seen[link] {
+			return // mailto:, javascript:, tel:, data:, what the standard rejects, and repeats
 		}
-		if sameHost && record.HostKey(u.Scheme, u.Host) != pageHost {
+		if sameHost && hostKeyOf(link) != pageHost {
 			return
 		}
-		u.Fragment, u.RawFragment = "", ""
-		if s := u.String(); !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
+		seen[link] = true
+		out = append(out, link)
 	})
 	return out
 }
 
+// hostKeyOf is the politeness key of an absolute URL, "" when it has none.
+func hostKeyOf(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return record.HostKey(u.Scheme, u.Host)
+}
+
 // meta returns description, robots, og:* (from <meta>), canonical (absolute)
 // and lang; the first of each wins.
-func meta(doc *goquery.Document, base *url.URL) map[string]string {
+func meta(doc *goquery.Document, base *record.LinkBase) map[string]string {
 	m := map[string]string{}
 	set := func(k, v string) {
 		if _, ok := m[k]; !ok {
@@ -316,9 +318,11 @@ func meta(doc *goquery.Document, base *url.URL) map[string]string {
 	doc.Find("link[rel][href]").EachWithBreak(func(_ int, s *goquery.Selection) bool {
 		for _, rel := range strings.Fields(strings.ToLower(s.AttrOr("rel", ""))) {
 			if rel == "canonical" {
-				if u, err := base.Parse(strings.TrimSpace(s.AttrOr("href", ""))); err == nil {
-					u.Fragment, u.RawFragment = "", ""
-					set("canonical", u.String())
+				if base == nil {
+					return false
+				}
+				if link, ok := base.Resolve(s.AttrOr("href", "")); ok {
+					set("canonical", link)
 					return false
 				}
 			}
