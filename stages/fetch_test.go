@@ -58,8 +58,9 @@ func fetch(t *testing.T, f *Fetcher, url string) *record.Record {
 }
 
 // A record from record.Parse is sent with its parsed URL: the request is
-// the one net/http would build from the URL string (URL, Host, what the
-// server sees), and a record without one is parsed as before.
+// the one net/http would build from the URL as the WHATWG URL Standard
+// writes it (URL, Host, what the server sees), and a record without one is
+// parsed as before.
 func TestFetchRequestURL(t *testing.T) {
 	f := newFetcher(t, FetchConfig{})
 	for _, u := range []string{
@@ -74,7 +75,11 @@ func TestFetchRequestURL(t *testing.T) {
 		if err != nil {
 			t.Fatalf("newRequest(%q): %v", u, err)
 		}
-		want, err := http.NewRequest(http.MethodGet, u, nil)
+		href, err := record.WebURL(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := http.NewRequest(http.MethodGet, href, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
