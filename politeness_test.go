@@ -46,3 +46,23 @@ func TestStats(t *testing.T) {
 		}
 	}
 }
+
+// A host whose rate-limit fields say its quota is spent is paused, the
+// pause counted by --stats; its records all come back 200.
+func TestQuotaPauseEndToEnd(t *testing.T) {
+	h := newHost(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if n == 0 {
+			w.Header().Set("X-RateLimit-Remaining", "0")
+			w.Header().Set("X-RateLimit-Reset", "1")
+		}
+	})
+	recs, stderr := runOK(t, urls(h.URL, 3), "--stats", "--host-concurrency", "1")
+	for _, r := range recs {
+		if r.Status != 200 {
+			t.Errorf("record %d: %+v; want 200", r.Seq, r)
+		}
+	}
+	if want := "  " + h.key() + " requests=3 retries=0 waits="; !strings.Contains(stderr, want) || !strings.Contains(stderr, " quota_pauses=1 ") {
+		t.Errorf("--stats output lacks %q… quota_pauses=1:\n%s", want, stderr)
+	}
+}

@@ -83,6 +83,7 @@ type Record struct {
 	Body       []byte        // the body read, kept only when extraction or --body needs it; written when set
 	Header     http.Header   // the response headers, kept only for --extract headers
 	RetryAfter time.Duration // the server's Retry-After on a 429 or 503, uncapped
+	QuotaPause time.Duration // how long the host's quota is spent for, from its rate-limit fields; 0 when it is not
 	Sent       time.Time     // when the schedule let the current or last attempt go; zero when no limit applied
 	Replayable bool          // the last attempt may be sent again: its method is idempotent (RFC 9110) or it has an Idempotency-Key
 
@@ -111,7 +112,7 @@ func (r *Record) Requeue() bool {
 func (r *Record) ClearResult() {
 	r.FinalURL, r.Status, r.Proto, r.ContentType = "", 0, "", ""
 	r.ContentLength, r.Truncated, r.Err = 0, false, nil
-	r.RetryAfter = 0
+	r.RetryAfter, r.QuotaPause = 0, 0
 	r.Body, r.Header, r.Page = nil, nil, nil
 	r.Timings, r.RemoteAddr, r.LocalAddr, r.TLS, r.Redirects = nil, "", "", nil, nil
 }

@@ -252,6 +252,9 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 	r.Proto = resp.Proto
 	r.FinalURL = resp.Request.URL.String()
 	r.ContentType = resp.Header.Get("Content-Type")
+	if d, spent := QuotaPause(resp.Header, time.Now()); spent {
+		r.QuotaPause = d
+	}
 	if r.Status == http.StatusTooManyRequests || r.Status == http.StatusServiceUnavailable {
 		if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 			r.RetryAfter = d

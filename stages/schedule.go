@@ -95,13 +95,14 @@ type returned struct {
 	sent       time.Time // zero for a record that bypassed the limits
 	status     int
 	retryAfter time.Duration
+	quotaPause time.Duration
 	timedOut   bool
 }
 
 func report(r *record.Record, again bool, notBefore time.Time) returned {
 	rt := returned{
 		again: again, notBefore: notBefore, host: r.Host, sent: r.Sent, status: r.Status,
-		retryAfter: r.RetryAfter, timedOut: r.Err != nil && r.Err.Kind == record.KindTimeout,
+		retryAfter: r.RetryAfter, quotaPause: r.QuotaPause, timedOut: r.Err != nil && r.Err.Kind == record.KindTimeout,
 	}
 	if again {
 		rt.r = r
@@ -502,10 +503,17 @@ func (s *Schedule) finish(rt returned, now time.Time) {
 	h := s.hosts[rt.host] // kept while it has a record in flight
 	h.inFlight--
 	s.sent--
-	if rt.retryAfter > 0 && (rt.status == 429 || rt.status == 503) {
-		if until := now.Add(min(rt.retryAfter, s.lim.PauseMax)); until.After(h.pausedUntil) {
+	pause := rt.quotaPause
+	if rt.status == 429 || rt.status == 503 {
+		pause = max(pause, rt.retryAfter)
+	}
+	if pause > 0 {
+		if until := now.Add(min(pause, s.lim.PauseMax)); until.After(h.pausedUntil) {
 			h.pausedUntil = until
 		}
+	}
+	if rt.quotaPause > 0 {
+		s.stats.quotaPause(h.key)
 	}
 	if s.lim.AutoThrottle {
 		s.adapt(h, rt, now)
@@ -526,7 +534,7 @@ func (s *Schedule) finish(rt returned, now time.Time) {
 
 // adapt feeds an attempt's outcome to the host's auto-throttle.
 func (s *Schedule) adapt(h *hostState, rt returned, now time.Time) {
-	overload := rt.status == 429 || rt.status == 503 || rt.timedOut
+	overload := rt.status == 429 || rt.status == 503 || rt.timedOut || rt.quotaPause > 0
 	if !overload && rt.status != 0 {
 		h.okMeter.add(now)
 	}
@@ -542,7 +550,7 @@ func (s *Schedule) adapt(h *hostState, rt returned, now time.Time) {
 	}
 	var changed, lifted bool
 	if overload {
-		changed = h.throttle.overload(now, rt.sent, h.meter.rate(now), h.okMeter.rate(now), rt.retryAfter)
+		changed = h.throttle.overload(now, rt.sent, h.meter.rate(now), h.okMeter.rate(now), max(rt.retryAfter, rt.quotaPause))
 	} else if rt.status != 0 {
 		changed, lifted = h.throttle.good(now)
 	}

@@ -19,6 +19,7 @@ import (
 // loop is the real schedule -> fetch -> schedule loop with a fake fetcher:
 // respond plays the server, in synctest's virtual time.
 type loop struct {
+	stats *Stats
 	sched *Schedule
 	stop  chan struct{}
 	out   <-chan any
@@ -55,9 +56,9 @@ func (f *fakeFetcher) Fetch(_ context.Context, r *record.Record) {
 
 func newLoop(t *testing.T, lim Limits, pol RetryPolicy, workers int, respond func(r *record.Record)) *loop {
 	t.Helper()
-	l := &loop{stop: make(chan struct{}), sent: map[string][]time.Duration{}}
+	l := &loop{stop: make(chan struct{}), sent: map[string][]time.Duration{}, stats: NewStats()}
 	var err error
-	l.sched, err = NewSchedule(l.stop, lim, nil)
+	l.sched, err = NewSchedule(l.stop, lim, l.stats)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,6 +242,49 @@ func TestScheduleRetryAfterPausesHost(t *testing.T) {
 			if r.Status != 200 {
 				t.Errorf("record %d ended with status %d; want 200 after the retry", r.Seq, r.Status)
 			}
+		}
+	})
+}
+
+// A response whose rate-limit fields say the quota is spent pauses its host
+// until the reset, whatever its status, and --stats counts the pause; the
+// other host keeps going.
+func TestScheduleQuotaPausesHost(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var once sync.Once
+		var pausedAt time.Duration
+		start := time.Now()
+		lim := limits(func(l *Limits) { l.HostConcurrency = 1 })
+		pol := RetryPolicy{Retries: 2, Statuses: DefaultRetryStatuses, Base: time.Millisecond, Max: time.Minute}
+		l := newLoop(t, lim, pol, 10, func(r *record.Record) {
+			time.Sleep(100 * time.Millisecond)
+			r.Status = 200
+			if r.Host == "a.test" {
+				once.Do(func() {
+					r.QuotaPause = 3 * time.Second // RateLimit: "default";r=0;t=3
+					pausedAt = time.Since(start)
+				})
+			}
+		})
+		l.run(t, batch{"a.test", 5}, batch{"b.test", 50})
+		a, b := l.sentTimes("a.test"), l.sentTimes("b.test")
+		if len(a) != 5 {
+			t.Fatalf("a.test got %d requests; want 5, none retried (the answer was a 200)", len(a))
+		}
+		if gap := a[1] - a[0]; gap < 3*time.Second+100*time.Millisecond {
+			t.Errorf("a.test's next request %v after the spent quota was sent; want the 3 s to the reset after the answer", gap)
+		}
+		during := 0
+		for _, d := range b {
+			if d > pausedAt && d < pausedAt+3*time.Second {
+				during++
+			}
+		}
+		if during < 20 {
+			t.Errorf("b.test got %d requests during a.test's pause; want it to keep going (~30)", during)
+		}
+		if got := l.stats.Total().Quota; got != 1 {
+			t.Errorf("--stats counts %d quota pauses; want 1", got)
 		}
 	})
 }

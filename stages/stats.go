@@ -27,6 +27,7 @@ type HostStats struct {
 	Retries   int64                 `json:"retries"`        // attempts that were scheduled again
 	Waits     int64                 `json:"waits"`          // times a record was ready but waited for a rate limit or a pause
 	SlotWaits int64                 `json:"slot_waits"`     // times a record was ready but every one of its host's slots was in use (--host-concurrency)
+	Quota     int64                 `json:"quota_pauses"`   // pauses because a rate-limit field said the host's quota was spent
 	Statuses  map[int]int64         `json:"statuses"`       // responses by status, over all attempts
 	Errors    map[record.Kind]int64 `json:"errors"`         // failed attempts by kind
 	Rate      float64               `json:"rate,omitempty"` // auto-throttle's current rate in requests/s; 0 when not throttled
@@ -75,6 +76,10 @@ func (s *Stats) wait(host string)  { s.add(host, func(h *HostStats) { h.Waits++ 
 func (s *Stats) slotWait(host string) {
 	s.add(host, func(h *HostStats) { h.SlotWaits++ })
 }
+func (s *Stats) quotaPause(host string) {
+	s.add(host, func(h *HostStats) { h.Quota++ })
+}
+
 func (s *Stats) setRate(host string, r float64) {
 	s.add(host, func(h *HostStats) { h.Rate = r })
 }
@@ -100,6 +105,7 @@ func (s *Stats) Total() HostStats {
 		t.Retries += hs.Retries
 		t.Waits += hs.Waits
 		t.SlotWaits += hs.SlotWaits
+		t.Quota += hs.Quota
 		for k, v := range hs.Statuses {
 			t.Statuses[k] += v
 		}
@@ -145,6 +151,9 @@ func (s *Stats) WriteJSON(w io.Writer, records map[string]any) error {
 
 func writeCounts(b *strings.Builder, name string, hs HostStats) {
 	fmt.Fprintf(b, "  %s requests=%d retries=%d waits=%d", name, hs.Requests, hs.Retries, hs.Waits)
+	if hs.Quota > 0 {
+		fmt.Fprintf(b, " quota_pauses=%d", hs.Quota)
+	}
 	if hs.SlotWaits > 0 {
 		fmt.Fprintf(b, " slot_waits=%d", hs.SlotWaits)
 	}
