@@ -14,4 +14,4 @@ start_site API
 		echo "$BASE/page/$i"
 		echo "$API/limited/3/item-$i"
 	done
-} | sluice --rate 20 --host-rate 8 --host-concurrency 2 --auto-throttle --retries 3 --stats
+} | sluice --robots --rate 20 --host-rate 8 --host-concurrency 2 --auto-throttle --retries 5 --stats

@@ -7,7 +7,7 @@
 source "$(dirname "$0")/lib.sh"
 
 echo "$BASE/" |
-	sluice --extract links --links-same-host |
+	sluice --robots --extract links --links-same-host |
 	jq -r '.links[]' |
-	sluice --extract title |
+	sluice --robots --extract title |
 	jq -c '{seq, url, status, title}'

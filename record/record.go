@@ -24,6 +24,7 @@ const (
 	KindTooLarge     Kind = "too_large"     // the response headers were larger than the client accepts
 	KindCanceled     Kind = "canceled"      // interrupted (signal, or output closed) before it finished
 	KindDenied       Kind = "denied"        // --deny-private refused the address the host resolved to
+	KindRobots       Kind = "robots"        // --robots: the host's robots.txt disallows the URL, or could not be read
 )
 
 // Error is the error a record carries to the sink. Message is for people;
@@ -85,6 +86,7 @@ type Record struct {
 	RetryAfter time.Duration // the server's Retry-After on a 429 or 503, uncapped
 	QuotaPause time.Duration // how long the host's quota is spent for, from its rate-limit fields; 0 when it is not
 	Sent       time.Time     // when the schedule let the current or last attempt go; zero when no limit applied
+	Robots     bool          // the record fetches its host's robots.txt for --robots; it is not written
 	Replayable bool          // the last attempt may be sent again: its method is idempotent (RFC 9110) or it has an Idempotency-Key
 
 	// From a queue (--in nats://…); empty for line input.

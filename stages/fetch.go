@@ -261,7 +261,7 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 		}
 	}
 
-	if f.cfg.KeepHeader {
+	if f.cfg.KeepHeader || r.Robots {
 		r.Header = resp.Header
 	}
 	n, err := f.readBody(r, resp)
@@ -368,7 +368,7 @@ func (f *Fetcher) readBody(r *record.Record, resp *http.Response) (int64, error)
 	}
 	defer release()
 	limited := io.LimitReader(body, f.cfg.MaxBody+1)
-	if !f.cfg.KeepBody {
+	if !f.cfg.KeepBody && !r.Robots {
 		return io.Copy(io.Discard, limited)
 	}
 	var buf bytes.Buffer

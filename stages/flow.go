@@ -39,13 +39,23 @@ type Doer interface {
 // had one keeps its last result, one that never had one is marked
 // canceled. ctx cancels the attempts in flight (the pipeline cancels it
 // when the grace period ends).
-func FetchFlow(ctx context.Context, stop <-chan struct{}, f Doer, workers int, back Returner, p RetryPolicy, stats *Stats) *wire.Pool {
+func FetchFlow(ctx context.Context, stop <-chan struct{}, f Doer, workers int, back Returner, p RetryPolicy, stats *Stats, robots *Robots) *wire.Pool {
 	return wire.NewPool(workers, func(r *record.Record) bool {
+		if r.Robots {
+			fetchRobots(ctx, stop, f, back, p, stats, robots, r)
+			return false
+		}
+		allowed, why := true, ""
+		if robots != nil && r.Attempts == 0 && !r.Passes() {
+			allowed, why = robots.Allowed(r)
+		}
 		switch {
 		case r.Attempts == 0 && r.Passes():
 		case stopped(stop) && r.Attempts > 0: // a retry that was not started
 		case stopped(stop):
 			r.Fail(record.KindCanceled, "not started: sluice was stopping")
+		case !allowed:
+			r.Fail(record.KindRobots, "%s", why)
 		default:
 			f.Fetch(ctx, r)
 			if back != nil && !stopped(stop) && p.retryable(r) {
@@ -59,6 +69,25 @@ func FetchFlow(ctx context.Context, stop <-chan struct{}, f Doer, workers int, b
 		}
 		return true
 	})
+}
+
+// fetchRobots makes a --robots request for a host's robots.txt: retried as
+// any request, then kept in robots, and never written. back learns it is
+// done, which lets the host's records go.
+func fetchRobots(ctx context.Context, stop <-chan struct{}, f Doer, back Returner, p RetryPolicy, stats *Stats, robots *Robots, r *record.Record) {
+	if !stopped(stop) {
+		f.Fetch(ctx, r)
+		if back != nil && !stopped(stop) && p.retryable(r) {
+			stats.retry(r.Host)
+			back.Again(r, time.Now().Add(p.backoff(r, rand.Int64N)))
+			return
+		}
+		robots.Store(r)
+	}
+	r.Body, r.Header = nil, nil
+	if back != nil {
+		back.Done(r)
+	}
 }
 
 func stopped(stop <-chan struct{}) bool {

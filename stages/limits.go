@@ -26,6 +26,7 @@ type Limits struct {
 	Workers      int           // fetch workers: no reading ahead while that many records are out; 0 for no such stop
 	PauseMax     time.Duration // cap on a Retry-After pause of a host
 	AutoThrottle bool          // adapt each host's rate to 429/503/timeouts (AIMD)
+	Robots       *Robots       // --robots: each host's robots.txt goes first; nil for none
 }
 
 // DefaultWindow is the window for a concurrency: enough records waiting that

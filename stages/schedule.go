@@ -97,12 +97,14 @@ type returned struct {
 	retryAfter time.Duration
 	quotaPause time.Duration
 	timedOut   bool
+	robots     bool
 }
 
 func report(r *record.Record, again bool, notBefore time.Time) returned {
 	rt := returned{
 		again: again, notBefore: notBefore, host: r.Host, sent: r.Sent, status: r.Status,
 		retryAfter: r.RetryAfter, quotaPause: r.QuotaPause, timedOut: r.Err != nil && r.Err.Kind == record.KindTimeout,
+		robots: r.Robots,
 	}
 	if again {
 		rt.r = r
@@ -117,6 +119,7 @@ const (
 	ready                      // in the ready queue
 	sleeping                   // in the sleeping heap until wakeAt
 	waitSlot                   // every concurrency slot in use
+	waitRobots                 // its robots.txt is being fetched (--robots)
 )
 
 // hostState is what the schedule knows of one host. It is dropped when the
@@ -136,6 +139,7 @@ type hostState struct {
 	meter       *rateMeter // auto-throttle only: requests sent
 	okMeter     *rateMeter // auto-throttle only: good answers
 	throttle    *aimd      // auto-throttle, once the host has been overloaded
+	robotsWait  bool       // --robots: its robots.txt is being fetched; nothing else goes meanwhile
 }
 
 // NewSchedule makes the schedule stage; it starts when its output is connected.
@@ -358,7 +362,56 @@ func (s *Schedule) newHost(key string) *hostState {
 		h.meter, h.okMeter = &rateMeter{}, &rateMeter{}
 	}
 	s.hosts[key] = h
+	s.crawlDelay(h)
 	return h
+}
+
+// robotsFirst puts a request for h's robots.txt before h's records when
+// --robots is on and it is not at hand, and reports whether h must wait
+// for it: a request for it is under way, not the one about to go.
+func (s *Schedule) robotsFirst(h *hostState, now time.Time) (wait bool) {
+	if s.lim.Robots == nil {
+		return false
+	}
+	front, _ := h.queue.peek()
+	switch {
+	case h.robotsWait:
+		return !front.Robots // its retry goes; nothing else
+	case !s.lim.Robots.Known(h.key, now):
+		h.queue.pushFront(s.lim.Robots.Request(front))
+		h.robotsWait = true
+		s.count++
+		s.waiting.Add(1)
+	}
+	return false
+}
+
+// robotsDone takes back h's robots.txt request: a retry keeps h waiting
+// (promote makes it ready when the retry is due); otherwise h goes on, at
+// its Crawl-delay.
+func (s *Schedule) robotsDone(h *hostState, again bool) {
+	if h.status == waitRobots {
+		h.status = idle
+	}
+	if again {
+		return
+	}
+	h.robotsWait = false
+	s.crawlDelay(h)
+	s.wake(h)
+}
+
+// crawlDelay makes h's robots.txt Crawl-delay its minimum interval, unless
+// --host-rate is stricter.
+func (s *Schedule) crawlDelay(h *hostState) {
+	if s.lim.Robots == nil {
+		return
+	}
+	d := s.lim.Robots.CrawlDelay(h.key)
+	if limit := rate.Every(d); d > 0 && limit < h.ceiling {
+		h.ceiling = limit
+		h.limiter = rate.NewLimiter(limit, 1)
+	}
 }
 
 // wake puts an idle host with something queued in the ready queue.
@@ -428,6 +481,10 @@ func (s *Schedule) pick(now time.Time) (*record.Record, time.Time) {
 			s.stats.wait(h.key)
 			continue
 		}
+		if s.robotsFirst(h, now) {
+			h.status = waitRobots // robotsDone makes it ready again
+			continue
+		}
 		if s.global != nil {
 			s.global.AllowN(now, 1)
 		}
@@ -435,7 +492,11 @@ func (s *Schedule) pick(now time.Time) (*record.Record, time.Time) {
 			h.limiter.AllowN(now, 1)
 		}
 		r := s.dispatch(h, now)
-		s.wake(h) // to the back of the line: hosts take turns
+		if r.Robots {
+			h.status = waitRobots
+		} else {
+			s.wake(h) // to the back of the line: hosts take turns
+		}
 		return r, time.Time{}
 	}
 }
@@ -517,6 +578,9 @@ func (s *Schedule) finish(rt returned, now time.Time) {
 	}
 	if s.lim.AutoThrottle {
 		s.adapt(h, rt, now)
+	}
+	if rt.robots {
+		s.robotsDone(h, rt.again)
 	}
 	if rt.again {
 		h.delayed++
@@ -611,6 +675,14 @@ func (q *fifo[T]) pushFront(v T) {
 	q.items = append(q.items, v)
 	copy(q.items[1:], q.items)
 	q.items[0] = v
+}
+
+func (q *fifo[T]) peek() (T, bool) {
+	var zero T
+	if q.len() == 0 {
+		return zero, false
+	}
+	return q.items[q.head], true
 }
 
 func (q *fifo[T]) pop() (T, bool) {

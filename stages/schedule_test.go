@@ -3,7 +3,9 @@ package stages
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -63,14 +65,15 @@ func newLoop(t *testing.T, lim Limits, pol RetryPolicy, workers int, respond fun
 		t.Fatal(err)
 	}
 	f := &fakeFetcher{l: l, start: time.Now(), respond: respond}
-	l.out = l.sched.Via(FetchFlow(context.Background(), l.stop, f, workers, l.sched, pol, nil)).Out()
+	l.out = l.sched.Via(FetchFlow(context.Background(), l.stop, f, workers, l.sched, pol, nil, lim.Robots)).Out()
 	return l
 }
 
 // feed sends n records for host, numbered from seq, then returns.
 func (l *loop) feed(host string, seq, n int) {
 	for i := range n {
-		l.sched.In() <- &record.Record{Seq: int64(seq + i), URL: "http://" + host + "/", Host: host}
+		u := &url.URL{Scheme: "http", Host: host, Path: "/" + strconv.Itoa(seq+i)}
+		l.sched.In() <- &record.Record{Seq: int64(seq + i), URL: u.String(), Target: u, Host: host}
 	}
 }
 

@@ -25,6 +25,7 @@ type flags struct {
 	json                  []string
 	redactNames           []string
 	methodSet             bool
+	robots                bool
 	userAgent             string
 	maxBody               sizeValue
 	showHelp, showVersion bool
@@ -72,6 +73,7 @@ func (f *flags) define(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&f.hostRates, "host-rate", nil, "requests per second to each host, or HOST=RATE for one host (repeatable)")
 	fs.StringArrayVar(&f.hostConcs, "host-concurrency", nil, "parallel requests to each host, or HOST=N for one host (repeatable; default -c: no cap of its own)")
 	fs.IntVar(&cfg.Limits.Window, "window", 0, "records held at once, waiting, in flight or between retries (default max(8192, 16 × -c))")
+	fs.BoolVar(&f.robots, "robots", false, "obey each host's robots.txt (RFC 9309) for the --user-agent product token, fetched first through the same limits; its Crawl-delay too")
 	fs.BoolVar(&cfg.Limits.AutoThrottle, "auto-throttle", false, "adapt each host's rate: cut on 429/503/timeouts, raise back toward --host-rate on success")
 	fs.IntVar(&cfg.Retry.Retries, "retries", 2, "attempts after the first for a retryable failure")
 	fs.StringVar(&f.retryOn, "retry-on", "429,502,503,504", "statuses to retry, comma-separated (network errors and timeouts are always retried)")
@@ -122,7 +124,7 @@ var helpGroups = []struct {
 	{"Fetching", []string{"concurrency", "timeout", "max-body", "max-redirects", "method", "header", "data", "data-binary", "json",
 		"user-agent", "redact", "deny-private", "fail-status", "grace"}},
 	{"Connections and TLS", []string{"insecure", "resolve", "dns-server", "cacert", "cacert-only", "cert", "key"}},
-	{"Politeness and retries", []string{"rate", "burst", "host-rate", "host-concurrency", "window", "auto-throttle",
+	{"Politeness and retries", []string{"rate", "burst", "host-rate", "host-concurrency", "window", "robots", "auto-throttle",
 		"retries", "retry-on", "retry-base", "retry-max", "retry-unsafe"}},
 	{"Extraction", []string{"extract", "select", "select-all", "links-same-host", "body", "hash", "jq", "jq-any", "jq-timeout", "text-max", "parse-workers"}},
 	{"Output", []string{"trace", "tls-info", "redirect-chain", "fields", "omit", "ordered", "progress", "no-progress", "stats", "stats-json", "verbose", "cpuprofile", "version", "help"}},
@@ -219,6 +221,9 @@ func (f *flags) finish(args []string) error {
 	}
 	if err := f.requestHeaders(); err != nil {
 		return err
+	}
+	if f.robots {
+		cfg.Limits.Robots = stages.NewRobots(cfg.Fetch.Header.Get("User-Agent"))
 	}
 	if err := f.redact(); err != nil {
 		return err

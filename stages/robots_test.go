@@ -1,0 +1,160 @@
+package stages
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"sluice/record"
+)
+
+func robotsRecord(host string, status int, body string, err record.Kind) *record.Record {
+	r := &record.Record{Host: host, Robots: true, Status: status, Body: []byte(body), Header: http.Header{}}
+	if err != "" {
+		r.Fail(err, "x")
+	}
+	return r
+}
+
+func allowed(rb *Robots, host, path string) bool {
+	u, _ := url.Parse("http://" + host + path)
+	ok, _ := rb.Allowed(&record.Record{Host: host, Target: u})
+	return ok
+}
+
+func TestRobotsRules(t *testing.T) {
+	rb := NewRobots("Sluice/0.1.0 (+https://example.test/bot)")
+	rb.Store(robotsRecord("a.test", 200, `
+User-agent: *
+Disallow: /
+
+User-agent: sluice
+Disallow: /private
+Allow: /private/ok$
+Disallow: /*.pdf$
+Crawl-delay: 2.5
+`, ""))
+	rb.Store(robotsRecord("b.test", 200, "User-agent: *\nDisallow: /b-only\n", ""))
+	for _, tc := range []struct {
+		host, path string
+		want       bool
+	}{
+		{"a.test", "/", true}, // the sluice group, not *
+		{"a.test", "/private/x", false},
+		{"a.test", "/private/ok", true},
+		{"a.test", "/private/ok/more", false},
+		{"a.test", "/doc.pdf", false},
+		{"a.test", "/doc.pdf?x=1", true},
+		{"b.test", "/b-only/x", false},
+		{"b.test", "/other", true},
+		{"c.test", "/anything", true}, // not at hand: allowed
+	} {
+		if got := allowed(rb, tc.host, tc.path); got != tc.want {
+			t.Errorf("%s%s: allowed %v; want %v", tc.host, tc.path, got, tc.want)
+		}
+	}
+	if d := rb.CrawlDelay("a.test"); d != 2500*time.Millisecond {
+		t.Errorf("Crawl-delay %v; want 2.5s", d)
+	}
+	_, why := rb.Allowed(&record.Record{Host: "a.test", Target: &url.URL{Path: "/private/x"}})
+	if !strings.Contains(why, "disallows \"/private/x\" for sluice") {
+		t.Errorf("message %q", why)
+	}
+}
+
+// 4xx allows everything; 5xx, 429 and no answer disallow everything until
+// robotsRetry has passed; a good answer is kept for its max-age, at most
+// 24 h.
+func TestRobotsStatuses(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rb := NewRobots("sluice")
+		rb.Store(robotsRecord("gone.test", 404, "", ""))
+		rb.Store(robotsRecord("down.test", 503, "", ""))
+		rb.Store(robotsRecord("busy.test", 429, "", ""))
+		rb.Store(robotsRecord("off.test", 0, "", record.KindConnect))
+		fresh := robotsRecord("fresh.test", 200, "User-agent: *\nDisallow: /x\n", "")
+		fresh.Header.Set("Cache-Control", "public, max-age=60")
+		rb.Store(fresh)
+		rb.Store(robotsRecord("day.test", 200, "", ""))
+		if !allowed(rb, "gone.test", "/x") || allowed(rb, "down.test", "/") || allowed(rb, "busy.test", "/") || allowed(rb, "off.test", "/") {
+			t.Errorf("404 must allow, 503, 429 and connect must disallow")
+		}
+		now := time.Now()
+		for host, want := range map[string]bool{"down.test": true, "fresh.test": true, "day.test": true} {
+			if rb.Known(host, now) != want {
+				t.Errorf("%s known now: %v", host, !want)
+			}
+		}
+		time.Sleep(61 * time.Second)
+		if rb.Known("fresh.test", time.Now()) || !rb.Known("down.test", time.Now()) {
+			t.Errorf("after 61 s: the max-age=60 answer must be stale, the 503 still kept")
+		}
+		time.Sleep(robotsRetry)
+		if rb.Known("down.test", time.Now()) || !rb.Known("day.test", time.Now()) {
+			t.Errorf("after robotsRetry: the 503 must be asked again, a plain answer kept for 24 h")
+		}
+		time.Sleep(robotsMaxAge)
+		if rb.Known("day.test", time.Now()) {
+			t.Errorf("after 24 h a robots.txt must be asked again")
+		}
+	})
+}
+
+// Through the schedule: each host's robots.txt goes first and once, nothing
+// else of that host goes before its answer, a disallowed URL is an error of
+// kind robots without an attempt, and Crawl-delay spaces the host's
+// requests while the other host goes at full speed.
+func TestScheduleRobots(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rb := NewRobots("sluice")
+		lim := limits(func(l *Limits) { l.Robots = rb })
+		pol := RetryPolicy{Retries: 0}
+		var mu sync.Mutex
+		robotsAnswered := map[string]time.Duration{}
+		start := time.Now()
+		l := newLoop(t, lim, pol, 8, func(r *record.Record) {
+			time.Sleep(50 * time.Millisecond)
+			r.Status = 200
+			if r.Robots {
+				mu.Lock()
+				robotsAnswered[r.Host] = time.Since(start)
+				mu.Unlock()
+				if r.Host == "a.test" {
+					r.Body = []byte("User-agent: *\nCrawl-delay: 2\nDisallow: /3\n")
+				}
+			}
+		})
+		recs, _ := l.run(t, batch{"a.test", 5}, batch{"b.test", 20})
+		a, b := l.sentTimes("a.test"), l.sentTimes("b.test")
+		if len(a) != 5 || len(b) != 21 { // a: robots.txt and 4 records (/3 is disallowed); b: robots.txt and 20
+			t.Fatalf("a.test %d requests, b.test %d; want 5 and 21", len(a), len(b))
+		}
+		if a[1] < robotsAnswered["a.test"] || b[1] < robotsAnswered["b.test"] {
+			t.Errorf("a record went before its host's robots.txt was answered: a %v b %v, robots %v", a[:2], b[:2], robotsAnswered)
+		}
+		for i := 2; i < len(a); i++ {
+			if gap := a[i] - a[i-1]; gap < 2*time.Second {
+				t.Errorf("a.test requests %d and %d %v apart; want the Crawl-delay of 2 s", i-1, i, gap)
+			}
+		}
+		if last := b[len(b)-1]; last > 2*time.Second {
+			t.Errorf("b.test's last request at %v; want it unhindered by a.test's Crawl-delay", last)
+		}
+		robots := 0
+		for _, r := range recs {
+			if r.Err != nil && r.Err.Kind == record.KindRobots {
+				robots++
+				if r.Attempts != 0 || !strings.HasSuffix(r.URL, "/3") {
+					t.Errorf("record %s: %d attempts; want the disallowed /3 with none", r.URL, r.Attempts)
+				}
+			}
+		}
+		if robots != 1 || len(recs) != 25 {
+			t.Errorf("%d records, %d of kind robots; want 25 and 1", len(recs), robots)
+		}
+	})
+}
