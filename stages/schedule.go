@@ -115,11 +115,11 @@ func report(r *record.Record, again bool, notBefore time.Time) returned {
 type hostStatus uint8
 
 const (
-	idle     hostStatus = iota // nothing to send, or not yet looked at
-	ready                      // in the ready queue
-	sleeping                   // in the sleeping heap until wakeAt
-	waitSlot                   // every concurrency slot in use
-	waitRobots                 // its robots.txt is being fetched (--robots)
+	idle       hostStatus = iota // nothing to send, or not yet looked at
+	ready                        // in the ready queue
+	sleeping                     // in the sleeping heap until wakeAt
+	waitSlot                     // every concurrency slot in use
+	waitRobots                   // its robots.txt is being fetched (--robots)
 )
 
 // hostState is what the schedule knows of one host. It is dropped when the
