@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Every request fails and is retried, with one worker and a window of one:
@@ -64,5 +67,45 @@ func TestQuotaPauseEndToEnd(t *testing.T) {
 	}
 	if want := "  " + h.key() + " requests=3 retries=0 waits="; !strings.Contains(stderr, want) || !strings.Contains(stderr, " quota_pauses=1 ") {
 		t.Errorf("--stats output lacks %q… quota_pauses=1:\n%s", want, stderr)
+	}
+}
+
+// With a hard open-files limit of 256, -c 1000 against a server that holds
+// each request is lowered to fit, said once on stderr, and every record
+// comes back: none turns into a "too many open files" connect error. A soft
+// limit alone is no limit: Go raises it to the hard one at start.
+func TestOpenFilesLimit(t *testing.T) {
+	srv := newSlowServer(t, 50*time.Millisecond)
+	in := urls(srv.URL, 1500)
+	run := func(ulimit string) (map[int64]outRecord, string) {
+		cmd := exec.Command("bash", "-c", ulimit+` && exec "$0" -c 1000 --retries 0`, sluiceBin(t))
+		cmd.Stdin = strings.NewReader(in)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("%s: %v, stderr %q", ulimit, err, errb.String())
+		}
+		return parseOutput(t, out.String()), errb.String()
+	}
+	recs, stderr := run("ulimit -n 256")
+	if stderr != "sluice: -c 1000 lowered to 144: the open-files limit (ulimit -n) is 256\n" {
+		t.Errorf("stderr %q; want the one line saying -c was lowered", stderr)
+	}
+	for _, r := range recs {
+		if r.Status != 200 {
+			t.Fatalf("record %d: %+v; want 200 (%d records)", r.Seq, r, len(recs))
+		}
+	}
+	recs, stderr = run("ulimit -S -n 256")
+	if strings.Contains(stderr, "is 256") {
+		t.Errorf("a soft limit of 256 was not raised: %q", stderr)
+	}
+	for _, r := range recs {
+		if r.Status != 200 {
+			t.Fatalf("soft limit only, record %d: %+v; want 200", r.Seq, r)
+		}
+	}
+	if len(recs) != 1500 {
+		t.Errorf("%d records; want 1500", len(recs))
 	}
 }

@@ -24,6 +24,7 @@ import (
 // FetchConfig is what a Fetcher needs; main fills it from the flags.
 type FetchConfig struct {
 	Concurrency  int           // parallel requests; sizes the connection pool
+	MaxIdleConns int           // idle connections kept over all hosts; 0 for IdleConns's default
 	Timeout      time.Duration // one attempt, from dial to the last body byte
 	MaxBody      int64         // body bytes read at most; the rest is not read
 	MaxRedirects int           // redirects followed; 0 returns 3xx responses as results
@@ -117,8 +118,8 @@ func NewFetcher(cfg FetchConfig) (*Fetcher, error) {
 		DialContext:         dial,
 		ForceAttemptHTTP2:   true, // a custom dialer and TLS config turn it off otherwise
 		DisableCompression:  true, // sluice asks for and decodes gzip, deflate, br and zstd itself
-		MaxIdleConns:        max(100, 2*cfg.Concurrency),
-		MaxIdleConnsPerHost: cfg.Concurrency, // Go's default of 2 would redial almost every request
+		MaxIdleConns:        cfg.IdleConns(),
+		MaxIdleConnsPerHost: min(cfg.Concurrency, cfg.IdleConns()), // Go's default of 2 would redial almost every request
 		IdleConnTimeout:     90 * time.Second,
 		TLSHandshakeTimeout: cfg.Timeout,
 		// No ResponseHeaderTimeout: each attempt's context already has the
@@ -135,6 +136,15 @@ func NewFetcher(cfg FetchConfig) (*Fetcher, error) {
 	}
 	f.client = &http.Client{Transport: transport, CheckRedirect: f.checkRedirect}
 	return f, nil
+}
+
+// IdleConns is how many idle connections the pool keeps over all hosts:
+// MaxIdleConns, or max(100, 2 × Concurrency).
+func (cfg *FetchConfig) IdleConns() int {
+	if cfg.MaxIdleConns > 0 {
+		return cfg.MaxIdleConns
+	}
+	return max(100, 2*cfg.Concurrency)
 }
 
 // tlsConfig builds the client's TLS configuration: --insecure, --cacert

@@ -117,12 +117,13 @@ func startProfile(name string) (stop func(), err error) {
 // even with an error, is to be closed.
 func build(ctx context.Context, life *lifetime, cfg config.Config, stdin io.Reader, stdout, stderr io.Writer) (*run, error) {
 	r := &run{cfg: cfg, life: life}
+	fitOpenFiles(&r.cfg, stderr)
 	if cfg.In == nil {
 		// No reading ahead while every worker is busy, for line input
 		// only: a queue worker's messages that the schedule has not
 		// taken would wait in a pull, where nothing tells the broker
 		// they are being worked (InProgress).
-		r.cfg.Limits.Workers = cfg.Fetch.Concurrency
+		r.cfg.Limits.Workers = r.cfg.Fetch.Concurrency
 		in, err := openInputs(cfg.Inputs, stdin)
 		if err != nil {
 			return r, err

@@ -1,0 +1,34 @@
+package pipeline
+
+import (
+	"bytes"
+	"testing"
+
+	"sluice/internal/config"
+	"sluice/stages"
+)
+
+func TestFitConnections(t *testing.T) {
+	for _, tc := range []struct {
+		c, limit      int
+		wantC, wantIn int // -c, and idle connections kept
+		said          string
+	}{
+		{50, 1 << 20, 50, 100, ""},                // far from the limit: as configured
+		{1000, 1024, 720, 240, "sluice: -c 1000 lowered to 720: the open-files limit (ulimit -n) is 1024\n"},
+		{1000, 256, 144, 48, "sluice: -c 1000 lowered to 144: the open-files limit (ulimit -n) is 256\n"},
+		{100, 256, 100, 92, ""},                   // -c fits, the idle pool is made smaller
+		{5000, 65, 1, 1, "sluice: -c 5000 lowered to 1: the open-files limit (ulimit -n) is 65\n"},
+	} {
+		cfg := config.Config{Fetch: stages.FetchConfig{Concurrency: tc.c}}
+		var stderr bytes.Buffer
+		fitConnections(&cfg, tc.limit, &stderr)
+		if cfg.Fetch.Concurrency != tc.wantC || cfg.Fetch.IdleConns() != tc.wantIn || stderr.String() != tc.said {
+			t.Errorf("-c %d, limit %d: -c %d, idle %d, said %q; want %d, %d, %q", tc.c, tc.limit,
+				cfg.Fetch.Concurrency, cfg.Fetch.IdleConns(), stderr.String(), tc.wantC, tc.wantIn, tc.said)
+		}
+		if tc.limit < 1<<20 && cfg.Fetch.Concurrency+cfg.Fetch.IdleConns() > max(2, tc.limit-fdReserve) {
+			t.Errorf("-c %d, limit %d: %d connections may be open; over the limit less the reserve", tc.c, tc.limit, cfg.Fetch.Concurrency+cfg.Fetch.IdleConns())
+		}
+	}
+}
