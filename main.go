@@ -61,7 +61,7 @@ func run(ctx context.Context, args []string) int {
 	if !cfg.ProgressSet {
 		cfg.Progress = term.IsTerminal(int(os.Stderr.Fd()))
 	}
-	pipeline.SetGCFloor()
+	pipeline.SetGC(cfg.Fetch.Concurrency)
 	return exitCode("sluice", pipeline.Run(ctx, cfg, os.Stdin, os.Stdout, os.Stderr))
 }
 

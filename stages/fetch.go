@@ -127,6 +127,8 @@ func NewFetcher(cfg FetchConfig) (*Fetcher, error) {
 		// (BENCHMARKS.md, "Design decisions", has what it cost).
 		ExpectContinueTimeout:  time.Second,
 		MaxResponseHeaderBytes: maxHeaderBytes,
+		ReadBufferSize:         2 << 10,
+		WriteBufferSize:        1 << 10,
 		TLSClientConfig:        tlsConfig,
 	}
 	f := &Fetcher{cfg: cfg, host: cfg.Header.Get("Host"), bodyHeader: cfg.Header}

@@ -14,10 +14,10 @@ func TestFitConnections(t *testing.T) {
 		wantC, wantIn int // -c, and idle connections kept
 		said          string
 	}{
-		{50, 1 << 20, 50, 100, ""},                // far from the limit: as configured
+		{50, 1 << 20, 50, 100, ""}, // far from the limit: as configured
 		{1000, 1024, 720, 240, "sluice: -c 1000 lowered to 720: the open-files limit (ulimit -n) is 1024\n"},
 		{1000, 256, 144, 48, "sluice: -c 1000 lowered to 144: the open-files limit (ulimit -n) is 256\n"},
-		{100, 256, 100, 92, ""},                   // -c fits, the idle pool is made smaller
+		{100, 256, 100, 92, ""}, // -c fits, the idle pool is made smaller
 		{5000, 65, 1, 1, "sluice: -c 5000 lowered to 1: the open-files limit (ulimit -n) is 65\n"},
 	} {
 		cfg := config.Config{Fetch: stages.FetchConfig{Concurrency: tc.c}}
