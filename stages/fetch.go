@@ -58,6 +58,7 @@ type Fetcher struct {
 	client     *http.Client
 	host       string      // a Host header given with -H: the request's Host
 	bodyHeader http.Header // Header with Content-Type: BodyType, sent with Body
+	conns      *connTracker
 
 	inFlight atomic.Int64 // attempts under way, for the progress line
 	attempts atomic.Int64 // attempts started
@@ -113,6 +114,8 @@ func NewFetcher(cfg FetchConfig) (*Fetcher, error) {
 			return next(ctx, network, addr)
 		}
 	}
+	conns := &connTracker{conns: map[string]map[*trackedConn]struct{}{}}
+	dial = conns.dial(dial)
 	transport := &http.Transport{
 		Proxy:               proxy,
 		DialContext:         dial,
@@ -131,7 +134,7 @@ func NewFetcher(cfg FetchConfig) (*Fetcher, error) {
 		WriteBufferSize:        1 << 10,
 		TLSClientConfig:        tlsConfig,
 	}
-	f := &Fetcher{cfg: cfg, host: cfg.Header.Get("Host"), bodyHeader: cfg.Header}
+	f := &Fetcher{cfg: cfg, host: cfg.Header.Get("Host"), bodyHeader: cfg.Header, conns: conns}
 	if cfg.BodyType != "" && cfg.Header.Get("Content-Type") == "" {
 		f.bodyHeader = cfg.Header.Clone()
 		f.bodyHeader.Set("Content-Type", cfg.BodyType)
@@ -153,7 +156,11 @@ func (cfg *FetchConfig) IdleConns() int {
 // and --cacert-only, --cert and --key. A file that cannot be read or holds
 // nothing usable is an error naming its flag.
 func (cfg *FetchConfig) tlsConfig() (*tls.Config, error) {
-	c := &tls.Config{InsecureSkipVerify: cfg.Insecure}
+	// A session cache lets a new connection to a host seen before resume
+	// its TLS session (a ticket) instead of a full handshake: connections
+	// are closed when the server says so, when the pool is full, and when
+	// a host's work is done in a run over many hosts (Fetcher.HostDone).
+	c := &tls.Config{InsecureSkipVerify: cfg.Insecure, ClientSessionCache: tls.NewLRUClientSessionCache(tlsSessions)}
 	if cfg.CACert != "" {
 		pem, err := os.ReadFile(cfg.CACert)
 		if err != nil {
@@ -180,8 +187,16 @@ func (cfg *FetchConfig) tlsConfig() (*tls.Config, error) {
 	return c, nil
 }
 
+// tlsSessions is how many hosts' TLS sessions are kept for resumption.
+const tlsSessions = 4096
+
 // maxHeaderBytes caps a response's headers (Go's default is 10 MB).
 const maxHeaderBytes = 1 << 20
+
+// HostDone closes the connections of a host that has nothing more to send
+// for now, in a run over many hosts; the schedule calls it when it forgets
+// the host (Limits.HostDone).
+func (f *Fetcher) HostDone(key string) { f.conns.closeHost(key) }
 
 // Close closes the idle connections of the shared client.
 func (f *Fetcher) Close() { f.client.CloseIdleConnections() }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -394,5 +395,30 @@ func TestNewFetcherRejects(t *testing.T) {
 		if _, err := NewFetcher(cfg); err == nil {
 			t.Errorf("NewFetcher(%+v) = nil error; want one", cfg)
 		}
+	}
+}
+
+// A new connection to a host seen before resumes its TLS session.
+func TestFetchTLSResumption(t *testing.T) {
+	var mu sync.Mutex
+	var resumed []bool
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		resumed = append(resumed, r.TLS.DidResume)
+		mu.Unlock()
+		w.Header().Set("Connection", "close") // every request on a new connection
+	}))
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	f := newFetcher(t, FetchConfig{Insecure: true})
+	for range 3 {
+		if r := fetch(t, f, srv.URL+"/"); r.Status != 200 {
+			t.Fatalf("status %d, %v", r.Status, r.Err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(resumed) != "[false true true]" {
+		t.Errorf("resumed %v; want the second and third connections to resume the first's session", resumed)
 	}
 }

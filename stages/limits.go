@@ -22,11 +22,12 @@ type Limits struct {
 	HostConcurrency int                   // parallel requests per host
 	HostConcs       map[string]int        // overrides, keyed like HostRates
 
-	Window       int           // records held at once: waiting, in flight and between retries
-	Workers      int           // fetch workers: no reading ahead while that many records are out; 0 for no such stop
-	PauseMax     time.Duration // cap on a Retry-After pause of a host
-	AutoThrottle bool          // adapt each host's rate to 429/503/timeouts (AIMD)
-	Robots       *Robots       // --robots: each host's robots.txt goes first; nil for none
+	Window       int              // records held at once: waiting, in flight and between retries
+	Workers      int              // fetch workers: no reading ahead while that many records are out; 0 for no such stop
+	PauseMax     time.Duration    // cap on a Retry-After pause of a host
+	AutoThrottle bool             // adapt each host's rate to 429/503/timeouts (AIMD)
+	Robots       *Robots          // --robots: each host's robots.txt goes first; nil for none
+	HostDone     func(key string) // called when the schedule forgets an idle host (Fetcher.HostDone); may be nil
 }
 
 // DefaultWindow is the window for a concurrency: enough records waiting that

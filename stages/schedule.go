@@ -648,6 +648,9 @@ func (s *Schedule) maybeDrop(h *hostState, now time.Time) {
 		return
 	}
 	delete(s.hosts, h.key)
+	if s.lim.HostDone != nil {
+		s.lim.HostDone(h.key)
+	}
 }
 
 func (s *Schedule) sweepIdle(now time.Time) {

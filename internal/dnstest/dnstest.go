@@ -4,6 +4,8 @@
 package dnstest
 
 import (
+	"time"
+
 	"net"
 	"net/netip"
 	"sync"
@@ -20,7 +22,8 @@ type Name struct {
 
 // Server is a DNS server on a loopback UDP port.
 type Server struct {
-	Addr string // host:port
+	Addr  string        // host:port
+	Delay time.Duration // each answer waits this long, as a real resolver's would
 
 	mu     sync.Mutex
 	names  map[string]Name // by fully qualified, lower-case name
@@ -30,13 +33,23 @@ type Server struct {
 // Start serves names until the test ends.
 func Start(t testing.TB, names map[string]Name) *Server {
 	t.Helper()
-	s := &Server{names: map[string]Name{}, counts: map[string]int{}}
+	s, stop, err := Serve(names, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return s
+}
+
+// Serve serves names, each answer after delay, until stop is called.
+func Serve(names map[string]Name, delay time.Duration) (s *Server, stop func(), err error) {
+	s = &Server{names: map[string]Name{}, counts: map[string]int{}, Delay: delay}
 	for n, v := range names {
 		s.names[dns.Fqdn(n)] = v
 	}
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	s.Addr = pc.LocalAddr().String()
 	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(s.answer)}
@@ -44,8 +57,7 @@ func Start(t testing.TB, names map[string]Name) *Server {
 	srv.NotifyStartedFunc = func() { close(started) }
 	go srv.ActivateAndServe()
 	<-started
-	t.Cleanup(func() { srv.Shutdown() })
-	return s
+	return s, func() { srv.Shutdown() }, nil
 }
 
 // Count returns how many questions of type qtype ("A", "AAAA") about
@@ -68,6 +80,9 @@ func (s *Server) Total() int {
 }
 
 func (s *Server) answer(w dns.ResponseWriter, req *dns.Msg) {
+	if s.Delay > 0 {
+		time.Sleep(s.Delay) // miekg/dns answers each question on a goroutine of its own
+	}
 	m := new(dns.Msg)
 	m.SetReply(req)
 	q := req.Question[0]

@@ -140,6 +140,7 @@ func build(ctx context.Context, life *lifetime, cfg config.Config, stdin io.Read
 		return r, err
 	}
 	r.closers = append(r.closers, func() error { r.fetcher.Close(); return nil })
+	r.cfg.Limits.HostDone = r.fetcher.HostDone
 	if r.schedule, err = stages.NewSchedule(life.intake.Done(), r.cfg.Limits, r.stats); err != nil {
 		return r, err
 	}
