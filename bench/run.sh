@@ -17,7 +17,10 @@
 #      allow, and per host the most requests in any one second and when its
 #      last record came (fairness);
 #   7. a sweep for the plot: throughput at concurrency 1..256, one run per
-#      point, drawn to bench/throughput.png with gnuplot.
+#      point, drawn to bench/throughput.png with gnuplot;
+#   8-10. web scale, by their own scripts: TLS over 5,000 hosts
+#      (bench/tls.sh), 5,000 open connections (bench/conns.sh), DNS with
+#      the TTL cache (bench/dns.sh).
 # References: wrk (ceiling), bench/plainpool (a plain Go worker pool),
 # Python asyncio+aiohttp (bench/aiohttp_client.py), and `xargs -P 64 curl`
 # (on 2,000 URLs: a process per URL would take minutes on 50,000).
@@ -187,6 +190,10 @@ for _ in $(seq 20); do
 done
 wrk_rps=$(median < "$work/wrk")
 
+echo "== 8-10. web scale: bench/tls.sh, bench/conns.sh, bench/dns.sh" >&2
+RUNS=$runs bash bench/tls.sh 2> /dev/null | grep '^|' > "$work/s8"
+RUNS=$runs bash bench/conns.sh | grep '^|' > "$work/s9"
+RUNS=$runs bash bench/dns.sh > "$work/s10"
 {
 	echo "# Benchmarks"
 	echo
@@ -238,6 +245,18 @@ wrk_rps=$(median < "$work/wrk")
 	done
 	echo
 	echo "![throughput vs concurrency](bench/throughput.png)"
+	echo
+	echo "8. TLS over many hosts (bench/tls.sh): 5,000 HTTPS hosts, one request each, -c 64; curl on 2,000:"
+	echo
+	cat "$work/s8"
+	echo
+	echo "9. Thousands of connections (bench/conns.sh): 20,000 URLs over 5,000 hosts answering in 1 s, -c 5000:"
+	echo
+	cat "$work/s9"
+	echo
+	echo "10. DNS (bench/dns.sh): 100,000 URLs over 5,000 names, --dns-server answering in 5 ms against --resolve:"
+	echo
+	cat "$work/s10"
 	echo
 	echo "Ratio: req/s over wrk's for throughput and memory; over the plain Go pool + goquery for parse;"
 	echo "wall over the ideal 1.0 s for the latency-bound run."
