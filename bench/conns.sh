@@ -2,8 +2,9 @@
 # Thousands of connections (issue 17, scenario 2): 20,000 URLs over 5,000
 # hosts (the local site on 5,000 loopback ports) whose answers take 1 s, at
 # -c 5000, so about 5,000 connections are open at once. sluice beside the
-# plain Go pool, alternating, $RUNS each (default 3): wall against the ideal
-# 4 s, peak RSS, and RSS per open connection over a 1-URL run's baseline.
+# plain Go pool and Python asyncio+aiohttp, alternating, $RUNS each (default
+# 3): wall against the ideal 4 s, peak RSS, and RSS per open connection over
+# a 1-URL run's baseline. httpx is not here: the module proxy refuses it.
 # Needs an open-files hard limit of about 16,000 (both processes hold 5,000
 # connections; the site holds 5,000 listeners besides). Not part of CI.
 # Usage: bash bench/conns.sh   (RUNS=5 for more; SLUICE_ARGS for extra flags)
@@ -31,9 +32,11 @@ for _ in $(seq "$runs"); do
 	run plain in "$work/plainpool" -c 5000
 	run sluice.one one "$work/sluice" -c 5000 ${SLUICE_ARGS:-}
 	run plain.one one "$work/plainpool" -c 5000
+	run aiohttp in /usr/bin/python3 bench/aiohttp_client.py 5000
+	run aiohttp.one one /usr/bin/python3 bench/aiohttp_client.py 5000
 done
 printf '| tool | wall s (median) | x ideal 4 s | peak RSS MiB (median) | KB per open connection |\n|---|---|---|---|---|\n'
-for tool in sluice plain; do
+for tool in sluice plain aiohttp; do
 	wall=$(awk '{ print $1 }' "$work/r.$tool" | median)
 	rss=$(awk '{ print $2 }' "$work/r.$tool" | median)
 	base=$(awk '{ print $2 }' "$work/r.$tool.one" | median)

@@ -39,12 +39,13 @@ var zstdDecoders = sync.Pool{New: func() any {
 // does not know leaves the body as it came. An empty body (HEAD, 204) is
 // not decoded.
 func decodedBody(resp *http.Response) (io.Reader, func(), error) {
-	codings := strings.Split(resp.Header.Get("Content-Encoding"), ",")
 	var body io.Reader = resp.Body
 	release := func() {}
-	if len(codings) == 1 && strings.TrimSpace(codings[0]) == "" {
+	ce := resp.Header["Content-Encoding"] // canonical: no Get, which canonicalizes
+	if len(ce) == 0 || strings.TrimSpace(ce[0]) == "" {
 		return body, release, nil
 	}
+	codings := strings.Split(ce[0], ",")
 	peek := bufio.NewReader(resp.Body)
 	if _, err := peek.Peek(1); err == io.EOF {
 		return peek, release, nil

@@ -264,7 +264,7 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 		r.Fail(record.KindInvalidInput, "%v", err)
 		return
 	}
-	r.Replayable = idempotent[req.Method] || req.Header.Get("Idempotency-Key") != ""
+	r.Replayable = idempotent[req.Method] || req.Header["Idempotency-Key"] != nil // a record's headers are canonical
 	resp, err := f.client.Do(req)
 	if at != nil {
 		at.done(resp, err)

@@ -21,6 +21,11 @@ import (
 // RateLimit-Policy describes quotas but says nothing of what is left, so it
 // is not read.
 func QuotaPause(h http.Header, now time.Time) (time.Duration, bool) {
+	// Most answers have none of the fields: look them up by their
+	// canonical names, without Get's canonicalizing.
+	if h["Ratelimit"] == nil && h["Ratelimit-Remaining"] == nil && h["X-Ratelimit-Remaining"] == nil {
+		return 0, false
+	}
 	var pause time.Duration
 	spent := false
 	take := func(remaining, reset string, unixAllowed bool) {
