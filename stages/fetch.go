@@ -95,25 +95,7 @@ func NewFetcher(cfg FetchConfig) (*Fetcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	dialer := &net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}
-	proxy := http.ProxyFromEnvironment
-	if cfg.DenyPrivate {
-		dialer.Control = denyPrivate
-		proxy = nil // a proxy resolves the target where the check cannot see it
-	}
-	dial := dialer.DialContext
-	if len(cfg.DNSServers) > 0 {
-		dial = NewResolver(cfg.DNSServers, cfg.Timeout).dialVia(dial)
-	}
-	if len(cfg.Resolve) > 0 {
-		next := dial
-		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if to, ok := cfg.Resolve[strings.ToLower(addr)]; ok {
-				addr = to // curl's --resolve: the URL's host stays for SNI and Host
-			}
-			return next(ctx, network, addr)
-		}
-	}
+	dial, proxy := cfg.dialer()
 	conns := &connTracker{conns: map[string]map[*trackedConn]struct{}{}}
 	dial = conns.dial(dial)
 	transport := &http.Transport{
@@ -141,6 +123,32 @@ func NewFetcher(cfg FetchConfig) (*Fetcher, error) {
 	}
 	f.client = &http.Client{Transport: transport, CheckRedirect: f.checkRedirect}
 	return f, nil
+}
+
+// dialer returns how connections are made: --deny-private's check,
+// --dns-server's resolver, --resolve's addresses, each over the last; and
+// the proxy to use (none with --deny-private).
+func (cfg *FetchConfig) dialer() (func(ctx context.Context, network, addr string) (net.Conn, error), func(*http.Request) (*url.URL, error)) {
+	dialer := &net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}
+	proxy := http.ProxyFromEnvironment
+	if cfg.DenyPrivate {
+		dialer.Control = denyPrivate
+		proxy = nil // a proxy resolves the target where the check cannot see it
+	}
+	dial := dialer.DialContext
+	if len(cfg.DNSServers) > 0 {
+		dial = NewResolver(cfg.DNSServers, cfg.Timeout).dialVia(dial)
+	}
+	if len(cfg.Resolve) > 0 {
+		next := dial
+		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if to, ok := cfg.Resolve[strings.ToLower(addr)]; ok {
+				addr = to // curl's --resolve: the URL's host stays for SNI and Host
+			}
+			return next(ctx, network, addr)
+		}
+	}
+	return dial, proxy
 }
 
 // IdleConns is how many idle connections the pool keeps over all hosts:
@@ -275,22 +283,7 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 		return
 	}
 	defer resp.Body.Close()
-	r.Status = resp.StatusCode
-	r.Proto = resp.Proto
-	r.FinalURL = resp.Request.URL.String()
-	r.ContentType = resp.Header.Get("Content-Type")
-	if d, spent := QuotaPause(resp.Header, time.Now()); spent {
-		r.QuotaPause = d
-	}
-	if r.Status == http.StatusTooManyRequests || r.Status == http.StatusServiceUnavailable {
-		if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-			r.RetryAfter = d
-		}
-	}
-
-	if f.cfg.KeepHeader || r.Robots {
-		r.Header = resp.Header
-	}
+	f.response(r, resp)
 	n, err := f.readBody(r, resp)
 	if n > f.cfg.MaxBody {
 		n, r.Truncated = f.cfg.MaxBody, true
@@ -306,6 +299,27 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 	}
 	if f.cfg.FailStatus && r.Status >= 400 {
 		r.Fail(record.KindHTTP, "HTTP %d %s", r.Status, http.StatusText(r.Status))
+	}
+}
+
+// response fills r's fields from resp's status line and headers: what it
+// is, and what it says of the host's limits (Retry-After, rate-limit
+// fields).
+func (f *Fetcher) response(r *record.Record, resp *http.Response) {
+	r.Status = resp.StatusCode
+	r.Proto = resp.Proto
+	r.FinalURL = resp.Request.URL.String()
+	r.ContentType = resp.Header.Get("Content-Type")
+	if d, spent := QuotaPause(resp.Header, time.Now()); spent {
+		r.QuotaPause = d
+	}
+	if r.Status == http.StatusTooManyRequests || r.Status == http.StatusServiceUnavailable {
+		if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			r.RetryAfter = d
+		}
+	}
+	if f.cfg.KeepHeader || r.Robots {
+		r.Header = resp.Header
 	}
 }
 
