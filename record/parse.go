@@ -113,14 +113,14 @@ func checkURL(s string) (*url.URL, string, string, error) {
 	}
 	scheme, _, _ := strings.Cut(href, ":")
 	if scheme != "http" && scheme != "https" {
-		return nil, "", "", errors.New("unsupported scheme " + quoteShort(scheme) + " (want http or https)")
+		return nil, "", "", errors.New("unsupported scheme " + QuoteShort(scheme) + " (want http or https)")
 	}
 	u, err := url.Parse(href)
 	if err != nil || u.Host == "" {
-		return nil, "", "", fmt.Errorf("not a URL Go can request: %s", quoteShort(href))
+		return nil, "", "", fmt.Errorf("not a URL Go can request: %s", QuoteShort(href))
 	}
-	requestURL := href
-	if href == s || href == withPath(s) || href == withPath(fragmentless(s)) || href == fragmentless(s) {
+	requestURL := href // href has no fragment: what is requested is s without its own
+	if bare := fragmentless(s); href == bare || href == withPath(bare) {
 		requestURL = ""
 	}
 	return u, HostKey(u.Scheme, u.Host), requestURL, nil
@@ -147,7 +147,8 @@ func HostKey(scheme, hostport string) string {
 	return h
 }
 
-func quoteShort(s string) string {
+// QuoteShort quotes s for a message, cut to 64 bytes and made valid UTF-8.
+func QuoteShort(s string) string {
 	const max = 64
 	if len(s) > max {
 		s = s[:max] + "..."

@@ -139,7 +139,7 @@ func (o *objectFields) method(raw []byte) {
 	}
 	m := stringOf(raw)
 	if !IsToken(m) {
-		o.fail("field %q: %s is not an HTTP method", fieldMethod, quoteShort(m))
+		o.fail("field %q: %s is not an HTTP method", fieldMethod, QuoteShort(m))
 		return
 	}
 	o.req.Method = m
@@ -158,7 +158,7 @@ func (o *objectFields) headers(start, end int) {
 			o.secrets = append(o.secrets, [2]int{vs, ve})
 		}
 		if !IsToken(name) {
-			o.fail("field %q: %s is not a header name", fieldHeaders, quoteShort(name))
+			o.fail("field %q: %s is not a header name", fieldHeaders, QuoteShort(name))
 			return
 		}
 		switch o.line[vs] {
@@ -168,20 +168,20 @@ func (o *objectFields) headers(start, end int) {
 			as := scanner{b: o.line[:ve], i: vs}
 			as.array(0, func(es, ee int) {
 				if o.line[es] != '"' {
-					o.fail("field %q: header %s: want a string or an array of strings", fieldHeaders, quoteShort(name))
+					o.fail("field %q: header %s: want a string or an array of strings", fieldHeaders, QuoteShort(name))
 					return
 				}
 				o.headerValue(name, stringOf(o.line[es:ee]))
 			})
 		default:
-			o.fail("field %q: header %s: want a string or an array of strings", fieldHeaders, quoteShort(name))
+			o.fail("field %q: header %s: want a string or an array of strings", fieldHeaders, QuoteShort(name))
 		}
 	})
 }
 
 func (o *objectFields) headerValue(name, value string) {
 	if strings.ContainsAny(value, "\r\n\x00") {
-		o.fail("field %q: the value of header %s contains a line break or NUL", fieldHeaders, quoteShort(name))
+		o.fail("field %q: the value of header %s contains a line break or NUL", fieldHeaders, QuoteShort(name))
 		return
 	}
 	o.req.Header.Add(name, value)
@@ -223,7 +223,7 @@ func (o *objectFields) timeout(raw []byte) {
 	s := stringOf(raw)
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
-		o.fail("field %q: %s is not a positive duration such as \"2s\" or \"500ms\"", fieldTimeout, quoteShort(s))
+		o.fail("field %q: %s is not a positive duration such as \"2s\" or \"500ms\"", fieldTimeout, QuoteShort(s))
 		return
 	}
 	o.req.Timeout = d

@@ -57,10 +57,7 @@ func FetchFlow(ctx context.Context, stop <-chan struct{}, f Doer, workers int, b
 		case !allowed:
 			r.Fail(record.KindRobots, "%s", why)
 		default:
-			f.Fetch(ctx, r)
-			if back != nil && !stopped(stop) && p.retryable(r) {
-				stats.retry(r.Host)
-				back.Again(r, time.Now().Add(p.backoff(r, rand.Int64N)))
+			if attempt(ctx, stop, f, back, p, stats, r) {
 				return false
 			}
 		}
@@ -71,15 +68,24 @@ func FetchFlow(ctx context.Context, stop <-chan struct{}, f Doer, workers int, b
 	})
 }
 
+// attempt makes one attempt for r and reports whether r goes round again:
+// then back holds it until its backoff is over.
+func attempt(ctx context.Context, stop <-chan struct{}, f Doer, back Returner, p RetryPolicy, stats *Stats, r *record.Record) (again bool) {
+	f.Fetch(ctx, r)
+	if back == nil || stopped(stop) || !p.retryable(r) {
+		return false
+	}
+	stats.retry(r.Host)
+	back.Again(r, time.Now().Add(p.backoff(r, rand.Int64N)))
+	return true
+}
+
 // fetchRobots makes a --robots request for a host's robots.txt: retried as
 // any request, then kept in robots, and never written. back learns it is
 // done, which lets the host's records go.
 func fetchRobots(ctx context.Context, stop <-chan struct{}, f Doer, back Returner, p RetryPolicy, stats *Stats, robots *Robots, r *record.Record) {
 	if !stopped(stop) {
-		f.Fetch(ctx, r)
-		if back != nil && !stopped(stop) && p.retryable(r) {
-			stats.retry(r.Host)
-			back.Again(r, time.Now().Add(p.backoff(r, rand.Int64N)))
+		if attempt(ctx, stop, f, back, p, stats, r) {
 			return
 		}
 		robots.Store(r)

@@ -93,24 +93,33 @@ func isClosed(c chan struct{}) bool {
 	}
 }
 
-// evict makes room for one more name: expired answers go first, then any.
-// r.mu is held.
+// evict makes room for one more name: expired answers go first, then any
+// answer (not a lookup under way). r.mu is held.
 func (r *Resolver) evict() {
-	if len(r.cache) < maxDNSEntries {
+	now := r.now()
+	makeRoom(r.cache, maxDNSEntries,
+		func(e *dnsEntry) bool { return isClosed(e.done) && !now.Before(e.expires) },
+		func(e *dnsEntry) bool { return isClosed(e.done) })
+}
+
+// makeRoom deletes entries of a bounded cache until it has room for one
+// more under max: those that are stale first, then any that may go, in
+// map order, which is random.
+func makeRoom[K comparable, V any](m map[K]V, max int, stale, mayGo func(V) bool) {
+	if len(m) < max {
 		return
 	}
-	now := r.now()
-	for name, e := range r.cache {
-		if isClosed(e.done) && !now.Before(e.expires) {
-			delete(r.cache, name)
+	for k, v := range m {
+		if stale(v) {
+			delete(m, k)
 		}
 	}
-	for name, e := range r.cache {
-		if len(r.cache) < maxDNSEntries {
+	for k, v := range m {
+		if len(m) < max {
 			return
 		}
-		if isClosed(e.done) {
-			delete(r.cache, name) // map order is random: a random answer
+		if mayGo(v) {
+			delete(m, k)
 		}
 	}
 }

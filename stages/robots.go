@@ -92,13 +92,9 @@ func (rb *Robots) Store(r *record.Record) {
 	}
 	rb.mu.Lock()
 	defer rb.mu.Unlock()
-	if len(rb.hosts) >= maxRobotsHosts {
-		for h, old := range rb.hosts {
-			if !now.Before(old.expires) || len(rb.hosts) >= maxRobotsHosts {
-				delete(rb.hosts, h)
-			}
-		}
-	}
+	makeRoom(rb.hosts, maxRobotsHosts,
+		func(old *robotsEntry) bool { return !now.Before(old.expires) },
+		func(*robotsEntry) bool { return true })
 	rb.hosts[r.Host] = e
 }
 
@@ -136,7 +132,7 @@ func (rb *Robots) Allowed(r *record.Record) (bool, string) {
 	if e.group.Test(path) {
 		return true, ""
 	}
-	return false, fmt.Sprintf("robots.txt of %s disallows %s for %s", r.Host, quoteShort(path), rb.agent)
+	return false, fmt.Sprintf("robots.txt of %s disallows %s for %s", r.Host, record.QuoteShort(path), rb.agent)
 }
 
 // CrawlDelay returns host's Crawl-delay, 0 for none.
@@ -147,11 +143,4 @@ func (rb *Robots) CrawlDelay(host string) time.Duration {
 		return e.crawlDelay
 	}
 	return 0
-}
-
-func quoteShort(s string) string {
-	if len(s) > 80 {
-		s = s[:80] + "…"
-	}
-	return strconv.Quote(s)
 }
