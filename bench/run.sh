@@ -20,7 +20,8 @@
 #      point, drawn to bench/throughput.png with gnuplot;
 #   8-10. web scale, by their own scripts: TLS over 5,000 hosts
 #      (bench/tls.sh), 5,000 open connections (bench/conns.sh), DNS with
-#      the TTL cache (bench/dns.sh).
+#      the TTL cache (bench/dns.sh); 8 and 9 drawn to bench/webscale.png
+#      by bench/webscale-plot.sh.
 # References: wrk (ceiling), bench/plainpool (a plain Go worker pool),
 # Python asyncio+aiohttp (bench/aiohttp_client.py), and `xargs -P 64 curl`
 # (on 2,000 URLs: a process per URL would take minutes on 50,000).
@@ -254,6 +255,8 @@ RUNS=$runs bash bench/dns.sh > "$work/s10"
 	echo
 	cat "$work/s9"
 	echo
+	echo "![web scale](bench/webscale.png)"
+	echo
 	echo "10. DNS (bench/dns.sh): 100,000 URLs over 5,000 names, --dns-server answering in 5 ms against --resolve:"
 	echo
 	cat "$work/s10"
@@ -269,4 +272,5 @@ cp "$work/BENCHMARKS.md" BENCHMARKS.md
 if [ -s "$work/kept" ]; then
 	{ echo; cat "$work/kept"; } >> BENCHMARKS.md
 fi
+bash bench/webscale-plot.sh BENCHMARKS.md
 cat BENCHMARKS.md
