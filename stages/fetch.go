@@ -34,7 +34,7 @@ type FetchConfig struct {
 	BodyType     string        // the Content-Type sent with Body unless Header has one
 	Insecure     bool          // skip TLS certificate verification
 	FailStatus   bool          // status >= 400 becomes an error of kind http
-	Stats        *Stats        // counts attempts; nil for none
+	Observe      Observers     // told of every attempt
 	KeepBody     bool          // keep what was read of the body in the record, for extraction or --body
 	KeepHeader   bool          // keep the response headers in the record, for --extract headers
 	DenyPrivate  bool          // refuse to connect to non-public addresses; also ignores proxies
@@ -253,8 +253,9 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 	f.inFlight.Add(1)
 	defer func() {
 		f.inFlight.Add(-1)
-		r.Elapsed += time.Since(start)
-		f.cfg.Stats.attempt(r)
+		took := time.Since(start)
+		r.Elapsed += took
+		f.cfg.Observe.Attempt(r, took)
 	}()
 
 	timeout := f.cfg.Timeout

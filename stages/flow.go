@@ -39,10 +39,10 @@ type Doer interface {
 // had one keeps its last result, one that never had one is marked
 // canceled. ctx cancels the attempts in flight (the pipeline cancels it
 // when the grace period ends).
-func FetchFlow(ctx context.Context, stop <-chan struct{}, f Doer, workers int, back Returner, p RetryPolicy, stats *Stats, robots *Robots) *wire.Pool {
+func FetchFlow(ctx context.Context, stop <-chan struct{}, f Doer, workers int, back Returner, p RetryPolicy, obs Observers, robots *Robots) *wire.Pool {
 	return wire.NewPool(workers, func(r *record.Record) bool {
 		if r.Robots {
-			fetchRobots(ctx, stop, f, back, p, stats, robots, r)
+			fetchRobots(ctx, stop, f, back, p, obs, robots, r)
 			return false
 		}
 		allowed, why := true, ""
@@ -57,7 +57,7 @@ func FetchFlow(ctx context.Context, stop <-chan struct{}, f Doer, workers int, b
 		case !allowed:
 			r.Fail(record.KindRobots, "%s", why)
 		default:
-			if attempt(ctx, stop, f, back, p, stats, r) {
+			if attempt(ctx, stop, f, back, p, obs, r) {
 				return false
 			}
 		}
@@ -70,12 +70,12 @@ func FetchFlow(ctx context.Context, stop <-chan struct{}, f Doer, workers int, b
 
 // attempt makes one attempt for r and reports whether r goes round again:
 // then back holds it until its backoff is over.
-func attempt(ctx context.Context, stop <-chan struct{}, f Doer, back Returner, p RetryPolicy, stats *Stats, r *record.Record) (again bool) {
+func attempt(ctx context.Context, stop <-chan struct{}, f Doer, back Returner, p RetryPolicy, obs Observers, r *record.Record) (again bool) {
 	f.Fetch(ctx, r)
 	if back == nil || stopped(stop) || !p.retryable(r) {
 		return false
 	}
-	stats.retry(r.Host)
+	obs.Retry(r.Host)
 	back.Again(r, time.Now().Add(p.backoff(r, rand.Int64N)))
 	return true
 }
@@ -83,9 +83,9 @@ func attempt(ctx context.Context, stop <-chan struct{}, f Doer, back Returner, p
 // fetchRobots makes a --robots request for a host's robots.txt: retried as
 // any request, then kept in robots, and never written. back learns it is
 // done, which lets the host's records go.
-func fetchRobots(ctx context.Context, stop <-chan struct{}, f Doer, back Returner, p RetryPolicy, stats *Stats, robots *Robots, r *record.Record) {
+func fetchRobots(ctx context.Context, stop <-chan struct{}, f Doer, back Returner, p RetryPolicy, obs Observers, robots *Robots, r *record.Record) {
 	if !stopped(stop) {
-		if attempt(ctx, stop, f, back, p, stats, r) {
+		if attempt(ctx, stop, f, back, p, obs, r) {
 			return
 		}
 		robots.Store(r)

@@ -52,7 +52,7 @@ type Schedule struct {
 	spare   []returned // the other of two buffers swapped on each take
 	stop    <-chan struct{}
 	lim     Limits
-	stats   *Stats
+	observe Observers
 
 	global   *rate.Limiter // nil for no global rate
 	hosts    map[string]*hostState
@@ -66,6 +66,7 @@ type Schedule struct {
 	stopping bool
 	waiting  atomic.Int64 // records held and not in flight, for the progress line
 	atLimit  atomic.Int64 // hosts with records ready but every slot in use, for the progress line
+	nhosts   atomic.Int64 // hosts with state kept, for --metrics
 }
 
 // Waiting returns how many records the stage holds that are not in flight:
@@ -75,6 +76,10 @@ func (s *Schedule) Waiting() int64 { return s.waiting.Load() }
 // AtHostLimit returns how many hosts have records ready to go that wait
 // only for one of the host's --host-concurrency slots.
 func (s *Schedule) AtHostLimit() int64 { return s.atLimit.Load() }
+
+// Hosts returns how many hosts the stage keeps state for: those with
+// records held or in flight, or whose limits still apply.
+func (s *Schedule) Hosts() int64 { return s.nhosts.Load() }
 
 var (
 	_ streams.Flow = (*Schedule)(nil)
@@ -143,17 +148,17 @@ type hostState struct {
 }
 
 // NewSchedule makes the schedule stage; it starts when its output is connected.
-func NewSchedule(stop <-chan struct{}, lim Limits, stats *Stats) (*Schedule, error) {
+func NewSchedule(stop <-chan struct{}, lim Limits, observe Observers) (*Schedule, error) {
 	if err := lim.check(); err != nil {
 		return nil, err
 	}
 	s := &Schedule{
-		in:    make(chan any),
-		kick:  make(chan struct{}, 1),
-		stop:  stop,
-		lim:   lim,
-		stats: stats,
-		hosts: map[string]*hostState{},
+		in:      make(chan any),
+		kick:    make(chan struct{}, 1),
+		stop:    stop,
+		lim:     lim,
+		observe: observe,
+		hosts:   map[string]*hostState{},
 	}
 	if lim.Rate != rate.Inf {
 		burst := lim.Burst
@@ -362,6 +367,7 @@ func (s *Schedule) newHost(key string) *hostState {
 		h.meter, h.okMeter = &rateMeter{}, &rateMeter{}
 	}
 	s.hosts[key] = h
+	s.nhosts.Add(1)
 	s.crawlDelay(h)
 	return h
 }
@@ -472,13 +478,13 @@ func (s *Schedule) pick(now time.Time) (*record.Record, time.Time) {
 		case h.inFlight >= h.maxConc:
 			h.status = waitSlot // finish makes it ready again
 			s.atLimit.Add(1)
-			s.stats.slotWait(h.key)
+			s.observe.Wait(h.key, WaitSlot)
 			continue
 		}
 		if at := h.readyAt(now); at.After(now) {
 			h.status, h.wakeAt = sleeping, at
 			s.sleeping.push(at, h)
-			s.stats.wait(h.key)
+			s.observe.Wait(h.key, WaitRate)
 			continue
 		}
 		if s.robotsFirst(h, now) {
@@ -565,8 +571,9 @@ func (s *Schedule) finish(rt returned, now time.Time) {
 	h.inFlight--
 	s.sent--
 	pause := rt.quotaPause
-	if rt.status == 429 || rt.status == 503 {
+	if (rt.status == 429 || rt.status == 503) && rt.retryAfter > 0 {
 		pause = max(pause, rt.retryAfter)
+		s.observe.Pause(h.key, PauseRetryAfter)
 	}
 	if pause > 0 {
 		if until := now.Add(min(pause, s.lim.PauseMax)); until.After(h.pausedUntil) {
@@ -574,7 +581,7 @@ func (s *Schedule) finish(rt returned, now time.Time) {
 		}
 	}
 	if rt.quotaPause > 0 {
-		s.stats.quotaPause(h.key)
+		s.observe.Pause(h.key, PauseQuota)
 	}
 	if s.lim.AutoThrottle {
 		s.adapt(h, rt, now)
@@ -624,7 +631,7 @@ func (s *Schedule) adapt(h *hostState, rt returned, now time.Time) {
 		if h.ceiling != rate.Inf {
 			h.limiter = rate.NewLimiter(h.ceiling, burstFor(h.ceiling))
 		}
-		s.stats.setRate(h.key, 0)
+		s.observe.Rate(h.key, 0)
 	case changed:
 		limit := rate.Limit(h.throttle.rate)
 		if h.limiter == nil {
@@ -633,7 +640,7 @@ func (s *Schedule) adapt(h *hostState, rt returned, now time.Time) {
 			h.limiter.SetLimitAt(now, limit)
 			h.limiter.SetBurstAt(now, burstFor(limit))
 		}
-		s.stats.setRate(h.key, h.throttle.rate)
+		s.observe.Rate(h.key, h.throttle.rate)
 	}
 }
 
@@ -648,6 +655,7 @@ func (s *Schedule) maybeDrop(h *hostState, now time.Time) {
 		return
 	}
 	delete(s.hosts, h.key)
+	s.nhosts.Add(-1)
 	if s.lim.HostDone != nil {
 		s.lim.HostDone(h.key)
 	}

@@ -60,7 +60,7 @@ func newLoop(t *testing.T, lim Limits, pol RetryPolicy, workers int, respond fun
 	t.Helper()
 	l := &loop{stop: make(chan struct{}), sent: map[string][]time.Duration{}, stats: NewStats()}
 	var err error
-	l.sched, err = NewSchedule(l.stop, lim, l.stats)
+	l.sched, err = NewSchedule(l.stop, lim, Observers{l.stats})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"sluice/record"
 )
@@ -45,21 +46,19 @@ func (s *Stats) host(h string) *HostStats {
 	return hs
 }
 
-// attempt counts one finished attempt of r.
-func (s *Stats) attempt(r *record.Record) {
-	if s == nil {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	hs := s.host(r.Host)
-	hs.Requests++
-	if r.Status != 0 {
-		hs.Statuses[r.Status]++
-	}
-	if r.Err != nil && r.Err.Kind != record.KindHTTP {
-		hs.Errors[r.Err.Kind]++
-	}
+var _ Observer = (*Stats)(nil)
+
+// Attempt counts one finished attempt of r.
+func (s *Stats) Attempt(r *record.Record, _ time.Duration) {
+	s.add(r.Host, func(hs *HostStats) {
+		hs.Requests++
+		if r.Status != 0 {
+			hs.Statuses[r.Status]++
+		}
+		if r.Err != nil && r.Err.Kind != record.KindHTTP {
+			hs.Errors[r.Err.Kind]++
+		}
+	})
 }
 
 func (s *Stats) add(host string, fn func(*HostStats)) {
@@ -71,16 +70,27 @@ func (s *Stats) add(host string, fn func(*HostStats)) {
 	fn(s.host(host))
 }
 
-func (s *Stats) retry(host string) { s.add(host, func(h *HostStats) { h.Retries++ }) }
-func (s *Stats) wait(host string)  { s.add(host, func(h *HostStats) { h.Waits++ }) }
-func (s *Stats) slotWait(host string) {
-	s.add(host, func(h *HostStats) { h.SlotWaits++ })
-}
-func (s *Stats) quotaPause(host string) {
-	s.add(host, func(h *HostStats) { h.Quota++ })
+func (s *Stats) Retry(host string) { s.add(host, func(h *HostStats) { h.Retries++ }) }
+
+func (s *Stats) Wait(host string, why Wait) {
+	s.add(host, func(h *HostStats) {
+		if why == WaitSlot {
+			h.SlotWaits++
+		} else {
+			h.Waits++
+		}
+	})
 }
 
-func (s *Stats) setRate(host string, r float64) {
+// Pause counts quota pauses; a Retry-After pause is counted as the
+// retry it comes with.
+func (s *Stats) Pause(host string, why Pause) {
+	if why == PauseQuota {
+		s.add(host, func(h *HostStats) { h.Quota++ })
+	}
+}
+
+func (s *Stats) Rate(host string, r float64) {
 	s.add(host, func(h *HostStats) { h.Rate = r })
 }
 

@@ -46,7 +46,7 @@ func (r *run) flow(stderr io.Writer) {
 	}
 	r.src.Via(entry)
 	var f streams.Flow = r.schedule.Via(stages.FetchFlow(r.life.work, r.life.intake.Done(), r.fetcher,
-		r.cfg.Fetch.Concurrency, r.schedule, r.cfg.Retry, r.stats, r.cfg.Limits.Robots))
+		r.cfg.Fetch.Concurrency, r.schedule, r.cfg.Retry, r.observe, r.cfg.Limits.Robots))
 	if r.cfg.Extract.Extracting() {
 		f = f.Via(wire.Map(r.life.work, r.cfg.Parsers, stages.NewExtractor(r.cfg.Extract).Extract))
 	}

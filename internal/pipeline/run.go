@@ -55,6 +55,7 @@ type run struct {
 	schedule *stages.Schedule
 	fetcher  *stages.Fetcher
 	stats    *stages.Stats    // nil without --stats or --stats-json
+	observe  stages.Observers // told of every attempt: stats, metrics
 	finished *record.Finished // --resume's
 	out      output
 	sink     *wire.Sink
@@ -133,15 +134,16 @@ func build(ctx context.Context, life *lifetime, cfg config.Config, stdin io.Read
 	}
 	if cfg.Stats || cfg.StatsJSON != "" {
 		r.stats = stages.NewStats()
-		r.cfg.Fetch.Stats = r.stats
+		r.observe = append(r.observe, r.stats)
 	}
+	r.cfg.Fetch.Observe = r.observe
 	var err error
 	if r.fetcher, err = stages.NewFetcher(r.cfg.Fetch); err != nil {
 		return r, err
 	}
 	r.closers = append(r.closers, func() error { r.fetcher.Close(); return nil })
 	r.cfg.Limits.HostDone = r.fetcher.HostDone
-	if r.schedule, err = stages.NewSchedule(life.intake.Done(), r.cfg.Limits, r.stats); err != nil {
+	if r.schedule, err = stages.NewSchedule(life.intake.Done(), r.cfg.Limits, r.observe); err != nil {
 		return r, err
 	}
 	js, err := r.connect()
