@@ -78,6 +78,10 @@ func (s *NATS) Duplicates() int64 { return s.dups.Load() }
 // Errors returns how many stored records carry an error.
 func (s *NATS) Errors() int64 { return s.errors.Load() }
 
+// Failed returns how many records were refused or could not be published
+// before giving up.
+func (s *NATS) Failed() int64 { return s.refused.Load() + s.lost.Load() }
+
 // Err reports records that were refused or could not be published before
 // giving up.
 func (s *NATS) Err() error {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -77,6 +78,7 @@ type Queue struct {
 
 	n        atomic.Int64
 	bytes    atomic.Int64
+	counts   queueCounts
 	pullers  sync.WaitGroup
 	stopped  chan struct{} // the coordinator has ended
 	closeReq chan struct{}
@@ -84,6 +86,48 @@ type Queue struct {
 	errMu   sync.Mutex
 	errs    int64
 	lastErr error
+}
+
+// queueCounts are what --metrics shows of the queue.
+type queueCounts struct {
+	acked, handedBack, redelivered atomic.Int64
+	taken, released, lost          atomic.Int64
+	pendingMu                      sync.Mutex
+	pending                        map[int]uint64 // by partition held: messages after the last one pulled
+}
+
+// QueueCounts are the counts of a worker's work on the queue.
+type QueueCounts struct {
+	Pulled, Acked, HandedBack, Redelivered int64 // messages
+	Taken, Released, Lost                  int64 // partition leases
+	Pending                                map[int]uint64
+}
+
+// Counts returns what the worker has done so far, and for each partition
+// it holds, the messages after the last one it pulled.
+func (w *Queue) Counts() QueueCounts {
+	c := &w.counts
+	c.pendingMu.Lock()
+	pending := maps.Clone(c.pending)
+	c.pendingMu.Unlock()
+	return QueueCounts{
+		Pulled: w.n.Load(), Acked: c.acked.Load(), HandedBack: c.handedBack.Load(), Redelivered: c.redelivered.Load(),
+		Taken: c.taken.Load(), Released: c.released.Load(), Lost: c.lost.Load(), Pending: pending,
+	}
+}
+
+// setPending keeps p's pending count, or forgets it (n < 0) when p is let go.
+func (c *queueCounts) setPending(p int, n int64) {
+	c.pendingMu.Lock()
+	defer c.pendingMu.Unlock()
+	if n < 0 {
+		delete(c.pending, p)
+		return
+	}
+	if c.pending == nil {
+		c.pending = map[int]uint64{}
+	}
+	c.pending[p] = uint64(n)
 }
 
 type lease struct {

@@ -39,6 +39,8 @@ func (w *Queue) rebalance(intake context.Context, out chan<- any, stopping bool)
 			// Deleted at the revision held, or left to lapse when that fails.
 			w.brokerErr("release lease "+key, w.kv.Delete(ctx, key, jetstream.LastRevision(l.rev)))
 			delete(w.held, p)
+			w.counts.released.Add(1)
+			w.counts.setPending(p, -1)
 		default:
 			rev, err := w.kv.Update(ctx, key, []byte(w.id), l.rev)
 			switch {
@@ -51,6 +53,8 @@ func (w *Queue) rebalance(intake context.Context, out chan<- any, stopping bool)
 				w.brokerErr("renew lease "+key, err)
 				l.cancel()
 				delete(w.held, p)
+				w.counts.lost.Add(1)
+				w.counts.setPending(p, -1)
 				continue
 			default:
 				w.brokerErr("renew lease "+key, err)

@@ -17,6 +17,8 @@ func (w *Queue) pull(intake context.Context, p int, rev uint64, out chan<- any) 
 	l := &lease{rev: rev, cancel: cancel, pulling: make(chan struct{})}
 	w.held[p] = l
 	w.pullers.Add(1)
+	w.counts.taken.Add(1)
+	w.counts.setPending(p, 0)
 	go func() {
 		defer w.pullers.Done()
 		defer close(l.pulling)
@@ -48,7 +50,7 @@ func (w *Queue) puller(ctx context.Context, p int, l *lease, out chan<- any) {
 		if err == nil {
 			for msg := range batch.Messages() {
 				got++
-				w.emit(ctx, msg, l, out)
+				w.emit(ctx, msg, p, l, out)
 			}
 			err = batch.Error()
 		}
@@ -94,7 +96,7 @@ func (w *Queue) takeRoom(ctx context.Context) int {
 
 // emit sends the record of msg downstream, or hands msg back when intake
 // has stopped.
-func (w *Queue) emit(ctx context.Context, msg jetstream.Msg, l *lease, out chan<- any) {
+func (w *Queue) emit(ctx context.Context, msg jetstream.Msg, p int, l *lease, out chan<- any) {
 	md, err := msg.Metadata()
 	if err != nil { // not a JetStream message: cannot happen on a pull consumer
 		w.brokerErr("message metadata", err)
@@ -102,6 +104,10 @@ func (w *Queue) emit(ctx context.Context, msg jetstream.Msg, l *lease, out chan<
 		w.room <- struct{}{}
 		return
 	}
+	if md.NumDelivered > 1 {
+		w.counts.redelivered.Add(1)
+	}
+	w.counts.setPending(p, int64(md.NumPending))
 	line := bytes.TrimSpace(msg.Data())
 	r := w.parser.Parse(int64(md.Sequence.Stream), line)
 	r.MsgID = natsq.MsgID(w.q.Stream, md.Sequence.Stream)

@@ -53,6 +53,11 @@ func (w *Queue) settle() {
 func (w *Queue) settleBatch(batch []settlement) {
 	last := map[*lease]*held{} // the last ack of each partition, to be confirmed
 	for _, s := range batch {
+		if s.done {
+			w.counts.acked.Add(1)
+		} else {
+			w.counts.handedBack.Add(1)
+		}
 		switch {
 		case !s.done:
 			w.brokerErr("hand back", s.h.msg.Nak())

@@ -47,6 +47,9 @@ type Config struct {
 	CPUProfile string   // write a CPU profile here (for tuning)
 	Drop       []string // output fields not written (--fields, --omit)
 
+	Metrics      string // --metrics: serve /metrics and /healthz on this address
+	MetricsHosts int    // --metrics-hosts: a host label for the N busiest hosts
+
 	In        *natsq.QueueURL // --in: a NATS JetStream work queue instead of files or stdin
 	OutServer string          // --out: publish to NATS JetStream instead of stdout
 	OutSubj   string          // --out's subject

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"runtime"
 	"strconv"
@@ -86,6 +87,8 @@ func (f *flags) define(fs *pflag.FlagSet) {
 	fs.BoolVar(&cfg.Stats, "stats", false, "print counts per host and in total to stderr at the end")
 	fs.BoolVar(&cfg.Progress, "progress", false, "draw a live status line on stderr (default: when stderr is a terminal)")
 	fs.BoolVar(&f.noProgress, "no-progress", false, "never draw the status line")
+	fs.StringVar(&cfg.Metrics, "metrics", "", "HOST:PORT: serve Prometheus metrics on /metrics, and /healthz, while the run lasts (e.g. 127.0.0.1:9090)")
+	fs.IntVar(&cfg.MetricsHosts, "metrics-hosts", 0, "with --metrics, a host label on the request counts for the N busiest hosts, the rest as \"other\"")
 	fs.StringVar(&cfg.StatsJSON, "stats-json", "", "write the counts of --stats as JSON to this file at the end")
 	fs.StringVar(&cfg.Resume, "resume", "", "a previous run's output: skip input records it finished (all but canceled); append to it with >>")
 	fs.BoolVar(&cfg.Unique, "unique", false, "skip repeated URLs (remembers the last 1,000,000 distinct ones)")
@@ -128,6 +131,7 @@ var helpGroups = []struct {
 		"retries", "retry-on", "retry-base", "retry-max", "retry-unsafe"}},
 	{"Extraction", []string{"extract", "select", "select-all", "links-same-host", "body", "hash", "jq", "jq-any", "jq-timeout", "text-max", "parse-workers"}},
 	{"Output", []string{"trace", "tls-info", "redirect-chain", "fields", "omit", "ordered", "progress", "no-progress", "stats", "stats-json", "verbose", "cpuprofile", "version", "help"}},
+	{"Watching a run", []string{"metrics", "metrics-hosts"}},
 	{"Many machines (NATS JetStream; see sluice enqueue --help)", []string{"in", "out", "nats-creds", "nats-tls-ca"}},
 }
 
@@ -267,6 +271,15 @@ func (f *flags) check() error {
 		return fmt.Errorf("invalid argument %d for --parse-workers: must be at least 1", cfg.Parsers)
 	case f.textMax < 1:
 		return fmt.Errorf("invalid argument %d for --text-max: must be at least 1", f.textMax)
+	case cfg.MetricsHosts < 0:
+		return fmt.Errorf("invalid argument %d for --metrics-hosts: must not be negative", cfg.MetricsHosts)
+	case cfg.MetricsHosts > 0 && cfg.Metrics == "":
+		return errors.New("--metrics-hosts needs --metrics")
+	}
+	if cfg.Metrics != "" {
+		if _, port, err := net.SplitHostPort(cfg.Metrics); err != nil || port == "" {
+			return fmt.Errorf("invalid argument %q for --metrics: not HOST:PORT", cfg.Metrics)
+		}
 	}
 	return nil
 }

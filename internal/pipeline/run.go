@@ -12,6 +12,7 @@ import (
 	"github.com/reugn/go-streams"
 
 	"sluice/internal/config"
+	"sluice/internal/metrics"
 	"sluice/internal/natsq"
 	"sluice/internal/wire"
 	"sluice/record"
@@ -56,6 +57,7 @@ type run struct {
 	fetcher  *stages.Fetcher
 	stats    *stages.Stats    // nil without --stats or --stats-json
 	observe  stages.Observers // told of every attempt: stats, metrics
+	metrics  *metrics.Metrics // nil without --metrics
 	finished *record.Finished // --resume's
 	out      output
 	sink     *wire.Sink
@@ -136,6 +138,10 @@ func build(ctx context.Context, life *lifetime, cfg config.Config, stdin io.Read
 		r.stats = stages.NewStats()
 		r.observe = append(r.observe, r.stats)
 	}
+	if cfg.Metrics != "" {
+		r.metrics = metrics.New(cfg.MetricsHosts, cfg.Fetch.Trace)
+		r.observe = append(r.observe, r.metrics)
+	}
 	r.cfg.Fetch.Observe = r.observe
 	var err error
 	if r.fetcher, err = stages.NewFetcher(r.cfg.Fetch); err != nil {
@@ -153,7 +159,10 @@ func build(ctx context.Context, life *lifetime, cfg config.Config, stdin io.Read
 	if err := r.output(ctx, js, stdout, stderr); err != nil {
 		return r, err
 	}
-	return r, r.source(js)
+	if err := r.source(js); err != nil {
+		return r, err
+	}
+	return r, r.serveMetrics(stderr)
 }
 
 // connect dials NATS for --in or --out.
