@@ -1,7 +1,7 @@
 // Command sluice is a Unix filter for the web: URL lines (or NDJSON objects
 // with a url field) in on stdin, one NDJSON record per input record out on
 // stdout. `sluice enqueue` loads a NATS JetStream work queue for workers
-// started with `sluice --in`.
+// started with `sluice --in`; `sluice report` sums up an output.
 //
 // main only dispatches, handles signals and turns errors into exit
 // statuses: internal/config reads the flags, internal/pipeline runs.
@@ -21,6 +21,7 @@ import (
 
 	"sluice/internal/config"
 	"sluice/internal/pipeline"
+	"sluice/internal/report"
 )
 
 // Exit statuses.
@@ -44,8 +45,13 @@ func main() {
 		stop()
 		cancel()
 	})
-	if len(os.Args) > 1 && os.Args[1] == "enqueue" {
-		os.Exit(enqueue(ctx, os.Args[2:]))
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "enqueue":
+			os.Exit(enqueue(ctx, os.Args[2:]))
+		case "report":
+			os.Exit(runReport(os.Args[2:]))
+		}
 	}
 	os.Exit(run(ctx, os.Args[1:]))
 }
@@ -71,6 +77,14 @@ func enqueue(ctx context.Context, args []string) int {
 		return code
 	}
 	return exitCode("sluice enqueue", pipeline.Enqueue(ctx, e, os.Stdin, os.Stderr))
+}
+
+func runReport(args []string) int {
+	o, err := config.ParseReport(args, os.Stdout)
+	if code, done := usage("sluice report", err); done {
+		return code
+	}
+	return exitCode("sluice report", report.Run(o, os.Stdin, os.Stdout))
 }
 
 // usage reports whether parsing the command line ended the run, and with

@@ -42,14 +42,39 @@ func DecodeJSONPath(data []byte, path []PathStep, each func(v any) error) error 
 	}
 }
 
+// ErrNotObject is Members' error for JSON text that is not one object.
+var ErrNotObject = errors.New("not a JSON object")
+
+// Members calls member with the key (unescaped) and the value's text of
+// each member of the one JSON object that data holds, in order, checking
+// that data is that object and nothing more but white space. When inner
+// is not nil and gives a function for a key whose value is an object, that
+// function gets the members of the value, read in the same pass, before
+// member gets the value. It allocates nothing unless a key has escapes.
+func Members(data []byte, member func(key, value []byte), inner func(key []byte) func(key, value []byte)) error {
+	s := scanner{b: data, inner: inner}
+	s.space()
+	if s.i == len(s.b) || s.b[s.i] != '{' {
+		return ErrNotObject
+	}
+	if err := s.object(0, nil, member); err != nil {
+		return err
+	}
+	if s.space(); s.i != len(s.b) {
+		return ErrNotObject
+	}
+	return nil
+}
+
 // maxDepth is the deepest nesting the scanner follows, as jq's parser.
 const maxDepth = 10000
 
 // scanner checks and skips JSON text without decoding it, and allocates
 // nothing: it is what makes a path on a large body cheap.
 type scanner struct {
-	b []byte
-	i int
+	b     []byte
+	i     int
+	inner func(key []byte) func(key, value []byte) // Members' descent into the top level's object values
 }
 
 func (s *scanner) errorf(format string, args ...any) error {
@@ -87,9 +112,9 @@ func (s *scanner) walk(path []PathStep, depth int) (any, error) {
 	case c == 'n':
 		return nil, s.literal("null")
 	case c == '{' && !step.IsIndex:
-		err = s.object(depth, func(key []byte, start, end int) {
+		err = s.object(depth, nil, func(key, value []byte) {
 			if string(key) == step.Key {
-				found = s.b[start:end]
+				found = value
 			}
 		})
 	case c == '[' && step.IsIndex:
@@ -118,7 +143,7 @@ func (s *scanner) value(depth int) error {
 	}
 	switch c := s.b[s.i]; {
 	case c == '{':
-		return s.object(depth, nil)
+		return s.object(depth, nil, nil)
 	case c == '[':
 		return s.array(depth, nil)
 	case c == '"':
@@ -138,8 +163,9 @@ func (s *scanner) value(depth int) error {
 }
 
 // object reads an object at s.i, calling member, when not nil, with each
-// key (unescaped) and where its value's text is in s.b.
-func (s *scanner) object(depth int, member func(key []byte, start, end int)) error {
+// key (unescaped) and where its value's text is in s.b, and values, when
+// not nil, with each key and that text.
+func (s *scanner) object(depth int, member func(key []byte, start, end int), values func(key, value []byte)) error {
 	if depth++; depth > maxDepth {
 		return s.errorf("nested deeper than %d", maxDepth)
 	}
@@ -165,11 +191,23 @@ func (s *scanner) object(depth int, member func(key []byte, start, end int)) err
 		s.i++
 		s.space()
 		start := s.i
-		if err := s.value(depth); err != nil {
+		var in func(key, value []byte)
+		if depth == 1 && s.inner != nil && s.i < len(s.b) && s.b[s.i] == '{' {
+			in = s.inner(key)
+		}
+		if in != nil {
+			err = s.object(depth, nil, in)
+		} else {
+			err = s.value(depth)
+		}
+		if err != nil {
 			return err
 		}
 		if member != nil {
 			member(key, start, s.i)
+		}
+		if values != nil {
+			values(key, s.b[start:s.i])
 		}
 		if done, err := s.next('}'); done || err != nil {
 			return err
@@ -222,10 +260,26 @@ func (s *scanner) next(closing byte) (done bool, err error) {
 
 // str reads a string at s.i and returns its content: the text itself when
 // it has no escapes, else decoded.
+// strStop marks the bytes that end a run of plain string content: the
+// quote, the backslash and the control characters.
+var strStop = func() (t [256]bool) {
+	for c := range 0x20 {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
+
 func (s *scanner) str() ([]byte, error) {
 	s.i++ // '"'
 	start, escaped := s.i, false
 	for s.i < len(s.b) {
+		for s.i < len(s.b) && !strStop[s.b[s.i]] {
+			s.i++ // the common case, in a tight loop
+		}
+		if s.i == len(s.b) {
+			break
+		}
 		c := s.b[s.i]
 		switch {
 		case c == '"':

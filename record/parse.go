@@ -55,7 +55,7 @@ func (p *Parser) parseObject(r *Record, line []byte) {
 	}
 	o := objectFields{p: p, line: line}
 	s := scanner{b: line}
-	err := s.object(0, o.member) // line[0] is '{'
+	err := s.object(0, o.member, nil) // line[0] is '{'
 	if s.space(); err == nil && s.i < len(line) {
 		err = s.errorf("data after the object")
 	}

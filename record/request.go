@@ -176,7 +176,7 @@ func (o *objectFields) headers(start, end int) {
 		default:
 			o.fail("field %q: header %s: want a string or an array of strings", fieldHeaders, QuoteShort(name))
 		}
-	})
+	}, nil)
 }
 
 func (o *objectFields) headerValue(name, value string) {

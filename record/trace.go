@@ -10,6 +10,7 @@ import (
 // from the start of the attempt's phase: a phase that did not happen (DNS
 // for an IP address, connecting on a reused connection) is zero.
 type Timings struct {
+	Start    time.Time     // when the attempt started
 	DNS      time.Duration // resolving the host name
 	Connect  time.Duration // the TCP connection
 	TLS      time.Duration // the TLS handshake
@@ -46,6 +47,10 @@ type Hop struct {
 	Status int
 }
 
+// TimeFormat is how record times are written: RFC 3339 in UTC, to the
+// microsecond.
+const TimeFormat = "2006-01-02T15:04:05.000000Z07:00"
+
 // ms writes d in milliseconds to the microsecond, as elapsed_ms.
 func ms(s *jsoniter.Stream, d time.Duration) {
 	s.WriteFloat64(float64(d.Microseconds()) / 1000)
@@ -55,14 +60,16 @@ func (e *Encoder) trace(r *Record) {
 	s := e.s
 	if t := r.Timings; t != nil && e.field("timings") {
 		s.WriteObjectStart()
-		for i, p := range []struct {
+		s.WriteObjectField("start")
+		var b [40]byte
+		s.WriteRaw(`"`)
+		s.Write(t.Start.UTC().AppendFormat(b[:0], TimeFormat))
+		s.WriteRaw(`"`)
+		for _, p := range []struct {
 			name string
 			d    time.Duration
 		}{{"dns_ms", t.DNS}, {"connect_ms", t.Connect}, {"tls_ms", t.TLS}, {"ttfb_ms", t.TTFB}, {"wait_ms", t.Wait}, {"transfer_ms", t.Transfer}, {"total_ms", t.Total}} {
-			if i > 0 {
-				s.WriteMore()
-			}
-			s.WriteObjectField(p.name)
+			field(s, p.name)
 			ms(s, p.d)
 		}
 		field(s, "reused")

@@ -139,7 +139,7 @@ func (f *Fetcher) finish(at *attemptTrace, r *record.Record, req *http.Request) 
 				t.Wait = at.firstByte.Sub(at.wrote)
 			}
 		}
-		t.Total = end.Sub(at.start)
+		t.Start, t.Total = at.start, end.Sub(at.start)
 		r.Timings, r.RemoteAddr, r.LocalAddr = &t, at.remote, at.local
 	}
 	if f.cfg.RedirectChain {

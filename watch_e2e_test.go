@@ -258,3 +258,65 @@ func (p *prometheus) query(t *testing.T, q string) float64 {
 	}
 	return v
 }
+
+// sluice report on the output of a real run, as a user pipes it: the
+// counts by outcome are the run's, and the plot is drawn; bad flags and a
+// missing file are said.
+func TestReportEndToEnd(t *testing.T) {
+	base := hosts(t, 1, func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/missing") {
+			http.NotFound(w, r)
+		}
+	})[0]
+	var in strings.Builder
+	for i := range 90 {
+		if i%3 == 0 {
+			fmt.Fprintf(&in, "%s/r%d/missing\n", base, i)
+		} else {
+			fmt.Fprintf(&in, "%s/r%d\n", base, i)
+		}
+	}
+	in.WriteString("not a url\n")
+	out, stderr, code := runSluice(t, in.String(), "--trace")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	plot := filepath.Join(t.TempDir(), "run.png")
+	js, stderr, code := runSluice(t, out+"a line that is no record\n", "report", "--format", "json", "--plot", plot)
+	if code != 0 {
+		t.Fatalf("report: exit %d: %s", code, stderr)
+	}
+	var s struct {
+		Records  int64
+		Other    int64 `json:"other_lines"`
+		Outcomes []struct {
+			Outcome string
+			Records int64
+		}
+		Latency    struct{ Count int64 } `json:"latency_ms"`
+		Throughput *struct{ Seconds float64 }
+	}
+	if err := json.Unmarshal([]byte(js), &s); err != nil {
+		t.Fatalf("%v: %s", err, js)
+	}
+	if fmt.Sprint(s.Outcomes) != "[{200 60} {404 30} {invalid_input 1}]" || s.Other != 1 || s.Latency.Count != 90 || s.Throughput == nil {
+		t.Errorf("report: %s", js)
+	}
+	if fi, err := os.Stat(plot); err != nil || fi.Size() < 10_000 {
+		t.Errorf("plot: %v", err)
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+		says string
+	}{
+		{[]string{"report", "--format", "xml"}, 2, "--format"},
+		{[]string{"report", "--plot", "out.gif"}, 2, "--plot"},
+		{[]string{"report", "/nonexistent/out.ndjson"}, 1, "/nonexistent/out.ndjson"},
+	} {
+		_, stderr, code := runSluice(t, "", c.args...)
+		if code != c.code || !strings.Contains(stderr, c.says) {
+			t.Errorf("%q: exit %d, %q; want %d naming %s", c.args, code, stderr, c.code, c.says)
+		}
+	}
+}
