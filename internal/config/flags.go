@@ -140,7 +140,7 @@ const usage = "Usage: sluice [flags] [file | URL ...]\n\n" +
 	"('-' is stdin), fetches them, and writes one NDJSON record per input line\n" +
 	"to stdout. An argument that is no file but an http(s) URL is fetched as if\n" +
 	"it were an input line, as with -u. The README has the output fields and\n" +
-	"examples.\n"
+	"examples. 'sluice report' sums up an output: see sluice report --help.\n"
 
 // Parse turns the command line (without the program name) into a Config.
 // Help and version go to stdout and return ErrHelpShown; a bad flag returns
