@@ -186,7 +186,7 @@ func TestQueueInProgress(t *testing.T) {
 }
 
 // Either side mixes with the usual ones: lines on stdin published with
-// --out (the stream is made when absent).
+// --out (the stream is made when absent); -v logs each record there too.
 func TestOutFromStdin(t *testing.T) {
 	ns := natsServer(t, t.TempDir(), -1)
 	base := hosts(t, 2, nil)
@@ -194,11 +194,14 @@ func TestOutFromStdin(t *testing.T) {
 	for i := range 100 {
 		fmt.Fprintf(&in, "%s/r?i=%d\n", base[i%2], i)
 	}
-	stdout, stderr, code := runSluice(t, in.String(), "--out", ns.ClientURL()+"/crawl.out", "--stats")
+	stdout, stderr, code := runSluice(t, in.String(), "--out", ns.ClientURL()+"/crawl.out", "--stats", "-v")
 	if code != 0 || stdout != "" || !strings.Contains(stderr, "published 100 records, 0 of them dropped") {
 		t.Fatalf("exit %d, stdout %q: %s", code, stdout, stderr)
 	}
 	checkEveryOnce(t, outputSeqs(t, jsConn(t, ns.ClientURL()), "CRAWL_OUT"), 100)
+	if n := strings.Count(stderr, " 200 "); n != 100 { // -v: a line per record, also with --out
+		t.Errorf("-v wrote %d record lines; want 100:\n%s", n, stderr)
+	}
 }
 
 // A password in a nats:// URL is never printed, whether the URL is bad or

@@ -2,7 +2,6 @@ package sinks
 
 import (
 	"bufio"
-	"fmt"
 	"io"
 	"sync"
 	"sync/atomic"
@@ -19,8 +18,6 @@ type NDJSONOptions struct {
 	OnError func(error)
 	// Drop are the output fields not written (--fields, --omit).
 	Drop []string
-	// Log, when set, gets one human-readable line per record (-v).
-	Log io.Writer
 	// Prefix is written before anything else (--resume starts a new line
 	// when the output it appends to ends in a partial one).
 	Prefix []byte
@@ -97,9 +94,6 @@ func (s *NDJSON) Write(r *record.Record) {
 	if r.Err != nil {
 		s.errors.Add(1)
 	}
-	if s.opt.Log != nil && logLine(s.opt.Log, r) != nil {
-		s.opt.Log = nil // diagnostics only: a broken log is not an output error
-	}
 }
 
 // check records the first write error and reports whether err was nil.
@@ -117,16 +111,4 @@ func (s *NDJSON) check(err error) bool {
 		s.opt.OnError(err)
 	}
 	return false
-}
-
-// logLine writes the -v line for r. The URL is quoted so that control
-// characters in the input cannot reach the terminal.
-func logLine(w io.Writer, r *record.Record) error {
-	outcome := fmt.Sprint(r.Status)
-	if r.Err != nil {
-		outcome = string(r.Err.Kind)
-	}
-	ms := float64(r.Elapsed.Microseconds()) / 1000
-	_, err := fmt.Fprintf(w, "sluice: #%d %s %.1fms %q\n", r.Seq, outcome, ms, r.URL)
-	return err
 }

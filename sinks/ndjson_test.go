@@ -126,22 +126,6 @@ func TestNDJSONDrainsAfterWriteError(t *testing.T) {
 	}
 }
 
-func TestNDJSONLog(t *testing.T) {
-	var out, log syncBuffer
-	s := NewNDJSON(&out, NDJSONOptions{Log: &log})
-	ok := &record.Record{Seq: 1, URL: "http://a.test/", Status: 200, Attempts: 1}
-	bad := &record.Record{Seq: 2, URL: "x\x1b[2J"}
-	bad.Fail(record.KindInvalidInput, "nope")
-	sink, wait := run(s)
-	sink.In() <- ok
-	sink.In() <- bad
-	wait()
-	want := "sluice: #1 200 0.0ms \"http://a.test/\"\nsluice: #2 invalid_input 0.0ms \"x\\x1b[2J\"\n"
-	if log.String() != want {
-		t.Errorf("log = %q; want %q", log.String(), want)
-	}
-}
-
 // The sink side of the pass-through rule: a skipped record is counted by
 // its reason and never written, a canceled record from a queue is handed
 // back instead of written, and the rest are written in the order given.

@@ -189,20 +189,19 @@ func (r *run) output(ctx context.Context, js jetstream.JetStream, stdout, stderr
 			return fmt.Errorf("--out: %w", err)
 		}
 		r.out = sinks.NewNATS(r.life.work, js, natsq.RecordMsg(r.cfg.OutSubj, r.cfg.Drop...))
-		r.sink = wire.NewSink(r.out)
-		return nil
-	}
-	opt := sinks.NDJSONOptions{OnError: func(error) { r.life.Fail() }, Drop: r.cfg.Drop} // OnError: nobody reads our output
-	if r.cfg.Resume != "" {
-		var err error
-		if r.finished, opt.Prefix, err = readResume(r.cfg.Resume); err != nil {
-			return err
+	} else {
+		opt := sinks.NDJSONOptions{OnError: func(error) { r.life.Fail() }, Drop: r.cfg.Drop} // OnError: nobody reads our output
+		if r.cfg.Resume != "" {
+			var err error
+			if r.finished, opt.Prefix, err = readResume(r.cfg.Resume); err != nil {
+				return err
+			}
 		}
+		r.out = sinks.NewNDJSON(stdout, opt)
 	}
-	if r.cfg.Verbose {
-		opt.Log = stderr
-	}
-	r.out = sinks.NewNDJSON(stdout, opt)
 	r.sink = wire.NewSink(r.out)
+	if r.cfg.Verbose {
+		r.sink.LogTo(stderr)
+	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package wire
 
 import (
+	"fmt"
+	"io"
 	"maps"
 	"sync"
 	"time"
@@ -42,6 +44,8 @@ type Sink struct {
 	w  Writer
 	in chan any
 
+	log io.Writer // -v: a line per record written; nil for none
+
 	mu       sync.Mutex
 	skipped  map[string]int64
 	requeued int64
@@ -53,6 +57,11 @@ var _ streams.Sink = (*Sink)(nil)
 func NewSink(w Writer) *Sink {
 	return &Sink{w: w, in: make(chan any), skipped: map[string]int64{}}
 }
+
+// LogTo makes the sink write one line for people per record written to
+// w (-v), whatever the output: stdout or a NATS stream. A failed log
+// write stops the log; it is diagnostics, not output.
+func (s *Sink) LogTo(w io.Writer) { s.log = w }
 
 // In returns the input channel; the upstream closes it.
 func (s *Sink) In() chan<- any { return s.in }
@@ -127,7 +136,21 @@ func (s *Sink) take(r *record.Record) bool {
 		r.Settle(false)
 	default:
 		s.w.Write(r)
+		if s.log != nil && logLine(s.log, r) != nil {
+			s.log = nil
+		}
 		return true
 	}
 	return false
+}
+
+// logLine is -v's line: sequence, status or error kind, time, URL quoted.
+func logLine(w io.Writer, r *record.Record) error {
+	outcome := fmt.Sprint(r.Status)
+	if r.Err != nil {
+		outcome = string(r.Err.Kind)
+	}
+	ms := float64(r.Elapsed.Microseconds()) / 1000
+	_, err := fmt.Fprintf(w, "sluice: #%d %s %.1fms %q\n", r.Seq, outcome, ms, r.URL)
+	return err
 }

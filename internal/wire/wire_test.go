@@ -2,6 +2,7 @@ package wire
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -60,5 +61,35 @@ func TestMisusePanics(t *testing.T) {
 	panics("Via after Out", func() { p.Via(NewPool(1, func(*record.Record) bool { return true })) })
 	close(p.In())
 	for range out {
+	}
+}
+
+// collect is a Writer that keeps what it is given.
+type collect struct{ got []*record.Record }
+
+func (c *collect) Write(r *record.Record) { c.got = append(c.got, r) }
+func (c *collect) Flush(bool)             {}
+
+// -v: one line per record written, whatever the writer; none for a
+// skipped record. The URL is quoted, so a hostile one cannot drive the
+// terminal.
+func TestSinkLog(t *testing.T) {
+	var w collect
+	var log strings.Builder
+	s := NewSink(&w)
+	s.LogTo(&log)
+	ok := &record.Record{Seq: 1, URL: "http://a.test/", Status: 200, Attempts: 1}
+	bad := &record.Record{Seq: 2, URL: "x\x1b[2J"}
+	bad.Fail(record.KindInvalidInput, "nope")
+	go func() {
+		for _, r := range []*record.Record{ok, {Seq: 3, Skip: "duplicate"}, bad} {
+			s.In() <- r
+		}
+		close(s.In())
+	}()
+	s.AwaitCompletion()
+	want := "sluice: #1 200 0.0ms \"http://a.test/\"\nsluice: #2 invalid_input 0.0ms \"x\\x1b[2J\"\n"
+	if log.String() != want || len(w.got) != 2 {
+		t.Errorf("log = %q, %d written; want %q, 2", log.String(), len(w.got), want)
 	}
 }
