@@ -483,3 +483,51 @@ func TestOutSkipsRepeats(t *testing.T) {
 		t.Errorf("published seqs %v; want [1 3]", seqs)
 	}
 }
+
+// Loading the same input twice does not double the work: each message
+// carries the line's hash as its Nats-Msg-Id, or with --id-field the
+// field's value (two lines with one id are one message).
+func TestEnqueueTwice(t *testing.T) {
+	ns := natsServer(t, t.TempDir(), -1)
+	js := jsConn(t, ns.ClientURL())
+	in := "http://a.test/1\nhttp://a.test/2\nhttp://b.test/3\n"
+	queue := ns.ClientURL() + "/TWICE/urls"
+	for i, want := range []string{"3 records to stream TWICE (16 partitions)\n", "3 records to stream TWICE (16 partitions), 3 of them dropped as already there"} {
+		_, stderr, code := runSluice(t, in, "enqueue", "--to", queue)
+		if code != 0 || !strings.Contains(stderr, want) {
+			t.Fatalf("load %d: exit %d, %q; want %q", i+1, code, stderr, want)
+		}
+	}
+	if n := streamMsgs(js, "TWICE"); n != 3 {
+		t.Errorf("the stream holds %d messages; want 3", n)
+	}
+	objs := `{"url":"http://a.test/1","id":"x"}` + "\n" + `{"url":"http://a.test/1?again","id":"x"}` + "\n" + `{"url":"http://a.test/2","id":"y"}` + "\n"
+	_, stderr, code := runSluice(t, objs, "enqueue", "--to", ns.ClientURL()+"/IDS/ids", "--id-field", "id")
+	if code != 0 || !strings.Contains(stderr, "3 records to stream IDS (16 partitions), 1 of them dropped") || streamMsgs(js, "IDS") != 2 {
+		t.Errorf("--id-field: exit %d, %q, %d messages; want 2 kept, 1 dropped", code, stderr, streamMsgs(js, "IDS"))
+	}
+}
+
+// --out's limits go to the output stream, made or already there.
+func TestOutLimits(t *testing.T) {
+	ns := natsServer(t, t.TempDir(), -1)
+	js := jsConn(t, ns.ClientURL())
+	base := hosts(t, 1, nil)[0]
+	for _, c := range []struct {
+		query  string
+		age    time.Duration
+		nbytes int64
+	}{{"?max_age=1h", time.Hour, -1}, {"?max_age=2h&max_bytes=1048576", 2 * time.Hour, 1 << 20}, {"", 2 * time.Hour, 1 << 20}} {
+		_, stderr, code := runSluice(t, base+"/r\n", "--out", ns.ClientURL()+"/lim.out"+c.query)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", c.query, code, stderr)
+		}
+		s, err := js.Stream(context.Background(), "LIM_OUT")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg := s.CachedInfo().Config; cfg.MaxAge != c.age || cfg.MaxBytes != c.nbytes {
+			t.Errorf("%q: max_age %v, max_bytes %d; want %v, %d", c.query, cfg.MaxAge, cfg.MaxBytes, c.age, c.nbytes)
+		}
+	}
+}

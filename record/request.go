@@ -108,7 +108,7 @@ func (o *objectFields) member(key []byte, start, end int) {
 	switch {
 	case string(key) == o.p.URLField:
 		if raw[0] == '"' && !o.hasURL {
-			o.url, o.hasURL = stringOf(raw), true
+			o.url, o.hasURL = StringOf(raw), true
 		}
 	case raw[0] == 'n': // a null request field is an absent one, as jq writes them
 	case string(key) == fieldMethod:
@@ -122,8 +122,9 @@ func (o *objectFields) member(key []byte, start, end int) {
 	}
 }
 
-// stringOf returns the JSON string raw, which the scanner has checked.
-func stringOf(raw []byte) string {
+// StringOf returns the content of the JSON string raw, which a scanner
+// (Members) has checked.
+func StringOf(raw []byte) string {
 	if bytes.IndexByte(raw, '\\') < 0 {
 		return string(raw[1 : len(raw)-1])
 	}
@@ -137,7 +138,7 @@ func (o *objectFields) method(raw []byte) {
 		o.fail("field %q: want a string", fieldMethod)
 		return
 	}
-	m := stringOf(raw)
+	m := StringOf(raw)
 	if !IsToken(m) {
 		o.fail("field %q: %s is not an HTTP method", fieldMethod, QuoteShort(m))
 		return
@@ -163,7 +164,7 @@ func (o *objectFields) headers(start, end int) {
 		}
 		switch o.line[vs] {
 		case '"':
-			o.headerValue(name, stringOf(o.line[vs:ve]))
+			o.headerValue(name, StringOf(o.line[vs:ve]))
 		case '[':
 			as := scanner{b: o.line[:ve], i: vs}
 			as.array(0, func(es, ee int) {
@@ -171,7 +172,7 @@ func (o *objectFields) headers(start, end int) {
 					o.fail("field %q: header %s: want a string or an array of strings", fieldHeaders, QuoteShort(name))
 					return
 				}
-				o.headerValue(name, stringOf(o.line[es:ee]))
+				o.headerValue(name, StringOf(o.line[es:ee]))
 			})
 		default:
 			o.fail("field %q: header %s: want a string or an array of strings", fieldHeaders, QuoteShort(name))
@@ -203,10 +204,10 @@ func (o *objectFields) body(name string, raw []byte) {
 		if bytes.IndexByte(raw, '\\') < 0 {
 			o.req.Body = bytes.Clone(raw[1 : len(raw)-1])
 		} else {
-			o.req.Body = []byte(stringOf(raw))
+			o.req.Body = []byte(StringOf(raw))
 		}
 	default:
-		b, err := base64.StdEncoding.DecodeString(stringOf(raw))
+		b, err := base64.StdEncoding.DecodeString(StringOf(raw))
 		if err != nil {
 			o.fail("field %q: not valid base64: %v", name, err)
 			return
@@ -220,7 +221,7 @@ func (o *objectFields) timeout(raw []byte) {
 		o.fail("field %q: want a duration such as \"2s\" or \"500ms\"", fieldTimeout)
 		return
 	}
-	s := stringOf(raw)
+	s := StringOf(raw)
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
 		o.fail("field %q: %s is not a positive duration such as \"2s\" or \"500ms\"", fieldTimeout, QuoteShort(s))

@@ -51,8 +51,7 @@ type Config struct {
 	MetricsHosts int    // --metrics-hosts: a host label for the N busiest hosts
 
 	In        *natsq.QueueURL // --in: a NATS JetStream work queue instead of files or stdin
-	OutServer string          // --out: publish to NATS JetStream instead of stdout
-	OutSubj   string          // --out's subject
+	Out       *natsq.SubjectURL // --out: publish to NATS JetStream instead of stdout
 	NATS      natsq.Options   // --nats-creds, --nats-tls-ca
 
 	// ProgressSet is true when --progress or --no-progress was given;
@@ -64,6 +63,7 @@ type Config struct {
 type Enqueue struct {
 	Queue    natsq.QueueURL
 	URLField string
+	IDField  string // the field whose value is an input's Nats-Msg-Id; "": a hash of the line
 	NATS     natsq.Options
 	Inputs   []Input
 }

@@ -20,6 +20,7 @@ func ParseEnqueue(args []string, stdout io.Writer) (Enqueue, error) {
 	fs.SortFlags = false
 	to := fs.String("to", "", "the queue: nats://HOST:PORT/STREAM/SUBJECT[?partitions=N] (N for a new stream, default 16)")
 	fs.StringVar(&e.URLField, "url-field", "url", "field of an NDJSON input object that holds the URL")
+	fs.StringVar(&e.IDField, "id-field", "", "field of an NDJSON input object whose value identifies it: an input with the ID of one already in the stream's duplicate window is dropped (default: the SHA-256 of the line)")
 	fs.StringVar(&e.NATS.Creds, "nats-creds", "", "NATS credentials file (JWT and NKey seed)")
 	fs.StringVar(&e.NATS.TLSCA, "nats-tls-ca", "", "CA certificate file to verify the NATS server with")
 	help := fs.BoolP("help", "h", false, "show this help")
@@ -31,7 +32,9 @@ func ParseEnqueue(args []string, stdout io.Writer) (Enqueue, error) {
 			"Loads URL lines, or NDJSON objects with a URL field, from the files or stdin\n"+
 			"into a NATS JetStream work queue for workers started with sluice --in. Each\n"+
 			"line becomes one message on SUBJECT.<partition of its host>. The README's\n"+
-			"\"Running on many machines\" has the scheme.\n\n"+fs.FlagUsages())
+			"\"Running on many machines\" has the scheme. Each message's Nats-Msg-Id is\n"+
+			"the --id-field value or the line's hash, so loading the same input twice\n"+
+			"within the stream's duplicate window (2 minutes) does not double the work.\n\n"+fs.FlagUsages())
 		return e, ErrHelpShown
 	}
 	q, err := natsq.ParseQueueURL(*to)

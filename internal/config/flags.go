@@ -110,7 +110,7 @@ func (f *flags) define(fs *pflag.FlagSet) {
 	fs.BoolVarP(&cfg.Verbose, "verbose", "v", false, "log one line per record to stderr")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file (for tuning; see go tool pprof)")
 	fs.StringVar(&f.in, "in", "", "take records from a NATS JetStream work queue instead of files or stdin: nats://HOST:PORT/STREAM/SUBJECT[?durable=NAME&batch=N&ack_wait=30s&lease=10s&idle=5s]")
-	fs.StringVar(&f.out, "out", "", "publish records to NATS JetStream instead of stdout: nats://HOST:PORT/SUBJECT")
+	fs.StringVar(&f.out, "out", "", "publish records to NATS JetStream instead of stdout: nats://HOST:PORT/SUBJECT[?max_age=24h&max_bytes=N]")
 	fs.StringVar(&cfg.NATS.Creds, "nats-creds", "", "NATS credentials file (JWT and NKey seed)")
 	fs.StringVar(&cfg.NATS.TLSCA, "nats-tls-ca", "", "CA certificate file to verify the NATS server with")
 	fs.BoolVar(&f.showVersion, "version", false, "print the version and exit")

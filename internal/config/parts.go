@@ -67,14 +67,15 @@ func (f *flags) queue() error {
 		}
 	}
 	if f.out != "" {
-		var err error
-		if cfg.OutServer, cfg.OutSubj, err = natsq.ParseSubjectURL(f.out); err != nil {
+		out, err := natsq.ParseSubjectURL(f.out)
+		if err != nil {
 			return fmt.Errorf("invalid argument for --out: %v", err)
 		}
+		cfg.Out = &out
 		switch {
 		case cfg.Ordered || cfg.Resume != "":
 			return errors.New("--ordered and --resume are for output to stdout, not with --out")
-		case cfg.In != nil && cfg.In.Server != cfg.OutServer:
+		case cfg.In != nil && cfg.In.Server != out.Server:
 			return errors.New("--in and --out must name the same NATS server")
 		}
 	}

@@ -1,6 +1,8 @@
 package natsq
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"testing"
 	"time"
@@ -30,12 +32,17 @@ func TestParseQueueURL(t *testing.T) {
 }
 
 func TestParseSubjectURL(t *testing.T) {
-	server, subject, err := ParseSubjectURL("nats://u:pw@127.0.0.1:4222/crawl.out")
-	if err != nil || server != "nats://u:pw@127.0.0.1:4222" || subject != "crawl.out" {
-		t.Errorf("ParseSubjectURL = %q, %q, %v", server, subject, err)
+	o, err := ParseSubjectURL("nats://u:pw@127.0.0.1:4222/crawl.out")
+	if err != nil || o != (SubjectURL{Server: "nats://u:pw@127.0.0.1:4222", Subject: "crawl.out"}) {
+		t.Errorf("ParseSubjectURL = %+v, %v", o, err)
 	}
-	for _, bad := range []string{"nats://h:1/", "nats://h:1/a.>", "nats://h:1/a?x=1", "ftp://h:1/a"} {
-		if _, _, err := ParseSubjectURL(bad); err == nil {
+	o, err = ParseSubjectURL("nats://127.0.0.1:4222/crawl.out?max_age=24h&max_bytes=1073741824")
+	if err != nil || o.MaxAge != 24*time.Hour || o.MaxBytes != 1<<30 {
+		t.Errorf("with limits: %+v, %v", o, err)
+	}
+	for _, bad := range []string{"nats://h:1/", "nats://h:1/a.>", "nats://h:1/a?x=1", "ftp://h:1/a",
+		"nats://h:1/a?max_age=0s", "nats://h:1/a?max_age=soon", "nats://h:1/a?max_bytes=-1", "nats://h:1/a?max_bytes=1GiB"} {
+		if _, err := ParseSubjectURL(bad); err == nil {
 			t.Errorf("ParseSubjectURL(%q) = nil error", bad)
 		}
 	}
@@ -60,4 +67,30 @@ func TestPartition(t *testing.T) {
 	if Redact("nats://u:pw@h:1") != "nats://h:1" {
 		t.Errorf("Redact = %q", Redact("nats://u:pw@h:1"))
 	}
+}
+
+// An input's Nats-Msg-Id is part of the scheme other producers follow:
+// the --id-field value, or the first 32 hex digits of the line's SHA-256
+// (the values come from sha256sum).
+func TestMsgIDOf(t *testing.T) {
+	obj := `{"url":"http://a.test/","id":"k1"}`
+	for _, tc := range []struct{ line, field, want string }{
+		{"http://a.test/x", "", "b48b4715f4efc77b25fd77eb2e8f6283"},
+		{"http://a.test/x", "id", "b48b4715f4efc77b25fd77eb2e8f6283"},
+		{obj, "", "f9cae052b5ac2556c84b948c76e9c63b"},
+		{obj, "id", "k1"},
+		{`{"url":"http://a.test/","id":42}`, "id", "42"},
+		{`{"url":"http://a.test/","id":"a\u00e9"}`, "id", "aé"},
+		{obj, "nope", "f9cae052b5ac2556c84b948c76e9c63b"},
+		{`{"id":null}`, "id", hashOf(`{"id":null}`)},
+	} {
+		if got := MsgIDOf([]byte(tc.line), tc.field); got != tc.want {
+			t.Errorf("MsgIDOf(%s, %q) = %q; want %q", tc.line, tc.field, got, tc.want)
+		}
+	}
+}
+
+func hashOf(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:16])
 }

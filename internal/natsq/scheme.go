@@ -2,7 +2,10 @@ package natsq
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -91,25 +94,48 @@ func ConsumerConfig(q QueueURL, p int) jetstream.ConsumerConfig {
 	}
 }
 
-// EnsureOutput returns the name of the stream that stores subject, making
-// one when none does: named after the subject, keeping duplicates out for
-// dedup (the broker's default is 2 minutes).
-func EnsureOutput(ctx context.Context, js jetstream.JetStream, subject string, dedup time.Duration) (string, error) {
-	name, err := js.StreamNameBySubject(ctx, subject)
-	if err == nil {
-		return name, nil
+// EnsureOutput returns the name of the stream that stores out's subject,
+// making one when none does: named after the subject, keeping duplicates
+// out for dedup (the broker's default is 2 minutes). out's limits, when
+// set, are given to the stream, a stream that exists too.
+func EnsureOutput(ctx context.Context, js jetstream.JetStream, out SubjectURL, dedup time.Duration) (string, error) {
+	name, err := js.StreamNameBySubject(ctx, out.Subject)
+	switch {
+	case err == nil:
+		return name, limitOutput(ctx, js, name, out)
+	case !errors.Is(err, jetstream.ErrStreamNotFound):
+		return "", fmt.Errorf("stream for %s: %w", out.Subject, err)
 	}
-	if !errors.Is(err, jetstream.ErrStreamNotFound) {
-		return "", fmt.Errorf("stream for %s: %w", subject, err)
-	}
-	name = streamName(subject)
+	name = streamName(out.Subject)
 	_, err = js.CreateStream(ctx, jetstream.StreamConfig{
-		Name: name, Subjects: []string{subject}, Storage: jetstream.FileStorage, Duplicates: dedup,
+		Name: name, Subjects: []string{out.Subject}, Storage: jetstream.FileStorage, Duplicates: dedup,
+		MaxAge: out.MaxAge, MaxBytes: cmp.Or(out.MaxBytes, -1),
 	})
 	if err != nil {
-		return "", fmt.Errorf("make stream %s for %s: %w", name, subject, err)
+		return "", fmt.Errorf("make stream %s for %s: %w", name, out.Subject, err)
 	}
 	return name, nil
+}
+
+// limitOutput sets out's limits on the stream name when they differ.
+func limitOutput(ctx context.Context, js jetstream.JetStream, name string, out SubjectURL) error {
+	if out.MaxAge == 0 && out.MaxBytes == 0 {
+		return nil
+	}
+	s, err := js.Stream(ctx, name)
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", name, err)
+	}
+	c := s.CachedInfo().Config
+	if (out.MaxAge == 0 || c.MaxAge == out.MaxAge) && (out.MaxBytes == 0 || c.MaxBytes == out.MaxBytes) {
+		return nil
+	}
+	c.MaxAge = cmp.Or(out.MaxAge, c.MaxAge)
+	c.MaxBytes = cmp.Or(out.MaxBytes, c.MaxBytes)
+	if _, err := js.UpdateStream(ctx, c); err != nil {
+		return fmt.Errorf("set the limits of stream %s: %w", name, err)
+	}
+	return nil
 }
 
 var notName = regexp.MustCompile(`[^A-Za-z0-9_-]`)
@@ -135,10 +161,11 @@ func RecordMsg(subject string, drop ...string) func(*record.Record) (*nats.Msg, 
 
 // EnqueueMsg makes the queue message of an input record read from lines:
 // the line as it was (the NDJSON object, or the URL) on Subject.<n>, n the
-// partition of its host. A line that is not a usable URL still goes in (to
-// partition 0), so that a worker writes its invalid_input record; only a
-// line sluice could not keep (longer than the line limit) is refused.
-func EnqueueMsg(q QueueURL, parts int) func(*record.Record) (*nats.Msg, error) {
+// partition of its host, with Nats-Msg-Id MsgIDOf the line. A line that is
+// not a usable URL still goes in (to partition 0), so that a worker writes
+// its invalid_input record; only a line sluice could not keep (longer than
+// the line limit) is refused.
+func EnqueueMsg(q QueueURL, parts int, idField string) func(*record.Record) (*nats.Msg, error) {
 	return func(r *record.Record) (*nats.Msg, error) {
 		body := r.Input
 		if body == nil {
@@ -153,6 +180,32 @@ func EnqueueMsg(q QueueURL, parts int) func(*record.Record) (*nats.Msg, error) {
 		}
 		msg := nats.NewMsg(PartitionSubject(q.Subject, p))
 		msg.Data = body
+		msg.Header.Set(jetstream.MsgIDHeader, MsgIDOf(body, idField))
 		return msg, nil
 	}
+}
+
+// MsgIDOf is an input line's Nats-Msg-Id: the text of its object's member
+// idField (a string's content, else the JSON value), or when there is
+// none, the first 128 bits of the line's SHA-256 in hex, so the same line
+// loaded twice within the stream's duplicate window is kept once.
+func MsgIDOf(line []byte, idField string) string {
+	var id string
+	if idField != "" && len(line) > 0 && line[0] == '{' {
+		record.Members(line, func(k, v []byte) {
+			if string(k) != idField || string(v) == "null" {
+				return
+			}
+			if v[0] == '"' {
+				id = record.StringOf(v)
+			} else {
+				id = string(v)
+			}
+		}, nil)
+	}
+	if id == "" {
+		sum := sha256.Sum256(line)
+		id = hex.EncodeToString(sum[:16])
+	}
+	return id
 }

@@ -108,18 +108,41 @@ func isName(s string) bool {
 	return true
 }
 
-// ParseSubjectURL reads --out's nats://HOST:PORT/SUBJECT into the server to
-// dial and the subject.
-func ParseSubjectURL(raw string) (server, subject string, err error) {
+// SubjectURL is --out's nats://HOST:PORT/SUBJECT[?max_age=D&max_bytes=N]:
+// the server to dial, the subject, and limits for the stream that stores
+// it (0: none set).
+type SubjectURL struct {
+	Server, Subject string
+	MaxAge          time.Duration // older records are dropped
+	MaxBytes        int64         // the oldest records are dropped past this size
+}
+
+// ParseSubjectURL reads --out's URL.
+func ParseSubjectURL(raw string) (SubjectURL, error) {
 	u, server, err := parse(raw)
 	if err != nil {
-		return "", "", err
+		return SubjectURL{}, err
 	}
-	subject = strings.Trim(u.Path, "/")
-	if (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" || u.RawQuery != "" || !isSubject(subject) {
-		return "", "", errors.New("want nats://HOST:PORT/SUBJECT (a subject without wildcards)")
+	o := SubjectURL{Server: server, Subject: strings.Trim(u.Path, "/")}
+	if (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" || !isSubject(o.Subject) {
+		return SubjectURL{}, errors.New("want nats://HOST:PORT/SUBJECT[?max_age=24h&max_bytes=N] (a subject without wildcards)")
 	}
-	return server, subject, nil
+	for k, vs := range u.Query() {
+		v := vs[len(vs)-1]
+		switch k {
+		case "max_age":
+			if o.MaxAge, err = time.ParseDuration(v); err != nil || o.MaxAge <= 0 {
+				return SubjectURL{}, fmt.Errorf("max_age=%s: want a positive duration such as 24h", v)
+			}
+		case "max_bytes":
+			if o.MaxBytes, err = strconv.ParseInt(v, 10, 64); err != nil || o.MaxBytes <= 0 {
+				return SubjectURL{}, fmt.Errorf("max_bytes=%s: want a positive number of bytes", v)
+			}
+		default:
+			return SubjectURL{}, fmt.Errorf("unknown option %q (max_age, max_bytes)", k)
+		}
+	}
+	return o, nil
 }
 
 // parse parses a nats:// URL and gives the server part to dial, user and

@@ -33,9 +33,13 @@ func Enqueue(ctx context.Context, e config.Enqueue, stdin io.Reader, stderr io.W
 		return err
 	}
 	src := sources.NewLines(ctx, in.readers, sources.Options{Parser: record.Parser{URLField: e.URLField}})
-	out := sinks.NewNATS(context.WithoutCancel(ctx), js, natsq.EnqueueMsg(e.Queue, parts))
+	out := sinks.NewNATS(context.WithoutCancel(ctx), js, natsq.EnqueueMsg(e.Queue, parts, e.IDField))
 	src.To(wire.NewSink(out))
-	fmt.Fprintf(stderr, "sluice enqueue: %d records to stream %s (%d partitions)\n", out.Count(), e.Queue.Stream, parts)
+	fmt.Fprintf(stderr, "sluice enqueue: %d records to stream %s (%d partitions)", out.Count(), e.Queue.Stream, parts)
+	if d := out.Duplicates(); d > 0 {
+		fmt.Fprintf(stderr, ", %d of them dropped as already there (same Nats-Msg-Id within the duplicate window)", d)
+	}
+	fmt.Fprintln(stderr)
 	switch {
 	case out.Err() != nil:
 		return out.Err()

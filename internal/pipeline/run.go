@@ -167,9 +167,12 @@ func build(ctx context.Context, life *lifetime, cfg config.Config, stdin io.Read
 
 // connect dials NATS for --in or --out.
 func (r *run) connect() (jetstream.JetStream, error) {
-	server := r.cfg.OutServer
-	if r.cfg.In != nil {
+	var server string
+	switch {
+	case r.cfg.In != nil:
 		server = r.cfg.In.Server
+	case r.cfg.Out != nil:
+		server = r.cfg.Out.Server
 	}
 	if server == "" {
 		return nil, nil
@@ -184,11 +187,11 @@ func (r *run) connect() (jetstream.JetStream, error) {
 
 // output makes the writer and its sink: NDJSON to stdout, or --out.
 func (r *run) output(ctx context.Context, js jetstream.JetStream, stdout, stderr io.Writer) error {
-	if r.cfg.OutServer != "" {
-		if _, err := natsq.EnsureOutput(ctx, js, r.cfg.OutSubj, 0); err != nil {
+	if r.cfg.Out != nil {
+		if _, err := natsq.EnsureOutput(ctx, js, *r.cfg.Out, 0); err != nil {
 			return fmt.Errorf("--out: %w", err)
 		}
-		r.out = sinks.NewNATS(r.life.work, js, natsq.RecordMsg(r.cfg.OutSubj, r.cfg.Drop...))
+		r.out = sinks.NewNATS(r.life.work, js, natsq.RecordMsg(r.cfg.Out.Subject, r.cfg.Drop...))
 	} else {
 		opt := sinks.NDJSONOptions{OnError: func(error) { r.life.Fail() }, Drop: r.cfg.Drop} // OnError: nobody reads our output
 		if r.cfg.Resume != "" {
