@@ -50,9 +50,9 @@ type Config struct {
 	Metrics      string // --metrics: serve /metrics and /healthz on this address
 	MetricsHosts int    // --metrics-hosts: a host label for the N busiest hosts
 
-	In        *natsq.QueueURL // --in: a NATS JetStream work queue instead of files or stdin
-	Out       *natsq.SubjectURL // --out: publish to NATS JetStream instead of stdout
-	NATS      natsq.Options   // --nats-creds, --nats-tls-ca
+	In   *natsq.QueueURL   // --in: a NATS JetStream work queue instead of files or stdin
+	Out  *natsq.SubjectURL // --out: publish to NATS JetStream instead of stdout
+	NATS natsq.Options     // --nats-creds, --nats-tls-ca
 
 	// ProgressSet is true when --progress or --no-progress was given;
 	// otherwise main decides by whether stderr is a terminal.
