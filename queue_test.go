@@ -75,7 +75,9 @@ func TestQueueBackpressure(t *testing.T) {
 	queue := ns.ClientURL() + "/BP/urls"
 	const n, window = 2000, 50
 	enqueueURLs(t, queue, hosts(t, 4, nil), n)
-	cmd := exec.Command(sluiceBin(t), "--in", queue+"?idle=1s&lease=2s", "--window", strconv.Itoa(window), "-c", "8")
+	// -c above the window: a worker takes no more than its fetch slots can
+	// start, so with fewer slots than the window it would not fill it.
+	cmd := exec.Command(sluiceBin(t), "--in", queue+"?idle=1s&lease=2s", "--window", strconv.Itoa(window), "-c", "64")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -481,6 +483,67 @@ func TestOutSkipsRepeats(t *testing.T) {
 	slices.Sort(seqs)
 	if !slices.Equal(seqs, []int64{1, 3}) {
 		t.Errorf("published seqs %v; want [1 3]", seqs)
+	}
+}
+
+// A worker takes from the queue what its fetch slots can start soon, not
+// a window's worth: with stdout stalled, -c 4 and the default window
+// (8,192), it holds a few hundred of 2,000 messages (the records in its
+// 64 KiB output buffer, four in flight, four pulled ahead), so that the
+// rest stay in the queue for other workers. It used to pull all 2,000.
+func TestQueueNoHoarding(t *testing.T) {
+	ns := natsServer(t, t.TempDir(), -1)
+	queue := ns.ClientURL() + "/NH/urls"
+	const n = 2000
+	enqueueURLs(t, queue, hosts(t, 4, nil), n)
+	cmd := exec.Command(sluiceBin(t), "--in", queue+"?idle=1s&lease=2s", "-c", "4")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	js := jsConn(t, ns.ClientURL())
+	unacked := func() (int, uint64) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		s, err := js.Stream(ctx, "NH")
+		if err != nil {
+			return 0, 0
+		}
+		total, delivered := 0, uint64(0)
+		for info := range s.ListConsumers(ctx).Info() {
+			total += info.NumAckPending
+			delivered += info.Delivered.Consumer
+		}
+		return total, delivered
+	}
+	// Wait until the worker is stalled: delivered messages stop growing
+	// between two looks at the broker, with some held.
+	var last uint64
+	waitFor(t, "the worker to stall on stdout", func() bool {
+		held, delivered := unacked()
+		stalled := held > 0 && delivered == last
+		last = delivered
+		if !stalled {
+			time.Sleep(200 * time.Millisecond) // the next look; not a wait for the result
+		}
+		return stalled
+	})
+	if held, delivered := unacked(); held > 400 || delivered > 700 {
+		t.Errorf("%d un-acked messages held, %d delivered, of %d in the queue; want a few hundred at most", held, delivered, n)
+	}
+	out, err := io.ReadAll(stdout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Count(string(out), "\n"); lines != n {
+		t.Errorf("%d records written; want %d", lines, n)
 	}
 }
 

@@ -25,7 +25,8 @@ import (
 //   - queue_members.go: membership and partition ownership. Every worker
 //     keeps a key w.<id> alive in the lease bucket; each partition's owner
 //     among the live workers is chosen by rendezvous hashing, so a worker
-//     joining or leaving moves few partitions. A worker works a partition
+//     joining or leaving moves few partitions, and each takes its even
+//     share. A worker works a partition
 //     only while it holds its lease p.<n> (made with Create, renewed with
 //     Update at the revision it holds, so two workers never both hold it).
 //     A partition it should no longer own is released only once every
@@ -33,7 +34,11 @@ import (
 //     the same host at once. A dead worker's leases lapse after
 //     QueueURL.Lease, and its un-acked messages come back after AckWait.
 //   - queue_pull.go: pulling. A worker holds at most window un-acked
-//     messages and pulls only as many as it has room for (backpressure).
+//     messages and pulls only as many as it has room for (backpressure),
+//     and of those at most ahead that the pipeline has not taken yet: with
+//     the schedule reading only while a fetch slot is free, a worker holds
+//     what it can start soon, not a window's worth, and a partition it
+//     gives up is settled promptly.
 //   - queue_settle.go: settling. A message is acked when the sink has
 //     durably taken its output record (Record.Settle), and handed back
 //     (nak) when its record was canceled. Held messages get InProgress
@@ -68,6 +73,7 @@ type Queue struct {
 	wire.Link
 
 	room       chan struct{}   // a token per message the window has room for
+	ahead      chan struct{}   // a token per message that may be pulled and not yet taken by the pipeline
 	acks       chan settlement // to the ackers
 	ackersDone sync.WaitGroup
 
@@ -150,7 +156,7 @@ var _ streams.Source = (*Queue)(nil)
 // lease bucket when they are missing. Pulling stops when ctx is done; the
 // records then in the pipeline are still settled, and Close gives up the
 // worker's leases. Nothing runs until the source is connected.
-func NewQueue(ctx context.Context, js jetstream.JetStream, q natsq.QueueURL, window int, parser record.Parser) (*Queue, error) {
+func NewQueue(ctx context.Context, js jetstream.JetStream, q natsq.QueueURL, window, ahead int, parser record.Parser) (*Queue, error) {
 	stream, parts, err := natsq.EnsureQueue(ctx, js, q)
 	if err != nil {
 		return nil, err
@@ -165,6 +171,7 @@ func NewQueue(ctx context.Context, js jetstream.JetStream, q natsq.QueueURL, win
 	w := &Queue{
 		q: q, js: js, stream: stream, kv: kv, parts: parts, id: newID(), parser: parser, stop: stop,
 		room:     make(chan struct{}, window),
+		ahead:    make(chan struct{}, ahead),
 		acks:     make(chan settlement, window),
 		held:     map[int]*lease{},
 		unsett:   map[*held]struct{}{},
@@ -173,6 +180,9 @@ func NewQueue(ctx context.Context, js jetstream.JetStream, q natsq.QueueURL, win
 	}
 	for range window {
 		w.room <- struct{}{}
+	}
+	for range ahead {
+		w.ahead <- struct{}{}
 	}
 	w.Start = func(out chan<- any) { w.start(ctx, out) }
 	return w, nil
@@ -255,6 +265,7 @@ func (w *Queue) coordinate(ctx context.Context, out chan<- any) {
 	beat := time.NewTicker(w.q.AckWait / 3)
 	defer beat.Stop()
 	intake := ctx.Done()
+	w.join(ctx)
 	w.rebalance(ctx, out, false)
 	for {
 		select {

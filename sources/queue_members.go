@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -22,10 +23,11 @@ func (w *Queue) rebalance(intake context.Context, out chan<- any, stopping bool)
 		return // the broker is away: leases are kept until they fail to renew
 	}
 	members := w.members(ctx)
+	own := owners(w.parts, members)
 	for p := range w.parts {
 		l := w.held[p]
 		key := "p." + strconv.Itoa(p)
-		mine := !stopping && owner(p, members) == w.id
+		mine := !stopping && own[p] == w.id
 		switch {
 		case l == nil && mine:
 			rev, err := w.kv.Create(ctx, key, []byte(w.id))
@@ -67,6 +69,22 @@ func (w *Queue) rebalance(intake context.Context, out chan<- any, stopping bool)
 	}
 }
 
+// joinWait is how long a worker that has just said it is there waits
+// before it takes partitions: workers started together then see each
+// other at their first rebalance, instead of the first one taking every
+// partition and handing most of them over again.
+const joinWait = 200 * time.Millisecond
+
+// join says this worker is there, and gives others started with it the
+// time to say so too.
+func (w *Queue) join(ctx context.Context) {
+	cctx, cancel := w.call()
+	_, err := w.kv.Put(cctx, "w."+w.id, nil)
+	cancel()
+	w.brokerErr("join", err)
+	sleep(ctx, min(joinWait, w.q.Lease/4))
+}
+
 // members lists the live workers, this one included.
 func (w *Queue) members(ctx context.Context) []string {
 	ids := []string{w.id}
@@ -83,19 +101,47 @@ func (w *Queue) members(ctx context.Context) []string {
 	return ids
 }
 
-// owner is partition p's worker among members: the highest hash of (worker,
-// partition), so that a worker coming or going moves only its own share.
-func owner(p int, members []string) string {
-	var best string
-	var top uint64
-	for _, id := range members {
-		h := fnv.New64a()
-		fmt.Fprintf(h, "%s/%d", id, p)
-		if v := h.Sum64(); best == "" || v > top {
-			best, top = id, v
+// owners assigns each of parts partitions a worker among members, the
+// same on every worker that sees the same members: by rendezvous hashing
+// (the member with the highest score for the partition), but each member
+// takes its share, parts/members rounded down or, for parts%members of
+// them, up: the work is spread evenly whatever the hashes, and a worker
+// coming or going moves little more than its own share.
+func owners(parts int, members []string) []string {
+	share, extra := parts/len(members), parts%len(members)
+	taken := make(map[string]int, len(members))
+	out := make([]string, parts)
+	for p := range parts {
+		var best string
+		var top uint64
+		for _, id := range members {
+			room := taken[id] < share || taken[id] == share && extra > 0
+			if v := score(id, p); room && (best == "" || v > top || v == top && id < best) {
+				best, top = id, v
+			}
+		}
+		out[p] = best
+		if taken[best]++; taken[best] == share+1 {
+			extra--
 		}
 	}
-	return best
+	return out
+}
+
+// score is a worker's claim on partition p: FNV-1a 64 of "id/p", mixed by
+// the finalizer of MurmurHash3. FNV alone will not do: its last bytes
+// barely reach the high bits, so the worker whose id scored highest won
+// every partition.
+func score(id string, p int) uint64 {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s/%d", id, p)
+	x := h.Sum64()
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	x ^= x >> 33
+	return x
 }
 
 // leave gives up the leases and the membership.

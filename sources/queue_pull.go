@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"sluice/internal/natsq"
+	"sluice/record"
 )
 
 // pull starts working partition p under the lease at rev.
@@ -46,17 +47,21 @@ func (w *Queue) puller(ctx context.Context, p int, l *lease, out chan<- any) {
 			return
 		}
 		batch, err := cons.FetchNoWait(n)
-		got := 0
+		var recs []*record.Record
 		if err == nil {
 			for msg := range batch.Messages() {
-				got++
-				w.emit(ctx, msg, p, l, out)
+				if r := w.hold(msg, p, l); r != nil {
+					recs = append(recs, r)
+				}
 			}
 			err = batch.Error()
 		}
-		for range n - got {
+		for range n - len(recs) {
 			w.room <- struct{}{}
+			w.ahead <- struct{}{}
 		}
+		got := len(recs)
+		w.send(ctx, recs, out)
 		switch {
 		case err != nil:
 			if ctx.Err() == nil {
@@ -74,35 +79,48 @@ func (w *Queue) puller(ctx context.Context, p int, l *lease, out chan<- any) {
 	}
 }
 
-// takeRoom waits for room for one message, then takes what more there is,
-// up to a batch; 0 when ctx ends first.
+// takeRoom waits for room for one message, in the window and ahead of
+// the schedule, then takes what more there is of both, up to a batch; 0
+// when ctx ends first.
 func (w *Queue) takeRoom(ctx context.Context) int {
+	select {
+	case <-w.ahead:
+	case <-ctx.Done():
+		return 0
+	}
 	select {
 	case <-w.room:
 	case <-ctx.Done():
+		w.ahead <- struct{}{}
 		return 0
 	}
 	n := 1
 	for n < w.q.Batch {
 		select {
+		case <-w.ahead:
+		default:
+			return n
+		}
+		select {
 		case <-w.room:
 			n++
 		default:
+			w.ahead <- struct{}{}
 			return n
 		}
 	}
 	return n
 }
 
-// emit sends the record of msg downstream, or hands msg back when intake
-// has stopped.
-func (w *Queue) emit(ctx context.Context, msg jetstream.Msg, p int, l *lease, out chan<- any) {
+// hold takes msg as held: its record is made and the message counted
+// among the unsettled ones, which the in-progress acks cover, before it is
+// sent downstream. nil for a message that is not JetStream's, handed back.
+func (w *Queue) hold(msg jetstream.Msg, p int, l *lease) *record.Record {
 	md, err := msg.Metadata()
 	if err != nil { // not a JetStream message: cannot happen on a pull consumer
 		w.brokerErr("message metadata", err)
 		w.brokerErr("hand back", msg.Nak())
-		w.room <- struct{}{}
-		return
+		return nil
 	}
 	if md.NumDelivered > 1 {
 		w.counts.redelivered.Add(1)
@@ -122,12 +140,25 @@ func (w *Queue) emit(ctx context.Context, msg jetstream.Msg, p int, l *lease, ou
 			w.acks <- settlement{h, done} // never blocks: it has room for the window
 		}
 	}
-	select {
-	case out <- r:
-		w.n.Add(1)
-		w.bytes.Add(int64(len(msg.Data())))
-	case <-ctx.Done():
-		r.Settle(false) // not started: back to the queue for another worker
+	w.bytes.Add(int64(len(msg.Data())))
+	return r
+}
+
+// send sends recs downstream in order; when intake stops first, the rest
+// are handed back (not started: for another worker).
+func (w *Queue) send(ctx context.Context, recs []*record.Record, out chan<- any) {
+	for i, r := range recs {
+		select {
+		case out <- r:
+			w.n.Add(1)
+			w.ahead <- struct{}{}
+		case <-ctx.Done():
+			for _, r := range recs[i:] {
+				r.Settle(false)
+				w.ahead <- struct{}{}
+			}
+			return
+		}
 	}
 }
 

@@ -16,7 +16,7 @@ import (
 // source makes the records' source: the queue (--in) or the input lines.
 func (r *run) source(js jetstream.JetStream) error {
 	if r.cfg.In != nil {
-		q, err := sources.NewQueue(r.life.intake, js, *r.cfg.In, r.cfg.Limits.Window, r.cfg.Parser)
+		q, err := sources.NewQueue(r.life.intake, js, *r.cfg.In, r.cfg.Limits.Window, r.cfg.Fetch.Concurrency, r.cfg.Parser)
 		if err != nil {
 			return fmt.Errorf("--in: %w", err)
 		}

@@ -121,12 +121,13 @@ func startProfile(name string) (stop func(), err error) {
 func build(ctx context.Context, life *lifetime, cfg config.Config, stdin io.Reader, stdout, stderr io.Writer) (*run, error) {
 	r := &run{cfg: cfg, life: life}
 	fitOpenFiles(&r.cfg, stderr)
+	// No reading ahead while every fetch worker is busy. For a queue
+	// worker this is what keeps it from hoarding: it takes from the queue
+	// what it can start soon, so that partitions move to a new worker
+	// promptly (the messages a puller holds meanwhile are among the
+	// unsettled ones, which get in-progress acks).
+	r.cfg.Limits.Workers = r.cfg.Fetch.Concurrency
 	if cfg.In == nil {
-		// No reading ahead while every worker is busy, for line input
-		// only: a queue worker's messages that the schedule has not
-		// taken would wait in a pull, where nothing tells the broker
-		// they are being worked (InProgress).
-		r.cfg.Limits.Workers = r.cfg.Fetch.Concurrency
 		in, err := openInputs(cfg.Inputs, stdin)
 		if err != nil {
 			return r, err
