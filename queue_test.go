@@ -489,8 +489,8 @@ func TestOutSkipsRepeats(t *testing.T) {
 // A worker takes from the queue what its fetch slots can start soon, not
 // a window's worth: with stdout stalled, -c 4 and the default window
 // (8,192), it holds a few hundred of 2,000 messages (the records in its
-// 64 KiB output buffer, four in flight, four pulled ahead), so that the
-// rest stay in the queue for other workers. It used to pull all 2,000.
+// 64 KiB output buffer, four in flight, at most 256 pulled ahead), so that
+// the rest stay in the queue for other workers. It used to pull all 2,000.
 func TestQueueNoHoarding(t *testing.T) {
 	ns := natsServer(t, t.TempDir(), -1)
 	queue := ns.ClientURL() + "/NH/urls"
@@ -532,9 +532,11 @@ func TestQueueNoHoarding(t *testing.T) {
 		}
 		return stalled
 	})
-	if held, delivered := unacked(); held > 400 || delivered > 700 {
+	held, delivered := unacked()
+	if held > 700 || delivered > 1000 {
 		t.Errorf("%d un-acked messages held, %d delivered, of %d in the queue; want a few hundred at most", held, delivered, n)
 	}
+	t.Logf("stalled: %d un-acked messages held, %d delivered, of %d", held, delivered, n)
 	out, err := io.ReadAll(stdout)
 	if err != nil {
 		t.Fatal(err)

@@ -16,7 +16,9 @@ import (
 // source makes the records' source: the queue (--in) or the input lines.
 func (r *run) source(js jetstream.JetStream) error {
 	if r.cfg.In != nil {
-		q, err := sources.NewQueue(r.life.intake, js, *r.cfg.In, r.cfg.Limits.Window, r.cfg.Fetch.Concurrency, r.cfg.Parser)
+		// Pulled ahead of the schedule: enough for full batches of pulls
+		// (one round trip to the broker each), not a window's worth.
+		q, err := sources.NewQueue(r.life.intake, js, *r.cfg.In, r.cfg.Limits.Window, 4*max(r.cfg.Fetch.Concurrency, r.cfg.In.Batch), r.cfg.Parser)
 		if err != nil {
 			return fmt.Errorf("--in: %w", err)
 		}
