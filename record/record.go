@@ -90,8 +90,9 @@ type Record struct {
 	Replayable bool          // the last attempt may be sent again: its method is idempotent (RFC 9110) or it has an Idempotency-Key
 
 	// From a queue (--in nats://…); empty for line input.
-	MsgID  string          // the input message's stream and sequence: the output's Nats-Msg-Id
-	Settle func(done bool) // called once, by the sink (wire.Sink and its writer): true when the output record is durably taken (ack), false to hand the message back (nak)
+	MsgID   string          // the input message's stream and sequence: the output's Nats-Msg-Id
+	Revoked func() bool     // from a queue: true once this worker has lost the lease of the message's partition (another may own it now); nil otherwise
+	Settle  func(done bool) // called once, by the sink (wire.Sink and its writer): true when the output record is durably taken (ack), false to hand the message back (nak)
 }
 
 // Passes reports whether r goes by the stages untouched (the pass-through

@@ -142,6 +142,9 @@ type lease struct {
 	pulling   chan struct{}      // closed when the puller has ended
 	inflight  atomic.Int64       // pulled, not settled
 	failed    atomic.Bool        // the puller could not start
+	lost      atomic.Bool        // the lease lapsed while held: what is held from it is handed back, not sent
+	renewed   atomic.Int64       // when the lease was last made or renewed (UnixNano)
+	revoked   func() bool        // Record.Revoked of the messages pulled under it
 	releasing bool
 }
 

@@ -48,11 +48,13 @@ func (w *Queue) rebalance(intake context.Context, out chan<- any, stopping bool)
 			switch {
 			case err == nil:
 				l.rev = rev
+				l.renewed.Store(time.Now().UnixNano())
 			case errors.Is(err, jetstream.ErrKeyRevisionMismatch), errors.Is(err, jetstream.ErrKeyExists):
 				// Lost: it lapsed while this worker could not renew, and may
 				// be another's now. Stop pulling; what is in flight is
 				// settled as usual.
 				w.brokerErr("renew lease "+key, err)
+				l.lost.Store(true)
 				l.cancel()
 				delete(w.held, p)
 				w.counts.lost.Add(1)

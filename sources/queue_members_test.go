@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"testing/synctest"
+	"time"
 )
 
 // Partitions are spread evenly over the workers, whatever their ids, and
@@ -55,4 +57,31 @@ func TestOwners(t *testing.T) {
 	} else {
 		t.Logf("a fifth worker joining moves %.1f of 16 partitions on average", avg)
 	}
+}
+
+// A lease's records are revoked once it is lost, or once it has gone
+// unrenewed past the fence (the worker may have slept through its lapse),
+// and not before; a renewal lifts the fence.
+func TestLeaseFence(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := &lease{}
+		l.renewed.Store(time.Now().UnixNano())
+		revoked := l.fence(1500 * time.Millisecond)
+		time.Sleep(1400 * time.Millisecond)
+		if revoked() {
+			t.Fatal("revoked within the fence")
+		}
+		time.Sleep(200 * time.Millisecond)
+		if !revoked() {
+			t.Fatal("not revoked past the fence")
+		}
+		l.renewed.Store(time.Now().UnixNano())
+		if revoked() {
+			t.Fatal("revoked right after a renewal")
+		}
+		l.lost.Store(true)
+		if !revoked() {
+			t.Fatal("not revoked once lost")
+		}
+	})
 }

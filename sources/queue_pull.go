@@ -16,6 +16,8 @@ import (
 func (w *Queue) pull(intake context.Context, p int, rev uint64, out chan<- any) {
 	ctx, cancel := context.WithCancel(intake)
 	l := &lease{rev: rev, cancel: cancel, pulling: make(chan struct{})}
+	l.renewed.Store(time.Now().UnixNano())
+	l.revoked = l.fence(w.q.Lease * 3 / 4)
 	w.held[p] = l
 	w.pullers.Add(1)
 	w.counts.taken.Add(1)
@@ -112,6 +114,17 @@ func (w *Queue) takeRoom(ctx context.Context) int {
 	return n
 }
 
+// fence returns the lease's Record.Revoked: true once it is lost, or not
+// renewed for longer than after, so that it may have lapsed at the broker.
+// A worker stopped (SIGSTOP) past its lease sees this at once on waking,
+// before its coordinator learns the lease is gone: another worker may own
+// the partition by then.
+func (l *lease) fence(after time.Duration) func() bool {
+	return func() bool {
+		return l.lost.Load() || time.Since(time.Unix(0, l.renewed.Load())) > after
+	}
+}
+
 // hold takes msg as held: its record is made and the message counted
 // among the unsettled ones, which the in-progress acks cover, before it is
 // sent downstream. nil for a message that is not JetStream's, handed back.
@@ -129,6 +142,7 @@ func (w *Queue) hold(msg jetstream.Msg, p int, l *lease) *record.Record {
 	line := bytes.TrimSpace(msg.Data())
 	r := w.parser.Parse(int64(md.Sequence.Stream), line)
 	r.MsgID = natsq.MsgID(w.q.Stream, md.Sequence.Stream)
+	r.Revoked = l.revoked
 	h := &held{msg: msg, l: l}
 	w.mu.Lock()
 	w.unsett[h] = struct{}{}

@@ -35,7 +35,8 @@ type Doer interface {
 // they go again.
 //
 // A record that passes (record.Record.Passes) before its first attempt goes
-// by untouched. Once stop is closed no attempt starts: a record that has
+// by untouched. A record whose queue partition this worker no longer holds
+// (Revoked) is not sent: it is marked canceled, which hands it back. Once stop is closed no attempt starts: a record that has
 // had one keeps its last result, one that never had one is marked
 // canceled. ctx cancels the attempts in flight (the pipeline cancels it
 // when the grace period ends).
@@ -51,6 +52,10 @@ func FetchFlow(ctx context.Context, stop <-chan struct{}, f Doer, workers int, b
 		}
 		switch {
 		case r.Attempts == 0 && r.Passes():
+		case r.Revoked != nil && r.Revoked():
+			// Another worker may own the partition, and the host, now:
+			// back to the queue, for whoever owns it, without a request.
+			r.Fail(record.KindCanceled, "not started: this worker lost the partition's lease")
 		case stopped(stop) && r.Attempts > 0: // a retry that was not started
 		case stopped(stop):
 			r.Fail(record.KindCanceled, "not started: sluice was stopping")

@@ -8,7 +8,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"sluice/internal/metrics"
 	"sluice/sinks"
+	"sluice/sources"
 )
 
 // serveMetrics starts --metrics once every part of the run is made: the
@@ -36,24 +38,7 @@ func (r *run) serveMetrics(stderr io.Writer) error {
 	m.Gauge("sluice_hosts", "Hosts whose state the schedule keeps: with records held or in flight, or limits still running.", r.schedule.Hosts)
 	m.Counter("sluice_input_bytes_total", "Input bytes read.", r.src.BytesRead)
 	if r.queue != nil {
-		q := r.queue
-		m.Counter("sluice_queue_acked_total", "Queue messages acked: their record was written.", func() int64 { return q.Counts().Acked })
-		m.Counter("sluice_queue_handed_back_total", "Queue messages nak'ed, for another worker or a later try.", func() int64 { return q.Counts().HandedBack })
-		m.Counter("sluice_queue_redelivered_total", "Queue messages pulled that had been delivered before.", func() int64 { return q.Counts().Redelivered })
-		m.Labelled("sluice_queue_lease_changes_total", "Partition leases taken, released, or lost (lapsed while the broker was away).",
-			prometheus.CounterValue, "change", func() map[string]int64 {
-				c := q.Counts()
-				return map[string]int64{"taken": c.Taken, "released": c.Released, "lost": c.Lost}
-			})
-		m.Labelled("sluice_queue_pending", "Messages after the last one pulled, per partition this worker holds.",
-			prometheus.GaugeValue, "partition", func() map[string]int64 {
-				out := map[string]int64{}
-				for p, n := range q.Counts().Pending {
-					out[strconv.Itoa(p)] = int64(n)
-				}
-				return out
-			})
-		m.Counter("sluice_queue_broker_errors_total", "Calls to the broker that failed and were tried again.", func() int64 { n, _ := q.BrokerErrors(); return n })
+		queueMetrics(m, r.queue)
 	}
 	if ns, ok := r.out.(*sinks.NATS); ok {
 		m.Counter("sluice_publish_duplicates_total", "Records published that the output stream dropped as duplicates.", ns.Duplicates)
@@ -68,4 +53,25 @@ func (r *run) serveMetrics(stderr io.Writer) error {
 		fmt.Fprintf(stderr, "sluice: metrics on http://%s/metrics\n", srv.Addr)
 	}
 	return nil
+}
+
+// queueMetrics adds what a queue worker (--in) counts.
+func queueMetrics(m *metrics.Metrics, q *sources.Queue) {
+	m.Counter("sluice_queue_acked_total", "Queue messages acked: their record was written.", func() int64 { return q.Counts().Acked })
+	m.Counter("sluice_queue_handed_back_total", "Queue messages nak'ed, for another worker or a later try.", func() int64 { return q.Counts().HandedBack })
+	m.Counter("sluice_queue_redelivered_total", "Queue messages pulled that had been delivered before.", func() int64 { return q.Counts().Redelivered })
+	m.Labelled("sluice_queue_lease_changes_total", "Partition leases taken, released, or lost (lapsed while the broker was away).",
+		prometheus.CounterValue, "change", func() map[string]int64 {
+			c := q.Counts()
+			return map[string]int64{"taken": c.Taken, "released": c.Released, "lost": c.Lost}
+		})
+	m.Labelled("sluice_queue_pending", "Messages after the last one pulled, per partition this worker holds.",
+		prometheus.GaugeValue, "partition", func() map[string]int64 {
+			out := map[string]int64{}
+			for p, n := range q.Counts().Pending {
+				out[strconv.Itoa(p)] = int64(n)
+			}
+			return out
+		})
+	m.Counter("sluice_queue_broker_errors_total", "Calls to the broker that failed and were tried again.", func() int64 { n, _ := q.BrokerErrors(); return n })
 }
