@@ -77,29 +77,9 @@ func TestQueueBackpressure(t *testing.T) {
 	enqueueURLs(t, queue, hosts(t, 4, nil), n)
 	// -c above the window: a worker takes no more than its fetch slots can
 	// start, so with fewer slots than the window it would not fill it.
-	cmd := exec.Command(sluiceBin(t), "--in", queue+"?idle=1s&lease=2s", "--window", strconv.Itoa(window), "-c", "64")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
+	cmd, stdout := startStalled(t, "--in", queue+"?idle=1s&lease=2s", "--window", strconv.Itoa(window), "-c", "64")
 	js := jsConn(t, ns.ClientURL())
-	pending := func() int {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		total := 0
-		s, err := js.Stream(ctx, "BP")
-		if err != nil {
-			return 0
-		}
-		for info := range s.ListConsumers(ctx).Info() {
-			total += info.NumAckPending
-		}
-		return total
-	}
+	pending := func() int { held, _ := ackPending(js, "BP"); return held }
 	most := 0
 	waitFor(t, "the worker to fill its window", func() bool { most = max(most, pending()); return most >= window })
 	for range 20 { // twenty looks while nobody reads stdout: the window must hold at each (sampling, not a wait)
@@ -486,6 +466,38 @@ func TestOutSkipsRepeats(t *testing.T) {
 	}
 }
 
+// startStalled starts sluice with a stdout that nobody reads until the
+// test does; it is killed when the test ends.
+func startStalled(t *testing.T, args ...string) (*exec.Cmd, io.ReadCloser) {
+	t.Helper()
+	cmd := exec.Command(sluiceBin(t), args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	return cmd, stdout
+}
+
+// ackPending sums the messages of stream's consumers that are delivered
+// and not acked, and all those delivered; 0, 0 while it is not there.
+func ackPending(js jetstream.JetStream, stream string) (held int, delivered uint64) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		return 0, 0
+	}
+	for info := range s.ListConsumers(ctx).Info() {
+		held += info.NumAckPending
+		delivered += info.Delivered.Consumer
+	}
+	return held, delivered
+}
+
 // A worker takes from the queue what its fetch slots can start soon, not
 // a window's worth: with stdout stalled, -c 4 and the default window
 // (8,192), it holds a few hundred of 2,000 messages (the records in its
@@ -496,30 +508,9 @@ func TestQueueNoHoarding(t *testing.T) {
 	queue := ns.ClientURL() + "/NH/urls"
 	const n = 2000
 	enqueueURLs(t, queue, hosts(t, 4, nil), n)
-	cmd := exec.Command(sluiceBin(t), "--in", queue+"?idle=1s&lease=2s", "-c", "4")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
+	cmd, stdout := startStalled(t, "--in", queue+"?idle=1s&lease=2s", "-c", "4")
 	js := jsConn(t, ns.ClientURL())
-	unacked := func() (int, uint64) {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		s, err := js.Stream(ctx, "NH")
-		if err != nil {
-			return 0, 0
-		}
-		total, delivered := 0, uint64(0)
-		for info := range s.ListConsumers(ctx).Info() {
-			total += info.NumAckPending
-			delivered += info.Delivered.Consumer
-		}
-		return total, delivered
-	}
+	unacked := func() (int, uint64) { return ackPending(js, "NH") }
 	// Wait until the worker is stalled: delivered messages stop growing
 	// between two looks at the broker, with some held.
 	var last uint64
