@@ -89,16 +89,7 @@ func TestQueueBackpressure(t *testing.T) {
 	if most > window {
 		t.Errorf("%d un-acked messages held; the window is %d", most, window)
 	}
-	out, err := io.ReadAll(stdout)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatal(err)
-	}
-	if lines := strings.Count(string(out), "\n"); lines != n {
-		t.Errorf("%d records written; want %d", lines, n)
-	}
+	drain(t, cmd, stdout, n)
 	t.Logf("at most %d un-acked messages with --window %d", most, window)
 }
 
@@ -482,6 +473,22 @@ func startStalled(t *testing.T, args ...string) (*exec.Cmd, io.ReadCloser) {
 	return cmd, stdout
 }
 
+// drain reads a stalled sluice's output to its end, and checks it exits 0
+// having written n records.
+func drain(t *testing.T, cmd *exec.Cmd, stdout io.Reader, n int) {
+	t.Helper()
+	out, err := io.ReadAll(stdout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Count(string(out), "\n"); lines != n {
+		t.Errorf("%d records written; want %d", lines, n)
+	}
+}
+
 // ackPending sums the messages of stream's consumers that are delivered
 // and not acked, and all those delivered; 0, 0 while it is not there.
 func ackPending(js jetstream.JetStream, stream string) (held int, delivered uint64) {
@@ -528,16 +535,7 @@ func TestQueueNoHoarding(t *testing.T) {
 		t.Errorf("%d un-acked messages held, %d delivered, of %d in the queue; want a few hundred at most", held, delivered, n)
 	}
 	t.Logf("stalled: %d un-acked messages held, %d delivered, of %d", held, delivered, n)
-	out, err := io.ReadAll(stdout)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatal(err)
-	}
-	if lines := strings.Count(string(out), "\n"); lines != n {
-		t.Errorf("%d records written; want %d", lines, n)
-	}
+	drain(t, cmd, stdout, n)
 }
 
 // Loading the same input twice does not double the work: each message
