@@ -26,8 +26,8 @@ func (r *run) serveMetrics(stderr io.Writer) error {
 	m.Counter("sluice_records_failed_total", "Records written with an error.", r.out.Errors)
 	m.Labelled("sluice_records_skipped_total", "Records neither fetched nor written: reason resume or duplicate (--unique).",
 		prometheus.CounterValue, "reason", r.sink.Skipped)
-	m.Gauge("sluice_records_held", "Records read and not yet written or skipped: in the window.", func() int64 {
-		held := r.src.Count() - r.out.Count()
+	m.Gauge("sluice_records_held", "Records read and not yet written, skipped or handed back to the queue: in the window.", func() int64 {
+		held := r.src.Count() - r.out.Count() - r.sink.Requeued() // handed back to the queue: not held
 		for _, n := range r.sink.Skipped() {
 			held -= n
 		}
