@@ -126,8 +126,12 @@ func natsServer(t testing.TB, dir string, port int) *natsd {
 func (n *natsd) ClientURL() string { return n.url }
 
 // stop shuts the server down (SIGTERM) and waits until it has.
-func (n *natsd) stop() {
-	n.cmd.Process.Signal(syscall.SIGTERM) // fails only once it has exited
+func (n *natsd) stop() { n.signal(syscall.SIGTERM) }
+
+// signal sends sig (SIGTERM: shut down; SIGKILL: die) and waits until the
+// server has gone. Later calls find it gone.
+func (n *natsd) signal(sig syscall.Signal) {
+	n.cmd.Process.Signal(sig) // fails only once it has exited
 	<-n.done
 }
 

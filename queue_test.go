@@ -93,9 +93,17 @@ func TestQueueBackpressure(t *testing.T) {
 	t.Logf("at most %d un-acked messages with --window %d", most, window)
 }
 
-// The broker restarts in the middle of a run: the workers reconnect and
-// finish, and every message gets exactly one record.
+// The broker restarts in the middle of a run, shut down or killed with
+// SIGKILL (no shutdown: what it had written to its store is what there
+// is): the workers reconnect and finish, and every message gets exactly
+// one record.
 func TestQueueBrokerRestart(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
+		t.Run(sig.String(), func(t *testing.T) { brokerRestart(t, sig) })
+	}
+}
+
+func brokerRestart(t *testing.T, sig syscall.Signal) {
 	dir := t.TempDir()
 	ns := natsServer(t, dir, -1)
 	url, port := ns.ClientURL(), ns.port
@@ -107,7 +115,7 @@ func TestQueueBrokerRestart(t *testing.T) {
 		"-c", "8", "--host-concurrency", "2", "--host-rate", "400"}
 	workers := []*worker{startWorker(t, args...), startWorker(t, args...)}
 	waitFor(t, "a first part of the records", func() bool { return streamMsgs(js, "RESTART_RESULTS") >= n/4 })
-	ns.stop()
+	ns.signal(sig)
 	time.Sleep(500 * time.Millisecond) // the broker stays away this long: the scenario, not a wait for something
 	natsServer(t, dir, port)
 	t.Cleanup(func() { // before the server's own cleanup stops it
@@ -669,4 +677,29 @@ func TestQueueWorkerStopped(t *testing.T) {
 	if overlaps > 1 {
 		t.Errorf("%d requests went to a host while the other worker had one under way there; at most the one a had started may", overlaps)
 	}
+}
+
+// Workers die again and again: every sixth of the run, one of three is
+// killed with SIGKILL and a new one started. Every message still ends as
+// exactly one record in --out.
+func TestQueueRepeatedKills(t *testing.T) {
+	ns := natsServer(t, t.TempDir(), -1)
+	const n = 6000
+	queue := ns.ClientURL() + "/RK/urls"
+	enqueueURLs(t, queue, hosts(t, 12, nil), n)
+	js := jsConn(t, ns.ClientURL())
+	args := []string{"--in", queue + "?idle=2s&lease=2s&ack_wait=2s", "--out", ns.ClientURL() + "/rk.out", "-c", "8"}
+	workers := []*worker{startWorker(t, args...), startWorker(t, args...), startWorker(t, args...)}
+	for k := 1; k <= 5; k++ {
+		waitFor(t, fmt.Sprintf("%d/6 of the records", k), func() bool { return streamMsgs(js, "RK_OUT") >= uint64(k*n/6) })
+		i := k % len(workers)
+		workers[i].cmd.Process.Signal(syscall.SIGKILL)
+		err := <-workers[i].done
+		workers[i].done <- err // for its cleanup
+		workers[i] = startWorker(t, args...)
+	}
+	for _, w := range workers {
+		w.wait(t)
+	}
+	checkEveryOnce(t, outputSeqs(t, js, "RK_OUT"), n)
 }
