@@ -104,22 +104,26 @@ type queueCounts struct {
 
 // QueueCounts are the counts of a worker's work on the queue.
 type QueueCounts struct {
-	Pulled, Acked, HandedBack, Redelivered int64 // messages
-	Taken, Released, Lost                  int64 // partition leases
-	Pending                                map[int]uint64
+	Acked, HandedBack, Redelivered int64 // messages
+	Taken, Released, Lost          int64 // partition leases
 }
 
-// Counts returns what the worker has done so far, and for each partition
-// it holds, the messages after the last one it pulled.
+// Counts returns what the worker has done so far.
 func (w *Queue) Counts() QueueCounts {
 	c := &w.counts
-	c.pendingMu.Lock()
-	pending := maps.Clone(c.pending)
-	c.pendingMu.Unlock()
 	return QueueCounts{
-		Pulled: w.n.Load(), Acked: c.acked.Load(), HandedBack: c.handedBack.Load(), Redelivered: c.redelivered.Load(),
-		Taken: c.taken.Load(), Released: c.released.Load(), Lost: c.lost.Load(), Pending: pending,
+		Acked: c.acked.Load(), HandedBack: c.handedBack.Load(), Redelivered: c.redelivered.Load(),
+		Taken: c.taken.Load(), Released: c.released.Load(), Lost: c.lost.Load(),
 	}
+}
+
+// Pending returns, for each partition the worker holds, the messages
+// after the last one it pulled.
+func (w *Queue) Pending() map[int]uint64 {
+	c := &w.counts
+	c.pendingMu.Lock()
+	defer c.pendingMu.Unlock()
+	return maps.Clone(c.pending)
 }
 
 // setPending keeps p's pending count, or forgets it (n < 0) when p is let go.

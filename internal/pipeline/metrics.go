@@ -68,7 +68,7 @@ func queueMetrics(m *metrics.Metrics, q *sources.Queue) {
 	m.Labelled("sluice_queue_pending", "Messages after the last one pulled, per partition this worker holds.",
 		prometheus.GaugeValue, "partition", func() map[string]int64 {
 			out := map[string]int64{}
-			for p, n := range q.Counts().Pending {
+			for p, n := range q.Pending() {
 				out[strconv.Itoa(p)] = int64(n)
 			}
 			return out
