@@ -377,23 +377,24 @@ func TestQueueCreds(t *testing.T) {
 // nothing pending and nothing awaiting ack. The consumer is made to read
 // another subject first, takes and acks a message there, and is then
 // pointed at the partition: its position stays past the message already
-// on the partition's subject.
+// on the partition's subject. The stream has 4 partitions; the server puts
+// token "a" in partition 0 of them, "b" in partition 1.
 func orphan(t *testing.T, js jetstream.JetStream, stream, subject string, base string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	cfg := jetstream.ConsumerConfig{
-		Durable: "sluice-0", FilterSubject: subject + ".elsewhere", AckPolicy: jetstream.AckExplicitPolicy,
+		Durable: "sluice-0", FilterSubject: subject + ".1.b", AckPolicy: jetstream.AckExplicitPolicy,
 		AckWait: 30 * time.Second, MaxDeliver: -1, MaxAckPending: -1,
 	}
 	c, err := js.CreateConsumer(ctx, stream, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := js.Publish(ctx, subject+".0", []byte(base+"/orphan")); err != nil {
+	if _, err := js.Publish(ctx, subject+".a", []byte(base+"/orphan")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := js.Publish(ctx, subject+".elsewhere", []byte(base+"/elsewhere")); err != nil {
+	if _, err := js.Publish(ctx, subject+".b", []byte(base+"/elsewhere")); err != nil {
 		t.Fatal(err)
 	}
 	msg, err := c.Next(jetstream.FetchMaxWait(5 * time.Second))
@@ -403,7 +404,7 @@ func orphan(t *testing.T, js jetstream.JetStream, stream, subject string, base s
 	if err := msg.DoubleAck(ctx); err != nil {
 		t.Fatal(err)
 	}
-	cfg.FilterSubject = subject + ".0"
+	cfg.FilterSubject = subject + ".0.*"
 	if c, err = js.UpdateConsumer(ctx, stream, cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -702,4 +703,70 @@ func TestQueueRepeatedKills(t *testing.T) {
 		w.wait(t)
 	}
 	checkEveryOnce(t, outputSeqs(t, js, "RK_OUT"), n)
+}
+
+// Any NATS client can load the queue: plain publishes (no sluice code) on
+// SUBJECT.<host with '.' as '_'>, to a stream made by `sluice enqueue`
+// from no input. One worker writes one record per message: URL lines,
+// NDJSON objects and a line that is not a URL. The messages of each host
+// are stored in one partition, which the server chose.
+func TestQueueForeignProducer(t *testing.T) {
+	ns := natsServer(t, t.TempDir(), -1)
+	js := jsConn(t, ns.ClientURL())
+	queue := ns.ClientURL() + "/FOREIGN/crawl.urls"
+	if _, stderr, code := runSluice(t, "", "enqueue", "--to", queue+"?partitions=8"); code != 0 {
+		t.Fatalf("enqueue of nothing: exit %d: %s", code, stderr)
+	}
+	ctx := context.Background()
+	base := hosts(t, 3, nil)
+	want := map[string]bool{}
+	for i := range 30 {
+		u := fmt.Sprintf("%s/r?i=%d", base[i%3], i)
+		body := u
+		if i%2 == 1 {
+			body = fmt.Sprintf(`{"url":%q,"n":%d}`, u, i)
+		}
+		token := strings.ReplaceAll(strings.TrimPrefix(base[i%3], "http://"), ".", "_")
+		if _, err := js.Publish(ctx, "crawl.urls."+token, []byte(body)); err != nil {
+			t.Fatal(err)
+		}
+		want[u] = true
+	}
+	if _, err := js.Publish(ctx, "crawl.urls._", []byte("not a url")); err != nil {
+		t.Fatal(err)
+	}
+	s, err := js.Stream(ctx, "FOREIGN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx, jetstream.WithSubjectFilter(">"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for subject, n := range info.State.Subjects {
+		if parts := strings.Split(subject, "."); len(parts) != 4 || n != 10 && parts[3] != "_" {
+			t.Errorf("stored %d messages as %s; want crawl.urls.<partition>.<token>, 10 of each host", n, subject)
+		}
+	}
+
+	stdout, stderr, code := runSluice(t, "", "--in", queue+"?idle=1s&lease=2s")
+	if code != 0 {
+		t.Fatalf("worker: exit %d: %s", code, stderr)
+	}
+	invalid := 0
+	for _, line := range strings.Split(strings.TrimSuffix(stdout, "\n"), "\n") {
+		var r outRecord
+		switch err := json.Unmarshal([]byte(line), &r); {
+		case err != nil:
+			t.Fatalf("%q: %v", line, err)
+		case r.Error != nil && r.Error.Kind == "invalid_input":
+			invalid++
+		case !want[r.URL] || r.Status != 200:
+			t.Errorf("record %s: not one of the messages, or not 200", line)
+		}
+		delete(want, r.URL)
+	}
+	if len(want) != 0 || invalid != 1 {
+		t.Errorf("%d messages without a record, %d invalid_input records (want 0, 1):\n%s", len(want), invalid, stdout)
+	}
 }

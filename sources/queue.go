@@ -170,6 +170,7 @@ func NewQueue(ctx context.Context, js jetstream.JetStream, q natsq.QueueURL, win
 	}
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket: natsq.LeaseBucket(q.Stream), TTL: q.Lease, History: 1, Storage: jetstream.FileStorage,
+		Replicas: stream.CachedInfo().Config.Replicas, // as many copies as the queue's
 	})
 	if err != nil {
 		return nil, fmt.Errorf("lease bucket: %w", err)

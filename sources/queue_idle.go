@@ -51,7 +51,7 @@ func (w *Queue) queueIdle(ctx context.Context) (bool, error) {
 			if err != nil {
 				return false, err
 			}
-			if info.State.Subjects[subject] > 0 {
+			if len(info.State.Subjects) > 0 { // a subject is listed while it holds a message
 				return false, nil
 			}
 			continue

@@ -9,20 +9,21 @@ import (
 )
 
 func TestParseQueueURL(t *testing.T) {
-	q, err := ParseQueueURL("nats://u:pw@127.0.0.1:4222/WORK/urls?durable=d1&batch=8&ack_wait=3s&lease=2s&idle=1s&partitions=4")
-	want := QueueURL{Server: "nats://u:pw@127.0.0.1:4222", Stream: "WORK", Subject: "urls", Durable: "d1", Batch: 8,
-		AckWait: 3 * time.Second, Lease: 2 * time.Second, Partitions: 4, Idle: time.Second}
+	q, err := ParseQueueURL("nats://u:pw@127.0.0.1:4222,127.0.0.1:4223/WORK/urls?durable=d1&batch=8&ack_wait=3s&lease=2s&idle=1s&partitions=4&replicas=3")
+	want := QueueURL{Server: "nats://u:pw@127.0.0.1:4222,127.0.0.1:4223", Stream: "WORK", Subject: "urls", Durable: "d1", Batch: 8,
+		AckWait: 3 * time.Second, Lease: 2 * time.Second, Partitions: 4, Replicas: 3, Idle: time.Second}
 	if err != nil || q != want {
 		t.Errorf("ParseQueueURL = %+v, %v; want %+v", q, err, want)
 	}
 	q, err = ParseQueueURL("tls://h:1/S/a.b")
-	if err != nil || q.Durable != "sluice" || q.Batch != 64 || q.AckWait != 30*time.Second || q.Partitions != DefaultPartitions || q.Idle != 0 {
+	if err != nil || q.Durable != "sluice" || q.Batch != 64 || q.AckWait != 30*time.Second || q.Partitions != DefaultPartitions || q.Replicas != 1 || q.Idle != 0 {
 		t.Errorf("defaults = %+v, %v", q, err)
 	}
 	for _, bad := range []string{
 		"http://h:1/S/s", "nats://h:1/S", "nats://h:1/S/s/x", "nats://h:1/S!/s", "nats://h:1/S/a.*",
 		"nats://u:s3cret@h:1/S/s?batch=0", "nats://u:s3cret@h:1/S/s?ack_wait=10ms", "nats://u:s3cret@h:1/S/s?idle=-1s",
 		"nats://u:s3cret@h:1/S/s?bogus=1", "nats://u:s3cret@h:1/S/s?durable=a.b", "nats://u:s3cret@h:%zz/S/s",
+		"nats://u:s3cret@h:1/S/s?replicas=0", "nats://u:s3cret@h:1/S/s?replicas=7",
 	} {
 		_, err := ParseQueueURL(bad)
 		if err == nil || strings.Contains(err.Error(), "s3cret") {
@@ -36,32 +37,30 @@ func TestParseSubjectURL(t *testing.T) {
 	if err != nil || o != (SubjectURL{Server: "nats://u:pw@127.0.0.1:4222", Subject: "crawl.out"}) {
 		t.Errorf("ParseSubjectURL = %+v, %v", o, err)
 	}
-	o, err = ParseSubjectURL("nats://127.0.0.1:4222/crawl.out?max_age=24h&max_bytes=1073741824")
-	if err != nil || o.MaxAge != 24*time.Hour || o.MaxBytes != 1<<30 {
+	o, err = ParseSubjectURL("nats://127.0.0.1:4222/crawl.out?max_age=24h&max_bytes=1073741824&replicas=3")
+	if err != nil || o.MaxAge != 24*time.Hour || o.MaxBytes != 1<<30 || o.Replicas != 3 {
 		t.Errorf("with limits: %+v, %v", o, err)
 	}
 	for _, bad := range []string{"nats://h:1/", "nats://h:1/a.>", "nats://h:1/a?x=1", "ftp://h:1/a",
-		"nats://h:1/a?max_age=0s", "nats://h:1/a?max_age=soon", "nats://h:1/a?max_bytes=-1", "nats://h:1/a?max_bytes=1GiB"} {
+		"nats://h:1/a?max_age=0s", "nats://h:1/a?max_age=soon", "nats://h:1/a?max_bytes=-1", "nats://h:1/a?max_bytes=1GiB", "nats://h:1/a?replicas=0"} {
 		if _, err := ParseSubjectURL(bad); err == nil {
 			t.Errorf("ParseSubjectURL(%q) = nil error", bad)
 		}
 	}
 }
 
-// The partition of a host is part of the scheme other producers follow:
-// FNV-1a 32 of the host key, modulo n (the values were computed apart from
-// Go, with a few lines of Python). They must never change.
-func TestPartition(t *testing.T) {
-	for _, tc := range []struct {
-		host string
-		n    int
-		want int
-	}{{"example.com", 16, 6}, {"example.com", 1, 0}, {"127.0.0.1:8080", 16, 12}, {"", 16, 5}} {
-		if got := Partition(tc.host, tc.n); got != tc.want {
-			t.Errorf("Partition(%q, %d) = %d; want %d", tc.host, tc.n, got, tc.want)
+// A host's subject token is part of the scheme other producers follow.
+func TestHostToken(t *testing.T) {
+	for host, want := range map[string]string{
+		"example.com": "example_com", "127.0.0.1:8080": "127_0_0_1:8080", "[::1]:8080": "[::1]:8080",
+		"": "_", "a_b.test": "a_b_test", "a*b>c d": "a_b_c_d",
+	} {
+		if got := HostToken(host); got != want {
+			t.Errorf("HostToken(%q) = %q; want %q", host, got, want)
 		}
 	}
-	if ConsumerName("sluice", 3) != "sluice-3" || PartitionSubject("urls", 3) != "urls.3" || MsgID("WORK", 42) != "WORK:42" {
+	if InputSubject("crawl.urls", "example.com") != "crawl.urls.example_com" || ConsumerName("sluice", 3) != "sluice-3" ||
+		PartitionSubject("urls", 3) != "urls.3.*" || MsgID("WORK", 42) != "WORK:42" {
 		t.Error("the names of the scheme changed")
 	}
 	if Redact("nats://u:pw@h:1") != "nats://h:1" {

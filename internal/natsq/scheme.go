@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"regexp"
 	"strconv"
 	"strings"
@@ -27,17 +26,39 @@ const (
 	DefaultPartitions = 16
 )
 
-// Partition is the partition of a host among n: FNV-1a (32 bit) of the host
-// key (lower case, with the port unless it is the scheme's default, as in
-// record.HostKey) modulo n. A line without a usable URL goes to partition 0.
-func Partition(hostKey string, n int) int {
-	h := fnv.New32a()
-	h.Write([]byte(hostKey))
-	return int(h.Sum32() % uint32(n))
+// HostToken is the subject token that carries a host key (lower case,
+// with the port unless it is the scheme's default, as in record.HostKey):
+// each '.' becomes '_', as does anything a subject token cannot hold. Two
+// hosts may share a token (a_b.test and a.b.test): they share a partition
+// then, which costs nothing but spread. A line without a host has "_".
+func HostToken(hostKey string) string {
+	if hostKey == "" {
+		return "_"
+	}
+	return strings.Map(func(c rune) rune {
+		if c == '.' || c == '*' || c == '>' || c <= ' ' || c == 0x7f {
+			return '_'
+		}
+		return c
+	}, hostKey)
 }
 
-// PartitionSubject is the subject of partition p's messages.
-func PartitionSubject(subject string, p int) string { return subject + "." + strconv.Itoa(p) }
+// InputSubject is the subject a producer publishes a record of host key
+// hostKey to: SUBJECT.<HostToken>. The stream maps it to its partition.
+func InputSubject(subject, hostKey string) string { return subject + "." + HostToken(hostKey) }
+
+// partitionTransform maps SUBJECT.<token> to SUBJECT.<n>.<token> as the
+// message is stored, n the partition the server computes from the token:
+// FNV-1a (32 bit) of it, modulo n (nats-server's partition()).
+func partitionTransform(subject string, n int) *jetstream.SubjectTransformConfig {
+	return &jetstream.SubjectTransformConfig{
+		Source:      subject + ".*",
+		Destination: fmt.Sprintf("%s.{{partition(%d,1)}}.{{wildcard(1)}}", subject, n),
+	}
+}
+
+// PartitionSubject is the filter of partition p's messages, as stored.
+func PartitionSubject(subject string, p int) string { return subject + "." + strconv.Itoa(p) + ".*" }
 
 // ConsumerName is the durable consumer that delivers partition p.
 func ConsumerName(durable string, p int) string { return durable + "-" + strconv.Itoa(p) }
@@ -50,8 +71,10 @@ func MsgID(stream string, seq uint64) string { return stream + ":" + strconv.For
 
 // EnsureQueue returns the stream of q, making it when it does not exist:
 // work-queue retention (a message is gone once acked), subjects
-// q.Subject.*, q.Partitions partitions. An existing stream must have been
-// made this way (its metadata says how many partitions it has).
+// q.Subject.*, stored partitioned by the server (partitionTransform) in
+// q.Partitions partitions, q.Replicas copies. An existing stream must have
+// been made this way (its metadata says how many partitions it has, its
+// transform maps to them).
 func EnsureQueue(ctx context.Context, js jetstream.JetStream, q QueueURL) (jetstream.Stream, int, error) {
 	s, err := js.Stream(ctx, q.Stream)
 	created := false
@@ -59,16 +82,19 @@ func EnsureQueue(ctx context.Context, js jetstream.JetStream, q QueueURL) (jetst
 		created = true
 		s, err = js.CreateStream(ctx, jetstream.StreamConfig{
 			Name:      q.Stream,
-			Subjects:  []string{q.Subject + ".*"},
-			Retention: jetstream.WorkQueuePolicy,
-			Storage:   jetstream.FileStorage,
-			Metadata:  map[string]string{PartitionsKey: strconv.Itoa(q.Partitions)},
+			Subjects:         []string{q.Subject + ".*"},
+			SubjectTransform: partitionTransform(q.Subject, q.Partitions),
+			Retention:        jetstream.WorkQueuePolicy,
+			Storage:          jetstream.FileStorage,
+			Replicas:         q.Replicas,
+			Metadata:         map[string]string{PartitionsKey: strconv.Itoa(q.Partitions)},
 		})
 	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("stream %s: %w", q.Stream, err)
 	}
-	n, err := strconv.Atoi(s.CachedInfo().Config.Metadata[PartitionsKey])
+	c := s.CachedInfo().Config
+	n, err := strconv.Atoi(c.Metadata[PartitionsKey])
 	switch {
 	case (err != nil || n < 1) && created:
 		if derr := js.DeleteStream(ctx, q.Stream); derr != nil { // useless without its partition count
@@ -77,6 +103,8 @@ func EnsureQueue(ctx context.Context, js jetstream.JetStream, q QueueURL) (jetst
 		return nil, 0, fmt.Errorf("stream %s: the NATS server did not keep the stream's metadata: sluice needs nats-server 2.10 or later", q.Stream)
 	case err != nil || n < 1:
 		return nil, 0, fmt.Errorf("stream %s has no %s in its metadata: make it with `sluice enqueue`", q.Stream, PartitionsKey)
+	case c.SubjectTransform == nil || *c.SubjectTransform != *partitionTransform(q.Subject, n):
+		return nil, 0, fmt.Errorf("stream %s does not partition %s.* on the server as this sluice does (an older sluice made it, or its subject is another): let its workers drain it, then delete it (nats stream rm %s)", q.Stream, q.Subject, q.Stream)
 	}
 	return s, n, nil
 }
@@ -109,7 +137,7 @@ func EnsureOutput(ctx context.Context, js jetstream.JetStream, out SubjectURL, d
 	name = streamName(out.Subject)
 	_, err = js.CreateStream(ctx, jetstream.StreamConfig{
 		Name: name, Subjects: []string{out.Subject}, Storage: jetstream.FileStorage, Duplicates: dedup,
-		MaxAge: out.MaxAge, MaxBytes: cmp.Or(out.MaxBytes, -1),
+		MaxAge: out.MaxAge, MaxBytes: cmp.Or(out.MaxBytes, -1), Replicas: out.Replicas,
 	})
 	if err != nil {
 		return "", fmt.Errorf("make stream %s for %s: %w", name, out.Subject, err)
@@ -160,12 +188,11 @@ func RecordMsg(subject string, drop ...string) func(*record.Record) (*nats.Msg, 
 }
 
 // EnqueueMsg makes the queue message of an input record read from lines:
-// the line as it was (the NDJSON object, or the URL) on Subject.<n>, n the
-// partition of its host, with Nats-Msg-Id MsgIDOf the line. A line that is
-// not a usable URL still goes in (to partition 0), so that a worker writes
-// its invalid_input record; only a line sluice could not keep (longer than
-// the line limit) is refused.
-func EnqueueMsg(q QueueURL, parts int, idField string) func(*record.Record) (*nats.Msg, error) {
+// the line as it was (the NDJSON object, or the URL) on InputSubject, with
+// Nats-Msg-Id MsgIDOf the line. A line that is not a usable URL still goes
+// in, so that a worker writes its invalid_input record; only a line sluice
+// could not keep (longer than the line limit) is refused.
+func EnqueueMsg(q QueueURL, idField string) func(*record.Record) (*nats.Msg, error) {
 	return func(r *record.Record) (*nats.Msg, error) {
 		body := r.Input
 		if body == nil {
@@ -174,11 +201,7 @@ func EnqueueMsg(q QueueURL, parts int, idField string) func(*record.Record) (*na
 		if len(body) == 0 && r.Err != nil {
 			return nil, fmt.Errorf("input record %d: %s", r.Seq, r.Err.Message)
 		}
-		p := 0
-		if r.Host != "" {
-			p = Partition(r.Host, parts)
-		}
-		msg := nats.NewMsg(PartitionSubject(q.Subject, p))
+		msg := nats.NewMsg(InputSubject(q.Subject, r.Host))
 		msg.Data = body
 		msg.Header.Set(jetstream.MsgIDHeader, MsgIDOf(body, idField))
 		return msg, nil

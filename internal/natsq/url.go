@@ -19,11 +19,13 @@ type QueueURL struct {
 	AckWait    time.Duration // ack_wait=DURATION: redelivery after a silent worker (default 30s)
 	Lease      time.Duration // lease=DURATION: a dead worker's partitions are free after this (default 10s)
 	Partitions int           // partitions=N: for a stream enqueue makes (default 16)
+	Replicas   int           // replicas=N: copies of the streams and bucket sluice makes, on a cluster (default 1)
 	Idle       time.Duration // idle=DURATION: stop once the whole queue has had nothing to deliver this long (default: never)
 }
 
 // ParseQueueURL reads nats://HOST:PORT/STREAM/SUBJECT with the options
-// durable, batch, ack_wait, lease, idle and partitions. Its errors never
+// durable, batch, ack_wait, lease, idle, partitions and replicas. HOST:PORT
+// may be several, comma-separated (a cluster's servers). Its errors never
 // repeat the URL, which may hold a password.
 func ParseQueueURL(raw string) (QueueURL, error) {
 	u, server, err := parse(raw)
@@ -40,7 +42,7 @@ func ParseQueueURL(raw string) (QueueURL, error) {
 	q := QueueURL{
 		Server: server, Stream: parts[0], Subject: parts[1],
 		Durable: "sluice", Batch: 64, AckWait: 30 * time.Second, Lease: 10 * time.Second,
-		Partitions: DefaultPartitions,
+		Partitions: DefaultPartitions, Replicas: 1,
 	}
 	for k, vs := range u.Query() {
 		if err := q.set(k, vs[len(vs)-1]); err != nil {
@@ -62,6 +64,8 @@ func (q *QueueURL) set(k, v string) error {
 		q.Batch, err = positive(v, 10000)
 	case "partitions":
 		q.Partitions, err = positive(v, 1024)
+	case "replicas":
+		q.Replicas, err = positive(v, 5)
 	case "ack_wait":
 		q.AckWait, err = duration(v, time.Second)
 	case "idle":
@@ -69,7 +73,7 @@ func (q *QueueURL) set(k, v string) error {
 	case "lease":
 		q.Lease, err = duration(v, time.Second)
 	default:
-		err = errors.New("unknown option (durable, batch, ack_wait, lease, idle, partitions)")
+		err = errors.New("unknown option (durable, batch, ack_wait, lease, idle, partitions, replicas)")
 	}
 	return err
 }
@@ -108,13 +112,14 @@ func isName(s string) bool {
 	return true
 }
 
-// SubjectURL is --out's nats://HOST:PORT/SUBJECT[?max_age=D&max_bytes=N]:
+// SubjectURL is --out's nats://HOST:PORT/SUBJECT[?max_age=D&max_bytes=N&replicas=N]:
 // the server to dial, the subject, and limits for the stream that stores
 // it (0: none set).
 type SubjectURL struct {
 	Server, Subject string
 	MaxAge          time.Duration // older records are dropped
 	MaxBytes        int64         // the oldest records are dropped past this size
+	Replicas        int           // copies of a stream --out makes (0: the broker's default, 1)
 }
 
 // ParseSubjectURL reads --out's URL.
@@ -125,7 +130,7 @@ func ParseSubjectURL(raw string) (SubjectURL, error) {
 	}
 	o := SubjectURL{Server: server, Subject: strings.Trim(u.Path, "/")}
 	if (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" || !isSubject(o.Subject) {
-		return SubjectURL{}, errors.New("want nats://HOST:PORT/SUBJECT[?max_age=24h&max_bytes=N] (a subject without wildcards)")
+		return SubjectURL{}, errors.New("want nats://HOST:PORT/SUBJECT[?max_age=24h&max_bytes=N&replicas=3] (a subject without wildcards)")
 	}
 	for k, vs := range u.Query() {
 		v := vs[len(vs)-1]
@@ -138,8 +143,12 @@ func ParseSubjectURL(raw string) (SubjectURL, error) {
 			if o.MaxBytes, err = strconv.ParseInt(v, 10, 64); err != nil || o.MaxBytes <= 0 {
 				return SubjectURL{}, fmt.Errorf("max_bytes=%s: want a positive number of bytes", v)
 			}
+		case "replicas":
+			if o.Replicas, err = positive(v, 5); err != nil {
+				return SubjectURL{}, fmt.Errorf("replicas=%s: %v", v, err)
+			}
 		default:
-			return SubjectURL{}, fmt.Errorf("unknown option %q (max_age, max_bytes)", k)
+			return SubjectURL{}, fmt.Errorf("unknown option %q (max_age, max_bytes, replicas)", k)
 		}
 	}
 	return o, nil

@@ -33,7 +33,7 @@ func Enqueue(ctx context.Context, e config.Enqueue, stdin io.Reader, stderr io.W
 		return err
 	}
 	src := sources.NewLines(ctx, in.readers, sources.Options{Parser: record.Parser{URLField: e.URLField}})
-	out := sinks.NewNATS(context.WithoutCancel(ctx), js, natsq.EnqueueMsg(e.Queue, parts, e.IDField))
+	out := sinks.NewNATS(context.WithoutCancel(ctx), js, natsq.EnqueueMsg(e.Queue, e.IDField))
 	src.To(wire.NewSink(out))
 	fmt.Fprintf(stderr, "sluice enqueue: %d records to stream %s (%d partitions)", out.Count(), e.Queue.Stream, parts)
 	if d := out.Duplicates(); d > 0 {
