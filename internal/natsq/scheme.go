@@ -81,7 +81,7 @@ func EnsureQueue(ctx context.Context, js jetstream.JetStream, q QueueURL) (jetst
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		created = true
 		s, err = js.CreateStream(ctx, jetstream.StreamConfig{
-			Name:      q.Stream,
+			Name:             q.Stream,
 			Subjects:         []string{q.Subject + ".*"},
 			SubjectTransform: partitionTransform(q.Subject, q.Partitions),
 			Retention:        jetstream.WorkQueuePolicy,
