@@ -93,12 +93,12 @@ type natsd struct {
 	done chan struct{}
 }
 
-// natsServer starts a natsd on port (-1: a free one) storing in dir; it is
-// stopped when the test ends.
-func natsServer(t testing.TB, dir string, port int) *natsd {
+// natsServer starts a natsd on port (-1: a free one) storing in dir, with
+// more flags in args (a cluster node's); it is stopped when the test ends.
+func natsServer(t testing.TB, dir string, port int, args ...string) *natsd {
 	t.Helper()
-	n := &natsd{cmd: exec.Command(binary(t, "./internal/cmd/natsd"), "-port", strconv.Itoa(port), "-store", dir),
-		done: make(chan struct{})}
+	args = append([]string{"-port", strconv.Itoa(port), "-store", dir}, args...)
+	n := &natsd{cmd: exec.Command(binary(t, "./internal/cmd/natsd"), args...), done: make(chan struct{})}
 	out, err := n.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -302,32 +302,39 @@ func queueState(js jetstream.JetStream, in, out string) string {
 	return b.String()
 }
 
-// outputSeqs reads every record in the output stream and returns their seqs.
+// outputSeqs reads every record in the output stream and returns their
+// seqs. It gets the messages one by one, trying each again for a while: an
+// ordered consumer was seen to fail with "no responders" on a cluster
+// whose nodes had just been restarted.
 func outputSeqs(t *testing.T, js jetstream.JetStream, stream string) []int64 {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	s, err := js.Stream(ctx, stream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := s.CachedInfo().State.Msgs
-	c, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	var s jetstream.Stream
+	var err error
+	waitFor(t, "stream "+stream, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s, err = js.Stream(ctx, stream)
+		return err == nil
+	})
 	var seqs []int64
-	for uint64(len(seqs)) < want {
-		msg, err := c.Next(jetstream.FetchMaxWait(5 * time.Second))
+	st := s.CachedInfo().State
+	for seq := st.FirstSeq; st.Msgs > 0 && seq <= st.LastSeq; seq++ {
+		var msg *jetstream.RawStreamMsg
+		waitFor(t, fmt.Sprintf("message %d of %s", seq, stream), func() bool {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			msg, err = s.GetMsg(ctx, seq)
+			return err == nil || errors.Is(err, jetstream.ErrMsgNotFound)
+		})
 		if err != nil {
-			t.Fatalf("after %d of %d records: %v", len(seqs), want, err)
+			continue // deleted
 		}
 		var r struct {
 			Seq    int64
 			Status int
 		}
-		if err := json.Unmarshal(msg.Data(), &r); err != nil || r.Status != 200 {
-			t.Fatalf("record %q: %v; want status 200", msg.Data(), err)
+		if err := json.Unmarshal(msg.Data, &r); err != nil || r.Status != 200 {
+			t.Fatalf("record %q: %v; want status 200", msg.Data, err)
 		}
 		seqs = append(seqs, r.Seq)
 	}

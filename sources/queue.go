@@ -164,13 +164,22 @@ var _ streams.Source = (*Queue)(nil)
 // records then in the pipeline are still settled, and Close gives up the
 // worker's leases. Nothing runs until the source is connected.
 func NewQueue(ctx context.Context, js jetstream.JetStream, q natsq.QueueURL, window, ahead int, parser record.Parser) (*Queue, error) {
-	stream, parts, err := natsq.EnsureQueue(ctx, js, q)
+	var stream jetstream.Stream
+	var parts int
+	err := natsq.Retry(ctx, func() (err error) {
+		stream, parts, err = natsq.EnsureQueue(ctx, js, q)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: natsq.LeaseBucket(q.Stream), TTL: q.Lease, History: 1, Storage: jetstream.FileStorage,
-		Replicas: stream.CachedInfo().Config.Replicas, // as many copies as the queue's
+	var kv jetstream.KeyValue
+	err = natsq.Retry(ctx, func() (err error) {
+		kv, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket: natsq.LeaseBucket(q.Stream), TTL: q.Lease, History: 1, Storage: jetstream.FileStorage,
+			Replicas: stream.CachedInfo().Config.Replicas, // as many copies as the queue's
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("lease bucket: %w", err)

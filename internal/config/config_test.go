@@ -199,6 +199,7 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"--out", "nats://127.0.0.1:4222/o", "--ordered"}, "--ordered"},
 		{[]string{"--out", "nats://127.0.0.1:4222/o", "--resume", "done.ndjson"}, "--resume"},
 		{[]string{"--in", "nats://127.0.0.1:4222/S/s", "--out", "nats://127.0.0.1:4223/o"}, "--out"},
+		{[]string{"--in", "nats://127.0.0.1:4222/S/crawl", "--out", "nats://127.0.0.1:4222/crawl.out"}, "queued again"},
 		{[]string{"--metrics", "9090"}, "--metrics"},
 		{[]string{"--metrics", "http://127.0.0.1:9090/"}, "--metrics"},
 		{[]string{"--metrics-hosts", "5"}, "--metrics-hosts"},

@@ -77,6 +77,8 @@ func (f *flags) queue() error {
 			return errors.New("--ordered and --resume are for output to stdout, not with --out")
 		case cfg.In != nil && cfg.In.Server != out.Server:
 			return errors.New("--in and --out must name the same NATS server")
+		case cfg.In != nil && natsq.InQueue(cfg.In.Subject, out.Subject):
+			return fmt.Errorf("--out's subject %s is one of the queue's (%s.*): its records would be queued again", out.Subject, cfg.In.Subject)
 		}
 	}
 	return nil

@@ -1,6 +1,8 @@
 package natsq
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -64,4 +66,33 @@ func Connect(server string, opt Options) (js jetstream.JetStream, close func() e
 		}
 		return nil
 	}, nil
+}
+
+// Retry runs a setup call (making or looking up a stream or a bucket) and
+// runs it again while the broker answers with a timeout, for up to 30
+// seconds: a cluster may be electing a leader or taking a node back (it
+// answers 503, "temporarily unavailable"), and two workers making one
+// replicated bucket at once were seen to both time out while the bucket
+// got made. Other errors, and ctx's end, return.
+func Retry(ctx context.Context, call func() error) error {
+	wait, end := 250*time.Millisecond, time.Now().Add(30*time.Second)
+	for {
+		err := call()
+		if err == nil || !timedOut(err) || time.Now().After(end) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 4*time.Second)
+	}
+}
+
+func timedOut(err error) bool {
+	var api *jetstream.APIError
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
+		errors.As(err, &api) && api.Code == 503 && api.ErrorCode != jetstream.JSErrCodeJetStreamNotEnabled
 }

@@ -47,6 +47,13 @@ func HostToken(hostKey string) string {
 // hostKey to: SUBJECT.<HostToken>. The stream maps it to its partition.
 func InputSubject(subject, hostKey string) string { return subject + "." + HostToken(hostKey) }
 
+// InQueue says whether a message on subject would go into the queue of
+// queueSubject (SUBJECT.*).
+func InQueue(queueSubject, subject string) bool {
+	rest, ok := strings.CutPrefix(subject, queueSubject+".")
+	return ok && rest != "" && !strings.Contains(rest, ".")
+}
+
 // partitionTransform maps SUBJECT.<token> to SUBJECT.<n>.<token> as the
 // message is stored, n the partition the server computes from the token:
 // FNV-1a (32 bit) of it, modulo n (nats-server's partition()).

@@ -28,8 +28,11 @@ func Enqueue(ctx context.Context, e config.Enqueue, stdin io.Reader, stderr io.W
 		return err
 	}
 	defer closeConn() // the publishes were acked: a failed flush loses nothing
-	_, parts, err := natsq.EnsureQueue(ctx, js, e.Queue)
-	if err != nil {
+	var parts int
+	if err := natsq.Retry(ctx, func() (err error) {
+		_, parts, err = natsq.EnsureQueue(ctx, js, e.Queue)
+		return err
+	}); err != nil {
 		return err
 	}
 	src := sources.NewLines(ctx, in.readers, sources.Options{Parser: record.Parser{URLField: e.URLField}})

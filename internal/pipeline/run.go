@@ -189,7 +189,10 @@ func (r *run) connect() (jetstream.JetStream, error) {
 // output makes the writer and its sink: NDJSON to stdout, or --out.
 func (r *run) output(ctx context.Context, js jetstream.JetStream, stdout, stderr io.Writer) error {
 	if r.cfg.Out != nil {
-		if _, err := natsq.EnsureOutput(ctx, js, *r.cfg.Out, 0); err != nil {
+		if err := natsq.Retry(ctx, func() error {
+			_, err := natsq.EnsureOutput(ctx, js, *r.cfg.Out, 0)
+			return err
+		}); err != nil {
 			return fmt.Errorf("--out: %w", err)
 		}
 		r.out = sinks.NewNATS(r.life.work, js, natsq.RecordMsg(r.cfg.Out.Subject, r.cfg.Drop...))

@@ -8,6 +8,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -21,10 +22,14 @@ func main() {
 	server := flag.String("server", nats.DefaultURL, "NATS server")
 	stream := flag.String("stream", "", "stream to print")
 	count := flag.Bool("count", false, "print only how many messages the stream holds (0 when it does not exist)")
+	leader := flag.Bool("leader", false, "print only the name of the server that leads the stream (in a cluster)")
 	flag.Parse()
 	run := cat
-	if *count {
+	switch {
+	case *count:
 		run = printCount
+	case *leader:
+		run = printLeader
 	}
 	if err := run(*server, *stream); err != nil {
 		fmt.Fprintln(os.Stderr, "natscat:", err)
@@ -65,6 +70,25 @@ func printCount(server, stream string) error {
 	return nil
 }
 
+func printLeader(server, stream string) error {
+	s, closeConn, err := open(server, stream)
+	if closeConn != nil {
+		defer closeConn()
+	}
+	switch {
+	case err != nil:
+		return err
+	case s.CachedInfo().Cluster == nil || s.CachedInfo().Cluster.Leader == "":
+		return fmt.Errorf("stream %s has no leader now", stream)
+	}
+	fmt.Println(s.CachedInfo().Cluster.Leader)
+	return nil
+}
+
+// cat gets each message by its sequence: an ordered consumer was seen to
+// fail with "no responders" on a cluster whose nodes had just been
+// restarted, while getting messages one by one works; a failed get is
+// tried again for a while.
 func cat(server, stream string) error {
 	s, closeConn, err := open(server, stream)
 	if closeConn != nil {
@@ -73,31 +97,32 @@ func cat(server, stream string) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	last := s.CachedInfo().State.LastSeq
-	if s.CachedInfo().State.Msgs == 0 {
-		return nil
-	}
-	c, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		return err
-	}
 	w := bufio.NewWriter(os.Stdout)
 	defer w.Flush()
-	for {
-		msg, err := c.Next(jetstream.FetchMaxWait(5 * time.Second))
-		if err != nil {
-			return err
+	st := s.CachedInfo().State
+	for seq := st.FirstSeq; st.Msgs > 0 && seq <= st.LastSeq; seq++ {
+		msg, err := get(s, seq)
+		switch {
+		case errors.Is(err, jetstream.ErrMsgNotFound):
+			continue // deleted, or aged out
+		case err != nil:
+			return fmt.Errorf("message %d: %w", seq, err)
 		}
-		w.Write(msg.Data())
+		w.Write(msg.Data)
 		w.WriteByte('\n')
-		md, err := msg.Metadata()
-		if err != nil {
-			return err
-		}
-		if md.Sequence.Stream >= last {
-			return nil
-		}
 	}
+	return nil
+}
+
+func get(s jetstream.Stream, seq uint64) (msg *jetstream.RawStreamMsg, err error) {
+	for range 20 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		msg, err = s.GetMsg(ctx, seq)
+		cancel()
+		if err == nil || errors.Is(err, jetstream.ErrMsgNotFound) {
+			return msg, err
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return nil, err
 }
