@@ -9,16 +9,18 @@
 # the speed-up over one worker against linear, and the most records one
 # worker did against its fair share (N / workers).
 # Not part of CI. Usage: bash bench/queue-scale.sh   (RUNS=1 N=6000 PARTS=64
-# WORKERS="1 4" to change; LOGS=DIR keeps each worker's -v log there)
+# HOSTS=480 WORKERS="1 4" to change; LOGS=DIR keeps each worker's -v log
+# there)
 source "$(dirname "$0")/lib.sh"
 runs=${RUNS:-3}
 n=${N:-12000}
 parts=${PARTS:-16}
+nhosts=${HOSTS:-48}
 build sluice . site ./internal/cmd/site natsd ./internal/cmd/natsd natscat ./internal/cmd/natscat
-"$work/site" -ports 48 > "$work/hosts" &
+"$work/site" -ports "$nhosts" > "$work/hosts" &
 server_pids+=($!)
 serve nats "$work/natsd"
-for _ in $(seq 100); do [ "$(wc -l < "$work/hosts")" = 48 ] && break; sleep 0.05; done
+for _ in $(seq 100); do [ "$(wc -l < "$work/hosts")" = "$nhosts" ] && break; sleep 0.05; done
 awk -v n="$n" 'NR == FNR { h[k++] = $0; next } END { for (i = 0; i < n; i++) print h[i % k] "/slow/50?i=" i }' \
 	"$work/hosts" /dev/null > "$work/urls"
 

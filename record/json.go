@@ -22,7 +22,7 @@ var codec = jsoniter.Config{EscapeHTML: false}.Froze()
 // both).
 var Fields = []string{
 	"seq", "url", "request_url", "final_url", "status", "proto", "content_type", "content_length", "truncated",
-	"elapsed_ms", "attempts", "timings", "remote_addr", "local_addr", "tls", "redirects", "error", "charset", "extract_error", "title", "links", "meta", "text",
+	"elapsed_ms", "attempts", "cache", "timings", "remote_addr", "local_addr", "tls", "redirects", "error", "charset", "extract_error", "title", "links", "meta", "text",
 	"headers", "hash", "fields", "json", "body", "body_base64", "input",
 }
 
@@ -83,6 +83,9 @@ func (e *Encoder) AppendLine(r *Record) []byte {
 		if e.field("attempts") {
 			s.WriteInt(r.Attempts)
 		}
+	}
+	if r.Cache != "" && e.field("cache") {
+		writeString(s, r.Cache)
 	}
 	e.trace(r)
 	if r.Err != nil && e.field("error") {

@@ -65,6 +65,7 @@ type Record struct {
 	Truncated     bool  // the body was longer than --max-body
 	Elapsed       time.Duration
 	Attempts      int
+	Cache         string // --cache: how the cache answered ("miss", "fresh", "revalidated", "changed", "unchanged"); empty without
 
 	// Filled by the fetch stage when asked: --trace, --tls-info,
 	// --redirect-chain. Of the last attempt.
@@ -114,7 +115,7 @@ func (r *Record) Requeue() bool {
 // Attempts and Elapsed add up over attempts and are kept.
 func (r *Record) ClearResult() {
 	r.FinalURL, r.Status, r.Proto, r.ContentType = "", 0, "", ""
-	r.ContentLength, r.Truncated, r.Err = 0, false, nil
+	r.ContentLength, r.Truncated, r.Err, r.Cache = 0, false, nil, ""
 	r.RetryAfter, r.QuotaPause = 0, 0
 	r.Body, r.Header, r.Page = nil, nil, nil
 	r.Timings, r.RemoteAddr, r.LocalAddr, r.TLS, r.Redirects = nil, "", "", nil, nil

@@ -46,6 +46,9 @@ type FetchConfig struct {
 	ClientCert string            // --cert: a PEM client certificate for mutual TLS
 	ClientKey  string            // --key: its private key
 
+	Cache      Cache // --cache: responses kept between runs; nil for none
+	CacheFresh bool  // --cache-fresh: a kept response still fresh (RFC 9111) is used without a request
+
 	Trace         bool // --trace: timings and addresses of the last attempt
 	TLSInfo       bool // --tls-info: the TLS connection and the leaf certificate
 	RedirectChain bool // --redirect-chain: each redirect before the final response
@@ -62,6 +65,7 @@ type Fetcher struct {
 
 	inFlight atomic.Int64 // attempts under way, for the progress line
 	attempts atomic.Int64 // attempts started
+	cached   cacheCounts  // with --cache: records by their cache field
 }
 
 // InFlight returns how many attempts are under way.
@@ -247,6 +251,13 @@ var credentialHeaders = []string{"Authorization", "Cookie", "Proxy-Authorization
 // and what it read is not output.
 func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 	r.ClearResult()
+	var kept *Stored
+	key := ""
+	if f.cfg.Cache != nil && !r.Robots {
+		if key, kept = f.lookup(r); kept != nil && r.Cache == CacheFresh {
+			return
+		}
+	}
 	start := time.Now()
 	r.Attempts++
 	f.attempts.Add(1)
@@ -273,6 +284,9 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 		r.Fail(record.KindInvalidInput, "%v", err)
 		return
 	}
+	if kept != nil {
+		req.Header = conditional(req.Header, kept)
+	}
 	r.Replayable = idempotent[req.Method] || req.Header["Idempotency-Key"] != nil // a record's headers are canonical
 	resp, err := f.client.Do(req)
 	if at != nil {
@@ -297,6 +311,9 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 		r.Body = nil
 		f.fail(ctx, r, err)
 		return
+	}
+	if key != "" {
+		f.keep(r, key, kept, req.Header, resp.Header, start)
 	}
 	if f.cfg.FailStatus && r.Status >= 400 {
 		r.Fail(record.KindHTTP, "HTTP %d %s", r.Status, http.StatusText(r.Status))
@@ -410,7 +427,7 @@ func (f *Fetcher) readBody(r *record.Record, resp *http.Response) (int64, error)
 	}
 	defer release()
 	limited := io.LimitReader(body, f.cfg.MaxBody+1)
-	if !f.cfg.KeepBody && !r.Robots {
+	if !f.cfg.KeepBody && !r.Robots && f.cfg.Cache == nil {
 		return io.Copy(io.Discard, limited)
 	}
 	var buf bytes.Buffer

@@ -147,16 +147,17 @@ func (s *Stats) Write(w io.Writer, maxHosts int) error {
 	return err
 }
 
-// WriteJSON writes every host's counts, the total and the given record
-// counts as one JSON object (--stats-json).
-func (s *Stats) WriteJSON(w io.Writer, records map[string]any) error {
+// WriteJSON writes every host's counts, the total, the given record
+// counts and, with --cache, the cache's as one JSON object (--stats-json).
+func (s *Stats) WriteJSON(w io.Writer, records map[string]any, cache *CacheCounts) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(struct {
 		Records map[string]any       `json:"records"`
+		Cache   *CacheCounts         `json:"cache,omitempty"`
 		Total   HostStats            `json:"total"`
 		Hosts   map[string]HostStats `json:"hosts"`
-	}{records, s.Total(), s.Hosts()})
+	}{records, cache, s.Total(), s.Hosts()})
 }
 
 func writeCounts(b *strings.Builder, name string, hs HostStats) {

@@ -47,6 +47,8 @@ type Config struct {
 	CPUProfile string   // write a CPU profile here (for tuning)
 	Drop       []string // output fields not written (--fields, --omit)
 
+	Cache CacheConfig // --cache and its companions
+
 	Metrics      string // --metrics: serve /metrics and /healthz on this address
 	MetricsHosts int    // --metrics-hosts: a host label for the N busiest hosts
 
@@ -57,6 +59,14 @@ type Config struct {
 	// ProgressSet is true when --progress or --no-progress was given;
 	// otherwise main decides by whether stderr is a terminal.
 	ProgressSet bool
+}
+
+// CacheConfig is --cache DIR, --cache-max, --cache-wait; --cache-fresh is
+// the fetch stage's (Fetch.CacheFresh).
+type CacheConfig struct {
+	Dir  string // "": no cache
+	Max  int64
+	Wait bool
 }
 
 // Enqueue is what `sluice enqueue`'s flags decide.

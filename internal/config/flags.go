@@ -26,9 +26,10 @@ type flags struct {
 	json                  []string
 	redactNames           []string
 	methodSet             bool
+	cacheMaxSet           bool
 	robots                bool
 	userAgent             string
-	maxBody               sizeValue
+	maxBody, cacheMax     sizeValue
 	showHelp, showVersion bool
 	noProgress            bool
 	globalRate            string
@@ -46,7 +47,7 @@ type flags struct {
 
 func (f *flags) define(fs *pflag.FlagSet) {
 	cfg := &f.cfg
-	f.maxBody, f.textMax = sizeValue(10<<20), sizeValue(stages.DefaultTextMax)
+	f.maxBody, f.textMax, f.cacheMax = sizeValue(10<<20), sizeValue(stages.DefaultTextMax), sizeValue(1<<30)
 	fs.StringArrayVarP(&f.urls, "url", "u", nil, "fetch this URL, as if it were an input line (repeatable; read before any file, and then stdin is not read)")
 	fs.StringVar(&cfg.Parser.URLField, "url-field", "url", "field of an NDJSON input object that holds the URL")
 	fs.IntVarP(&cfg.Fetch.Concurrency, "concurrency", "c", 50, "parallel requests")
@@ -84,6 +85,10 @@ func (f *flags) define(fs *pflag.FlagSet) {
 	fs.BoolVar(&cfg.Fetch.Trace, "trace", false, "write timings (dns, connect, tls, ttfb, wait, transfer, total) and the local and remote addresses of the last attempt")
 	fs.BoolVar(&cfg.Fetch.TLSInfo, "tls-info", false, "write the TLS version, cipher, ALPN, SNI and the leaf certificate, also when it was refused (as --extract tls)")
 	fs.BoolVar(&cfg.Fetch.RedirectChain, "redirect-chain", false, "write each redirect before the final response, as redirects: [{url, status}]")
+	fs.StringVar(&cfg.Cache.Dir, "cache", "", "keep responses in this directory and revalidate them on the next run (If-None-Match, If-Modified-Since); records say cache: miss, revalidated, changed, unchanged or fresh")
+	fs.Var(&f.cacheMax, "cache-max", "most bytes --cache keeps; the least recently used responses go first")
+	fs.BoolVar(&cfg.Fetch.CacheFresh, "cache-fresh", false, "with --cache, do not request a response still fresh under RFC 9111 (max-age, Expires): use it as kept")
+	fs.BoolVar(&cfg.Cache.Wait, "cache-wait", false, "with --cache, wait for another sluice using the directory to end, instead of failing")
 	fs.BoolVar(&cfg.Stats, "stats", false, "print counts per host and in total to stderr at the end")
 	fs.BoolVar(&cfg.Progress, "progress", false, "draw a live status line on stderr (default: when stderr is a terminal)")
 	fs.BoolVar(&f.noProgress, "no-progress", false, "never draw the status line")
@@ -131,6 +136,7 @@ var helpGroups = []struct {
 		"retries", "retry-on", "retry-base", "retry-max", "retry-unsafe"}},
 	{"Extraction", []string{"extract", "select", "select-all", "links-same-host", "body", "hash", "jq", "jq-any", "jq-timeout", "text-max", "parse-workers"}},
 	{"Output", []string{"trace", "tls-info", "redirect-chain", "fields", "omit", "ordered", "progress", "no-progress", "stats", "stats-json", "verbose", "cpuprofile", "version", "help"}},
+	{"Re-runs (an HTTP cache)", []string{"cache", "cache-max", "cache-fresh", "cache-wait"}},
 	{"Watching a run", []string{"metrics", "metrics-hosts"}},
 	{"Many machines (NATS JetStream; see sluice enqueue --help)", []string{"in", "out", "nats-creds", "nats-tls-ca"}},
 }
@@ -163,6 +169,7 @@ func Parse(args []string, stdout io.Writer) (Config, error) {
 	}
 	f.cfg.ProgressSet = fs.Changed("progress") || fs.Changed("no-progress")
 	f.methodSet = fs.Changed("method")
+	f.cacheMaxSet = fs.Changed("cache-max")
 	if err := f.finish(fs.Args()); err != nil {
 		return f.cfg, err
 	}
@@ -208,6 +215,7 @@ func (f *flags) finish(args []string) error {
 		cfg.Progress = false
 	}
 	cfg.Fetch.MaxBody = int64(f.maxBody)
+	cfg.Cache.Max = int64(f.cacheMax)
 	if err := f.check(); err != nil {
 		return err
 	}
@@ -275,6 +283,10 @@ func (f *flags) check() error {
 		return fmt.Errorf("invalid argument %d for --metrics-hosts: must not be negative", cfg.MetricsHosts)
 	case cfg.MetricsHosts > 0 && cfg.Metrics == "":
 		return errors.New("--metrics-hosts needs --metrics")
+	case cfg.Cache.Dir == "" && (cfg.Fetch.CacheFresh || cfg.Cache.Wait || f.cacheMaxSet):
+		return errors.New("--cache-max, --cache-fresh and --cache-wait need --cache DIR")
+	case f.cacheMax < 1<<20:
+		return fmt.Errorf("invalid argument %d for --cache-max: must be at least 1MiB", f.cacheMax)
 	}
 	if cfg.Metrics != "" {
 		if _, port, err := net.SplitHostPort(cfg.Metrics); err != nil || port == "" {

@@ -9,19 +9,30 @@ import (
 	"time"
 
 	"sluice/sinks"
+	"sluice/stages"
 )
 
 // report writes what --stats, --stats-json and -v ask for at the end.
 func (r *run) report(stderr io.Writer) error {
 	skipped := r.sink.Skipped()
+	var cached *stages.CacheCounts
+	if r.cache != nil {
+		c := r.fetcher.CacheCounts()
+		cached = &c
+	}
 	if r.cfg.Stats {
 		if err := r.stats.Write(stderr, 50); err != nil {
 			return fmt.Errorf("write stats: %w", err)
 		}
+		if cached != nil {
+			size, n := r.cache.Size()
+			fmt.Fprintf(stderr, "  cache fresh=%d revalidated=%d changed=%d unchanged=%d miss=%d bytes_saved=%d kept=%d entries, %d bytes\n",
+				cached.Fresh, cached.Revalidated, cached.Changed, cached.Unchanged, cached.Miss, cached.BytesSaved, n, size)
+		}
 	}
 	if r.cfg.StatsJSON != "" {
 		records := map[string]any{"read": r.src.Count(), "written": r.out.Count(), "skipped": skipped}
-		if err := writeFile(r.cfg.StatsJSON, func(w io.Writer) error { return r.stats.WriteJSON(w, records) }); err != nil {
+		if err := writeFile(r.cfg.StatsJSON, func(w io.Writer) error { return r.stats.WriteJSON(w, records, cached) }); err != nil {
 			return fmt.Errorf("--stats-json: %w", err)
 		}
 	}

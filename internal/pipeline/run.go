@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
+	"sluice/internal/cache"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/reugn/go-streams"
@@ -62,6 +63,7 @@ type run struct {
 	out      output
 	sink     *wire.Sink
 	closers  []func() error // called last first
+	cache    *cache.Store   // --cache; nil without
 }
 
 // Run reads the inputs through the pipeline to stdout (or --out). Cancelling
@@ -95,6 +97,23 @@ func Run(ctx context.Context, cfg config.Config, stdin io.Reader, stdout, stderr
 		return &OutputError{r.out.Err()}
 	}
 	return r.src.Err()
+}
+
+// openCache opens --cache's store for the fetcher; it is closed last.
+func (r *run) openCache(stderr io.Writer) error {
+	c := r.cfg.Cache
+	if c.Dir == "" {
+		return nil
+	}
+	warn := func(msg string) { fmt.Fprintln(stderr, "sluice:", msg) }
+	store, err := cache.Open(c.Dir, cache.Options{Max: c.Max, Wait: c.Wait, Warn: warn})
+	if err != nil {
+		return fmt.Errorf("--cache: %w", err)
+	}
+	r.cache = store
+	r.cfg.Fetch.Cache = store
+	r.closers = append(r.closers, store.Close)
+	return nil
 }
 
 // startProfile starts --cpuprofile; stop ends it.
@@ -144,6 +163,9 @@ func build(ctx context.Context, life *lifetime, cfg config.Config, stdin io.Read
 		r.observe = append(r.observe, r.metrics)
 	}
 	r.cfg.Fetch.Observe = r.observe
+	if err := r.openCache(stderr); err != nil {
+		return r, err
+	}
 	var err error
 	if r.fetcher, err = stages.NewFetcher(r.cfg.Fetch); err != nil {
 		return r, err

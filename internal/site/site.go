@@ -13,6 +13,7 @@
 //	/limited/N/...    200, or 429 once the site has answered N requests under
 //	                  /limited/N/ within the last second (a rate-limited API)
 //	/api/...          a JSON API: see api.go
+//	/cache/KIND/N     pages with and without validators, for --cache: see cache.go
 package site
 
 import (
@@ -43,6 +44,7 @@ func Handler() http.Handler {
 	mux.HandleFunc("GET /limited/{n}/", lim.serve)
 	mux.HandleFunc("GET /limited/{n}", lim.serve)
 	api(mux)
+	cachePages(mux)
 	return mux
 }
 

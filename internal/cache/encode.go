@@ -1,0 +1,106 @@
+package cache
+
+import (
+	"encoding/binary"
+	"errors"
+	"net/http"
+	"time"
+
+	"sluice/stages"
+)
+
+// An entry's encoding, after its stamp: a version byte, then uvarints and
+// length-prefixed strings: status, truncated (0 or 1), request and
+// response times (Unix nanoseconds), the Vary key, the header fields
+// (count; then each name, its count of values and the values), and the
+// body as the rest.
+const version = 1
+
+func encode(b []byte, s *stages.Stored) []byte {
+	b = append(b, version)
+	b = binary.AppendUvarint(b, uint64(s.Status))
+	truncated := uint64(0)
+	if s.Truncated {
+		truncated = 1
+	}
+	b = binary.AppendUvarint(b, truncated)
+	b = binary.AppendUvarint(b, uint64(s.Requested.UnixNano()))
+	b = binary.AppendUvarint(b, uint64(s.Received.UnixNano()))
+	b = appendString(b, s.Vary)
+	b = binary.AppendUvarint(b, uint64(len(s.Header)))
+	for k, vs := range s.Header {
+		b = appendString(b, k)
+		b = binary.AppendUvarint(b, uint64(len(vs)))
+		for _, v := range vs {
+			b = appendString(b, v)
+		}
+	}
+	return append(b, s.Body...)
+}
+
+func appendString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+var errDamaged = errors.New("damaged entry")
+
+// decode reads an entry; the result shares nothing with b.
+func decode(b []byte) (*stages.Stored, error) {
+	d := decoder{b: b}
+	if len(b) == 0 || b[0] != version {
+		return nil, errDamaged
+	}
+	d.b = d.b[1:]
+	s := &stages.Stored{Status: int(d.uint()), Truncated: d.uint() == 1}
+	s.Requested = time.Unix(0, int64(d.uint()))
+	s.Received = time.Unix(0, int64(d.uint()))
+	s.Vary = d.string()
+	n := d.uint()
+	if n > uint64(len(d.b)) {
+		return nil, errDamaged
+	}
+	s.Header = make(http.Header, n)
+	for range n {
+		k := d.string()
+		m := d.uint()
+		if m > uint64(len(d.b)) {
+			return nil, errDamaged
+		}
+		vs := make([]string, 0, m)
+		for range m {
+			vs = append(vs, d.string())
+		}
+		s.Header[k] = vs
+	}
+	if d.bad {
+		return nil, errDamaged
+	}
+	s.Body = append([]byte{}, d.b...)
+	return s, nil
+}
+
+type decoder struct {
+	b   []byte
+	bad bool
+}
+
+func (d *decoder) uint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.bad, d.b = true, nil
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) string() string {
+	n := d.uint()
+	if n > uint64(len(d.b)) {
+		d.bad, d.b = true, nil
+		return ""
+	}
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}
