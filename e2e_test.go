@@ -446,6 +446,8 @@ func TestExamples(t *testing.T) {
 				`"user":"3","action":"login","amount":null,"status":200,"attempts":2,`,
 				`"action":"refund","amount":"5.00","status":200,"attempts":1,"name":null,"city":null,"sent":{"action":"refund","amount":5,"user":4},"auth":"[redacted]"}`)}},
 		{"tail-stream.sh", 0, []func(*testing.T, string, string){lines(8), contains(`/page/8","status":200,`)}},
+		{"daily-watch.sh", 0, []func(*testing.T, string, string){lines(1),
+			contains(`/cache/changing/1","title":"Cached changing 1"}`, "day 1: 6 miss\n", "day 2: 1 changed, 4 revalidated, 1 unchanged\n")}},
 		{"distributed.sh", 0, []func(*testing.T, string, string){outcomes(map[string]int{"200 ": 300}),
 			contains("sluice enqueue: 300 records to stream CRAWL (16 partitions)", "sluice: done: ")}},
 	}

@@ -473,14 +473,20 @@ func parseOutput(t *testing.T, stdout string) map[int64]outRecord {
 // and its exit status.
 func runSluice(t testing.TB, stdin string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	cmd := exec.Command(sluiceBin(t), args...)
+	return runCmd(t, stdin, sluiceBin(t), args...)
+}
+
+// runCmd runs a command with stdin to its end.
+func runCmd(t testing.TB, stdin, name string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(name, args...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
 	var exit *exec.ExitError
 	if err != nil && !errors.As(err, &exit) {
-		t.Fatalf("run sluice: %v", err)
+		t.Fatalf("run %s: %v", name, err)
 	}
 	return out.String(), errb.String(), cmd.ProcessState.ExitCode()
 }
@@ -530,10 +536,38 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 type started struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
-	stdout bytes.Buffer
-	stderr bytes.Buffer
+	stdout lockedBuffer
+	stderr lockedBuffer
 	done   chan error
 }
+
+// lockedBuffer is a bytes.Buffer that a test may read while the process
+// writes to it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *lockedBuffer) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Len()
+}
+
+// output is what the process has written to stdout so far.
+func (s *started) output() string { return s.stdout.String() }
 
 func startSluice(t *testing.T, args ...string) *started {
 	t.Helper()

@@ -15,12 +15,12 @@ build() {
 	done
 }
 
-# serve VAR BIN: starts a test server binary (site, hostile) on a free
+# serve VAR BIN [ARG...]: starts a test server binary (site, hostile) on a free
 # loopback port and sets VAR to its base URL.
 serve() {
 	local addr
 	addr=$(mktemp "$work/addr.XXXXXX")
-	"$2" > "$addr" &
+	"${@:2}" > "$addr" &
 	server_pids+=($!)
 	for _ in $(seq 100); do [ -s "$addr" ] && break; sleep 0.05; done
 	[ -s "$addr" ] || { echo "$2 did not start" >&2; exit 1; }

@@ -1,7 +1,7 @@
 package stages
 
 import (
-	"bytes"
+	"crypto/sha256"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,16 +17,20 @@ import (
 // Lookup and Store are safe for concurrent use; a failing store reports
 // its trouble itself and answers as if empty.
 type Cache interface {
-	Lookup(key string) *Stored
-	Store(key string, s *Stored)
-	Touch(key string) // a fresh hit: the entry was used, for eviction by least recent use
+	Lookup(key string) *Stored     // without its body, which Body reads
+	Body(key string) []byte        // the body kept for key; nil when there is none
+	Store(key string, s *Stored)   // a new response: all of it
+	Refresh(key string, s *Stored) // the same body, with new header fields and times (a 304)
+	Touch(key string)              // a fresh hit: the entry was used, for eviction by least recent use
 }
 
 // Stored is a response as a cache keeps it: enough to answer for it later.
 type Stored struct {
 	Status    int
 	Header    http.Header // the response's header fields (validators, freshness, Content-Type, ...)
-	Body      []byte      // as read, decoded, at most --max-body
+	Body      []byte      // as read, decoded, at most --max-body; nil from Lookup
+	Length    int64       // the body's length
+	Sum       [32]byte    // the body's SHA-256: a new body is compared with it
 	Truncated bool
 	Vary      string    // the request's values of the fields its Vary names; a request with others is a miss
 	Requested time.Time // when the request was sent (RFC 9111's request_time)
@@ -153,13 +157,14 @@ func (s *Stored) revalidated(h http.Header, requested, received time.Time) {
 	s.Requested, s.Received = requested, received
 }
 
-// fill completes r from s, as if s had just been received.
-func (s *Stored) fill(r *record.Record) {
+// fill completes r from s, as if s had just been received; body is s's
+// body when r needs it, else nil.
+func (s *Stored) fill(r *record.Record, body []byte) {
 	r.Status = s.Status
 	r.ContentType = s.Header.Get("Content-Type")
-	r.ContentLength = int64(len(s.Body))
+	r.ContentLength = s.Length
 	r.Truncated = s.Truncated
-	r.Body, r.Header = s.Body, s.Header
+	r.Body, r.Header = body, s.Header
 }
 
 type directive struct {
@@ -200,13 +205,22 @@ func (f *Fetcher) lookup(r *record.Record) (key string, kept *Stored) {
 		kept = nil
 	}
 	if kept != nil && f.cfg.CacheFresh && !directives(header)["no-cache"].set && kept.Fresh(time.Now()) {
-		kept.fill(r)
+		kept.fill(r, f.keptBody(key))
 		r.FinalURL, r.Cache = key, CacheFresh
 		f.cfg.Cache.Touch(key)
-		f.cached.count(r.Cache, int64(len(kept.Body)))
+		f.cached.count(r.Cache, kept.Length)
 		f.trim(r)
 	}
 	return key, kept
+}
+
+// keptBody reads the body kept for key when the record needs it (for
+// extraction or --body).
+func (f *Fetcher) keptBody(key string) []byte {
+	if !f.cfg.KeepBody {
+		return nil
+	}
+	return f.cfg.Cache.Body(key)
 }
 
 // keep settles a response with the cache: a 304 to a conditional request
@@ -219,14 +233,17 @@ func (f *Fetcher) keep(r *record.Record, key string, kept *Stored, sent, got htt
 	switch {
 	case kept != nil && r.Status == http.StatusNotModified:
 		kept.revalidated(got, requested, now)
-		kept.fill(r)
+		kept.fill(r, f.keptBody(key))
 		r.Cache = CacheRevalidated
-		f.cached.count(r.Cache, int64(len(kept.Body)))
-		f.cfg.Cache.Store(key, kept)
+		f.cached.count(r.Cache, kept.Length)
+		f.cfg.Cache.Refresh(key, kept)
 		return
+	}
+	sum := sha256.Sum256(r.Body)
+	switch {
 	case kept == nil:
 		r.Cache = CacheMiss
-	case r.Status == kept.Status && bytes.Equal(r.Body, kept.Body):
+	case r.Status == kept.Status && sum == kept.Sum:
 		r.Cache = CacheUnchanged
 	default:
 		r.Cache = CacheChanged
@@ -234,10 +251,16 @@ func (f *Fetcher) keep(r *record.Record, key string, kept *Stored, sent, got htt
 	f.cached.count(r.Cache, 0)
 	if r.Err == nil && storable(r.Status, got) {
 		f.cfg.Cache.Store(key, &Stored{
-			Status: r.Status, Header: got, Body: r.Body, Truncated: r.Truncated,
+			Status: r.Status, Header: got, Body: r.Body, Length: int64(len(r.Body)), Sum: sum, Truncated: r.Truncated,
 			Vary: varyKey(got, sent), Requested: requested, Received: now,
 		})
 	}
+}
+
+// wantBody says whether the cache needs a response's body: to keep it, or
+// to tell a changed page from the kept one.
+func wantBody(kept *Stored, resp *http.Response) bool {
+	return kept != nil && resp.StatusCode != http.StatusNotModified || storable(resp.StatusCode, resp.Header)
 }
 
 // trim drops what the cache had the record keep and nothing else needs.

@@ -299,7 +299,7 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 	}
 	defer resp.Body.Close()
 	f.response(r, resp)
-	n, err := f.readBody(r, resp)
+	n, err := f.readBody(r, resp, f.cfg.KeepBody || r.Robots || key != "" && wantBody(kept, resp))
 	if n > f.cfg.MaxBody {
 		n, r.Truncated = f.cfg.MaxBody, true
 		if r.Body != nil {
@@ -420,14 +420,14 @@ var idempotent = map[string]bool{
 
 // readBody reads at most MaxBody+1 bytes of the body, decoded, to r.Body
 // when it is kept and to nowhere otherwise, and returns how many it read.
-func (f *Fetcher) readBody(r *record.Record, resp *http.Response) (int64, error) {
+func (f *Fetcher) readBody(r *record.Record, resp *http.Response, keep bool) (int64, error) {
 	body, release, err := decodedBody(resp)
 	if err != nil {
 		return 0, err
 	}
 	defer release()
 	limited := io.LimitReader(body, f.cfg.MaxBody+1)
-	if !f.cfg.KeepBody && !r.Robots && f.cfg.Cache == nil {
+	if !keep {
 		return io.Copy(io.Discard, limited)
 	}
 	var buf bytes.Buffer

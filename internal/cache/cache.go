@@ -7,11 +7,13 @@
 package cache
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,7 +31,8 @@ const format = "sluice-cache 1"
 
 var (
 	metaBucket    = []byte("sluice")
-	entriesBucket = []byte("entries") // URL -> stamp (8 bytes) + encoded response
+	entriesBucket = []byte("entries") // URL -> stamp (8 bytes) + the response but its body
+	bodiesBucket  = []byte("bodies")  // URL -> the body, apart: a 304 or a use rewrites the entry alone
 	lruBucket     = []byte("lru")     // stamp (8 bytes) + URL -> nothing: entries by last use
 	formatKey     = []byte("format")
 	sizeKey       = []byte("size") // bytes of the entries' values, 8 bytes big-endian
@@ -46,9 +49,18 @@ type Options struct {
 type Store struct {
 	db     *bolt.DB
 	opt    Options
-	broken atomic.Bool // a write failed (disk full, corruption): nothing more is stored
+	broken atomic.Bool // a write failed (disk full, corruption): nothing more is stored or looked up
 	warned sync.Once
 	clock  atomic.Int64 // last stamp given: nanoseconds, strictly increasing in a run
+	writes chan write   // to the writer goroutine, which commits them in batches
+	done   chan struct{}
+	closed sync.Once
+}
+
+// write is a change to commit; its error comes back on done.
+type write struct {
+	fn   func(*bolt.Tx) error
+	done chan error
 }
 
 var _ stages.Cache = (*Store)(nil)
@@ -66,8 +78,12 @@ func Open(dir string, opt Options) (s *Store, err error) {
 	if opt.Wait {
 		timeout = 0 // bbolt waits for the lock without a limit
 	}
+	// bbolt panics on some damaged files, and reading a page past the end
+	// of a cut file faults (SIGBUS), which SetPanicOnFault turns into a
+	// panic of this goroutine.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
-		if p := recover(); p != nil { // bbolt panics on some damaged files
+		if p := recover(); p != nil {
 			s, err = nil, fmt.Errorf("%s is damaged (%v): move it away or delete it", path, p)
 		}
 	}()
@@ -82,9 +98,30 @@ func Open(dir string, opt Options) (s *Store, err error) {
 		db.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	s = &Store{db: db, opt: opt}
+	if err := whole(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%s is damaged (%v): move it away or delete it", path, err)
+	}
+	s = &Store{db: db, opt: opt, writes: make(chan write), done: make(chan struct{})}
 	s.clock.Store(time.Now().UnixNano())
+	go s.writer()
 	return s, nil
+}
+
+// whole checks that the file holds every page its meta page counts: a
+// file cut short (a copy that stopped, a full disk long ago) would fault
+// when those pages are read.
+func whole(db *bolt.DB) error {
+	info, err := os.Stat(db.Path())
+	if err != nil {
+		return err
+	}
+	return db.View(func(tx *bolt.Tx) error {
+		if tx.Size() > info.Size() {
+			return fmt.Errorf("%d bytes, its pages need %d", info.Size(), tx.Size())
+		}
+		return nil
+	})
 }
 
 // initialize makes the buckets of a new file, and checks an old one is a
@@ -94,7 +131,7 @@ func initialize(tx *bolt.Tx) error {
 		if string(meta.Get(formatKey)) != format {
 			return fmt.Errorf("not a cache of this sluice (its format is %q, this sluice's %q)", meta.Get(formatKey), format)
 		}
-		if tx.Bucket(entriesBucket) == nil || tx.Bucket(lruBucket) == nil {
+		if tx.Bucket(entriesBucket) == nil || tx.Bucket(bodiesBucket) == nil || tx.Bucket(lruBucket) == nil {
 			return errors.New("damaged: a bucket is missing; move it away or delete it")
 		}
 		return nil
@@ -111,18 +148,31 @@ func initialize(tx *bolt.Tx) error {
 	if err := meta.Put(formatKey, []byte(format)); err != nil {
 		return err
 	}
-	if _, err := tx.CreateBucket(entriesBucket); err != nil {
-		return err
+	for _, name := range [][]byte{entriesBucket, bodiesBucket, lruBucket} {
+		if _, err := tx.CreateBucket(name); err != nil {
+			return err
+		}
 	}
-	_, err = tx.CreateBucket(lruBucket)
+	return nil
+}
+
+// Close closes the file; what was stored is on disk. Later calls do
+// nothing.
+func (s *Store) Close() (err error) {
+	s.closed.Do(func() {
+		close(s.writes)
+		<-s.done
+		err = s.db.Close()
+	})
 	return err
 }
 
-// Close closes the file; what was stored is on disk.
-func (s *Store) Close() error { return s.db.Close() }
-
 // Lookup returns the response kept for key, or nil.
 func (s *Store) Lookup(key string) (kept *stages.Stored) {
+	if s.broken.Load() {
+		return nil
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer s.recover()
 	s.db.View(func(tx *bolt.Tx) error {
 		v := tx.Bucket(entriesBucket).Get([]byte(key))
@@ -134,18 +184,48 @@ func (s *Store) Lookup(key string) (kept *stages.Stored) {
 	return kept
 }
 
+// Body returns the body kept for key, or nil.
+func (s *Store) Body(key string) (body []byte) {
+	if s.broken.Load() {
+		return nil
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer s.recover()
+	s.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bodiesBucket).Get([]byte(key)); b != nil {
+			body = bytes.Clone(b)
+		}
+		return nil
+	})
+	return body
+}
+
 // Store keeps st under key (it is encoded before Store returns), evicting
 // the least recently used entries past Options.Max.
-func (s *Store) Store(key string, st *stages.Stored) {
+func (s *Store) Store(key string, st *stages.Stored) { s.put(key, st, true) }
+
+// Refresh rewrites key's entry from st, keeping the body stored: a 304
+// renews the header fields and times alone.
+func (s *Store) Refresh(key string, st *stages.Stored) { s.put(key, st, false) }
+
+func (s *Store) put(key string, st *stages.Stored, body bool) {
 	if s.broken.Load() {
 		return
 	}
-	v := binary.BigEndian.AppendUint64(nil, uint64(s.stamp()))
-	v = encode(v, st)
-	if int64(len(v)) > s.opt.Max {
+	v := encode(binary.BigEndian.AppendUint64(nil, uint64(s.stamp())), st)
+	if int64(len(v)+len(st.Body)) > s.opt.Max {
 		return
 	}
-	s.write(func(tx *bolt.Tx) error { return s.put(tx, []byte(key), v) })
+	s.write(func(tx *bolt.Tx) error {
+		if !body && tx.Bucket(entriesBucket).Get([]byte(key)) == nil {
+			return nil // evicted meanwhile: the body is gone too
+		}
+		var b []byte
+		if body {
+			b = st.Body
+		}
+		return s.replace(tx, []byte(key), v, b, body)
+	})
 }
 
 // Touch marks key's entry as used now.
@@ -160,15 +240,17 @@ func (s *Store) Touch(key string) {
 			return nil
 		}
 		nv := binary.BigEndian.AppendUint64(nil, uint64(stamp))
-		return s.put(tx, []byte(key), append(nv, v[8:]...))
+		return s.replace(tx, []byte(key), append(nv, v[8:]...), nil, false)
 	})
 }
 
-// put replaces key's entry with v (its stamp first) in its place by last
-// use, and evicts from the least recently used end past Options.Max. It
-// may run more than once for one write (bbolt's Batch), to the same end.
-func (s *Store) put(tx *bolt.Tx, key, v []byte) error {
-	entries, lru, meta := tx.Bucket(entriesBucket), tx.Bucket(lruBucket), tx.Bucket(metaBucket)
+// replace puts key's entry v (its stamp first), and its body when
+// withBody, in place of the old ones, moves it to its place by last use,
+// and evicts from the least recently used end past Options.Max. The size
+// is read and written in the transaction, so writes committed together
+// add up.
+func (s *Store) replace(tx *bolt.Tx, key, v, body []byte, withBody bool) error {
+	entries, bodies, lru, meta := tx.Bucket(entriesBucket), tx.Bucket(bodiesBucket), tx.Bucket(lruBucket), tx.Bucket(metaBucket)
 	size := int64(0)
 	if b := meta.Get(sizeKey); len(b) == 8 {
 		size = int64(binary.BigEndian.Uint64(b))
@@ -178,6 +260,13 @@ func (s *Store) put(tx *bolt.Tx, key, v []byte) error {
 			return err
 		}
 		size -= int64(len(old))
+	}
+	if withBody {
+		size -= int64(len(bodies.Get(key)))
+		if err := bodies.Put(key, body); err != nil {
+			return err
+		}
+		size += int64(len(body))
 	}
 	if err := entries.Put(key, v); err != nil {
 		return err
@@ -189,8 +278,11 @@ func (s *Store) put(tx *bolt.Tx, key, v []byte) error {
 	c := lru.Cursor()
 	for k, _ := c.First(); k != nil && size > s.opt.Max; k, _ = c.First() {
 		victim := k[8:]
-		size -= int64(len(entries.Get(victim)))
+		size -= int64(len(entries.Get(victim)) + len(bodies.Get(victim)))
 		if err := entries.Delete(victim); err != nil {
+			return err
+		}
+		if err := bodies.Delete(victim); err != nil {
 			return err
 		}
 		if err := c.Delete(); err != nil {
@@ -200,14 +292,74 @@ func (s *Store) put(tx *bolt.Tx, key, v []byte) error {
 	return meta.Put(sizeKey, binary.BigEndian.AppendUint64(nil, uint64(max(size, 0))))
 }
 
-// write runs fn in a write transaction, batched with other goroutines'
-// (one commit, one fsync, for many). A failure (a full disk, a damaged
-// file) stops storing for the rest of the run, with one warning.
+// write runs fn in a write transaction, committed with the other
+// goroutines' that wait meanwhile (one commit, one fsync, for many), and
+// returns once it is on disk. A failure (a full disk, a damaged file)
+// stops the cache for the rest of the run, with one warning.
 func (s *Store) write(fn func(*bolt.Tx) error) {
-	defer s.recover()
-	if err := s.db.Batch(fn); err != nil {
+	w := write{fn, make(chan error, 1)}
+	s.writes <- w
+	if err := <-w.done; err != nil {
 		s.fail(err)
 	}
+}
+
+// gatherFor is how long the writer gathers writes after the first of a
+// commit: 10,000 revalidations at -c 64 took 1,290 commits without it and
+// 825 with it, and 27% less CPU (each commit writes pages and the
+// freelist, and waits for fdatasync).
+const gatherFor = time.Millisecond
+
+// writer commits the writes that come, those that came within gatherFor
+// of the first together.
+func (s *Store) writer() {
+	defer close(s.done)
+	debug.SetPanicOnFault(true)
+	var batch []write
+	gather := time.NewTimer(0)
+	<-gather.C
+	for w := range s.writes {
+		batch = append(batch[:0], w)
+		gather.Reset(gatherFor)
+	more:
+		for len(batch) < 1024 {
+			select {
+			case w, ok := <-s.writes:
+				if !ok {
+					break more
+				}
+				batch = append(batch, w)
+			case <-gather.C:
+				break more
+			}
+		}
+		gather.Stop()
+		err := s.commit(batch)
+		for _, w := range batch {
+			w.done <- err
+		}
+	}
+}
+
+// commit runs a batch in one transaction. A write that fails alone makes
+// them all fail: the cache stops, so there is nothing to redo.
+func (s *Store) commit(batch []write) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%v", p)
+		}
+	}()
+	if s.broken.Load() {
+		return nil
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		for _, w := range batch {
+			if err := w.fn(tx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 func (s *Store) recover() {

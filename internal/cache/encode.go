@@ -11,9 +11,9 @@ import (
 
 // An entry's encoding, after its stamp: a version byte, then uvarints and
 // length-prefixed strings: status, truncated (0 or 1), request and
-// response times (Unix nanoseconds), the Vary key, the header fields
-// (count; then each name, its count of values and the values), and the
-// body as the rest.
+// response times (Unix nanoseconds), the body's length and SHA-256 (32
+// bytes), the Vary key, and the header fields (count; then each name, its
+// count of values and the values). The body is kept apart.
 const version = 1
 
 func encode(b []byte, s *stages.Stored) []byte {
@@ -26,6 +26,8 @@ func encode(b []byte, s *stages.Stored) []byte {
 	b = binary.AppendUvarint(b, truncated)
 	b = binary.AppendUvarint(b, uint64(s.Requested.UnixNano()))
 	b = binary.AppendUvarint(b, uint64(s.Received.UnixNano()))
+	b = binary.AppendUvarint(b, uint64(s.Length))
+	b = append(b, s.Sum[:]...)
 	b = appendString(b, s.Vary)
 	b = binary.AppendUvarint(b, uint64(len(s.Header)))
 	for k, vs := range s.Header {
@@ -35,7 +37,7 @@ func encode(b []byte, s *stages.Stored) []byte {
 			b = appendString(b, v)
 		}
 	}
-	return append(b, s.Body...)
+	return b
 }
 
 func appendString(b []byte, s string) []byte {
@@ -44,7 +46,7 @@ func appendString(b []byte, s string) []byte {
 
 var errDamaged = errors.New("damaged entry")
 
-// decode reads an entry; the result shares nothing with b.
+// decode reads an entry but its body; the result shares nothing with b.
 func decode(b []byte) (*stages.Stored, error) {
 	d := decoder{b: b}
 	if len(b) == 0 || b[0] != version {
@@ -54,6 +56,11 @@ func decode(b []byte) (*stages.Stored, error) {
 	s := &stages.Stored{Status: int(d.uint()), Truncated: d.uint() == 1}
 	s.Requested = time.Unix(0, int64(d.uint()))
 	s.Received = time.Unix(0, int64(d.uint()))
+	s.Length = int64(d.uint())
+	if len(d.b) < len(s.Sum) {
+		return nil, errDamaged
+	}
+	d.b = d.b[copy(s.Sum[:], d.b):]
 	s.Vary = d.string()
 	n := d.uint()
 	if n > uint64(len(d.b)) {
@@ -72,10 +79,9 @@ func decode(b []byte) (*stages.Stored, error) {
 		}
 		s.Header[k] = vs
 	}
-	if d.bad {
+	if d.bad || len(d.b) != 0 {
 		return nil, errDamaged
 	}
-	s.Body = append([]byte{}, d.b...)
 	return s, nil
 }
 
