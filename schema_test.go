@@ -63,6 +63,7 @@ func TestOutputSchema(t *testing.T) {
 		base + "/page/2?q=a b",
 		base + "/bytes/3000",
 		base + "/api/user?id=3",
+		base + "/cache/max-age/1",
 		binary.URL + "/favicon.ico",
 		secure.URL + "/loop",
 		"http://127.0.0.1:1/refused",
@@ -72,6 +73,7 @@ func TestOutputSchema(t *testing.T) {
 		`{"id":8}`,
 	}, "\n") + "\n"
 	seen := map[string]bool{}
+	cache := t.TempDir()
 	for _, args := range [][]string{
 		nil,
 		{"--extract", "title,links,meta,text,headers", "--select", "h=h1", "--select-all", "a=a@href", "--hash", "sha256,md5,mmh3"},
@@ -81,6 +83,8 @@ func TestOutputSchema(t *testing.T) {
 		{"--fields", "url,status,error", "--omit", "error"},
 		{"--trace", "--tls-info", "--redirect-chain", "--max-redirects", "2"},
 		{"--tls-info", "--insecure", "--redirect-chain"},
+		{"--cache", cache},
+		{"--cache", cache, "--cache-fresh", "--extract", "title"}, // revalidated, unchanged, fresh
 	} {
 		stdout, stderr, code := runSluice(t, in, append([]string{"--retries", "0"}, args...)...)
 		if code != 0 {

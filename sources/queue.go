@@ -79,6 +79,11 @@ type Queue struct {
 
 	held map[int]*lease // owned by the coordinator goroutine
 
+	// As leader, the assignment made (see assignment) and the members it
+	// was made for; the coordinator goroutine's.
+	assigned   []string
+	assignedTo string
+
 	mu     sync.Mutex
 	unsett map[*held]struct{} // pulled, not settled
 

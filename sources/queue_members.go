@@ -22,12 +22,13 @@ func (w *Queue) rebalance(intake context.Context, out chan<- any, stopping bool)
 		w.brokerErr("renew membership", err)
 		return // the broker is away: leases are kept until they fail to renew
 	}
-	members := w.members(ctx)
-	own := owners(w.parts, members)
+	own := w.assignment(ctx, w.members(ctx))
 	for p := range w.parts {
 		l := w.held[p]
 		key := "p." + strconv.Itoa(p)
-		mine := !stopping && own[p] == w.id
+		// Without an assignment for the members it sees, a worker keeps
+		// what it holds and waits for the leader's.
+		mine := !stopping && (own == nil && l != nil || own != nil && own[p] == w.id)
 		switch {
 		case l == nil && mine:
 			rev, err := w.kv.Create(ctx, key, []byte(w.id))
@@ -103,37 +104,11 @@ func (w *Queue) members(ctx context.Context) []string {
 	return ids
 }
 
-// owners assigns each of parts partitions a worker among members, the
-// same on every worker that sees the same members: by rendezvous hashing
-// (the member with the highest score for the partition), but each member
-// takes its share, parts/members rounded down or, for parts%members of
-// them, up: the work is spread evenly whatever the hashes, and a worker
-// coming or going moves little more than its own share.
-func owners(parts int, members []string) []string {
-	share, extra := parts/len(members), parts%len(members)
-	taken := make(map[string]int, len(members))
-	out := make([]string, parts)
-	for p := range parts {
-		var best string
-		var top uint64
-		for _, id := range members {
-			room := taken[id] < share || taken[id] == share && extra > 0
-			if v := score(id, p); room && (best == "" || v > top || v == top && id < best) {
-				best, top = id, v
-			}
-		}
-		out[p] = best
-		if taken[best]++; taken[best] == share+1 {
-			extra--
-		}
-	}
-	return out
-}
-
-// score is a worker's claim on partition p: FNV-1a 64 of "id/p", mixed by
-// the finalizer of MurmurHash3. FNV alone will not do: its last bytes
-// barely reach the high bits, so the worker whose id scored highest won
-// every partition.
+// score is a worker's claim on partition p, which breaks ties in
+// weighted: FNV-1a 64 of "id/p", mixed by the finalizer of MurmurHash3.
+// FNV alone will not do: its last bytes barely reach the high bits, so
+// the worker whose id scored highest won every partition (when it was
+// the whole assignment, a rendezvous hash).
 func score(id string, p int) uint64 {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%s/%d", id, p)

@@ -305,10 +305,12 @@ func (s *Store) write(fn func(*bolt.Tx) error) {
 }
 
 // gatherFor is how long the writer gathers writes after the first of a
-// commit: 10,000 revalidations at -c 64 took 1,290 commits without it and
-// 825 with it, and 27% less CPU (each commit writes pages and the
-// freelist, and waits for fdatasync).
-const gatherFor = time.Millisecond
+// commit (each commit writes pages and the freelist, and waits for
+// fdatasync). 10,000 revalidations at -c 64 took 1,290 commits without
+// it, 825 at 1 ms and 253 at 10 ms (CPU 3.6, 2.8, 2.5 s); 3,000 pages
+// arriving slowly (bench/cache.sh's paced site) cost 4.2 s of CPU to
+// store at 1 ms, 2.7 s at 10 ms. A record waits that long at most.
+const gatherFor = 10 * time.Millisecond
 
 // writer commits the writes that come, those that came within gatherFor
 // of the first together.
