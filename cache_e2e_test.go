@@ -108,6 +108,21 @@ func mustJSON(t *testing.T, v any) string {
 	return string(b)
 }
 
+// A HEAD's answer, which has no body, is kept apart from the GET's: a
+// GET after it is a miss with the page's title, and each is revalidated
+// by its own kind the next time.
+func TestCacheHeadApart(t *testing.T) {
+	url := newSite(t).URL + "/cache/etag/1"
+	dir := t.TempDir()
+	head, _ := cacheRun(t, dir, []string{url}, "-X", "HEAD")
+	get, _ := cacheRun(t, dir, []string{url}, "--extract", "title")
+	again, _ := cacheRun(t, dir, []string{url}, "--extract", "title")
+	if head[0]["cache"] != "miss" || get[0]["cache"] != "miss" || get[0]["title"] != "Cached etag 1" ||
+		again[0]["cache"] != "revalidated" || again[0]["title"] != "Cached etag 1" {
+		t.Errorf("HEAD %v\nGET %v\nGET again %v", head[0], get[0], again[0])
+	}
+}
+
 // SIGKILL mid-run leaves a cache that opens and holds the response of
 // every record written before the kill: the next run revalidates them.
 func TestCacheKilled(t *testing.T) {

@@ -189,16 +189,21 @@ func directives(h http.Header) map[string]directive {
 }
 
 // lookup finds what the cache keeps for r's request, if r's request may
-// use the cache: key is then its URL. With --cache-fresh, a fresh response
+// use the cache: key is then its URL (for a HEAD, apart from the GET's).
+// With --cache-fresh, a fresh response
 // completes r at once (its cache field says "fresh").
 func (f *Fetcher) lookup(r *record.Record) (key string, kept *Stored) {
 	method, body, header, _ := f.shape(r.Request)
 	if !cacheable(method, body, header) {
 		return "", nil
 	}
-	key = r.URL
+	url := r.URL
 	if r.Target != nil {
-		key = r.Target.String()
+		url = r.Target.String()
+	}
+	key = url
+	if method == http.MethodHead {
+		key = "HEAD " + url // a HEAD's answer has no body to complete a GET with
 	}
 	kept = f.cfg.Cache.Lookup(key)
 	if kept != nil && kept.Vary != varyKey(kept.Header, header) {
@@ -206,7 +211,7 @@ func (f *Fetcher) lookup(r *record.Record) (key string, kept *Stored) {
 	}
 	if kept != nil && f.cfg.CacheFresh && !directives(header)["no-cache"].set && kept.Fresh(time.Now()) {
 		kept.fill(r, f.keptBody(key))
-		r.FinalURL, r.Cache = key, CacheFresh
+		r.FinalURL, r.Cache = url, CacheFresh
 		f.cfg.Cache.Touch(key)
 		f.cached.count(r.Cache, kept.Length)
 		f.trim(r)
