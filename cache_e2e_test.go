@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -234,5 +236,21 @@ func TestCacheFaults(t *testing.T) {
 	stdout, stderr, code := runCmd(t, in.String(), "bash", "-c", cmd)
 	if code != 0 || strings.Count(stdout, `"cache":"miss"`) != 40 || strings.Count(stderr, "nothing more is stored") != 1 {
 		t.Errorf("writes failing: exit %d, %d records, stderr %s", code, strings.Count(stdout, "\n"), stderr)
+	}
+}
+
+// A retried record counts once in --stats, by how it ended.
+func TestCacheCountsRetriedOnce(t *testing.T) {
+	h := newHost(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if n == 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("ETag", `"v"`)
+		io.WriteString(w, "page")
+	})
+	recs, stderr := cacheRun(t, t.TempDir(), []string{h.URL + "/"}, "--retries", "1", "--retry-base", "1ms", "--stats")
+	if recs[0]["cache"] != "miss" || recs[0]["attempts"] != 2.0 || !strings.Contains(stderr, "revalidated=0 changed=0 unchanged=0 miss=1 ") {
+		t.Errorf("record %v; stats %s", recs[0], stderr)
 	}
 }

@@ -213,7 +213,6 @@ func (f *Fetcher) lookup(r *record.Record) (key string, kept *Stored) {
 		kept.fill(r, f.keptBody(key))
 		r.FinalURL, r.Cache = url, CacheFresh
 		f.cfg.Cache.Touch(key)
-		f.cached.count(r.Cache, kept.Length)
 		f.trim(r)
 	}
 	return key, kept
@@ -240,7 +239,6 @@ func (f *Fetcher) keep(r *record.Record, key string, kept *Stored, sent, got htt
 		kept.revalidated(got, requested, now)
 		kept.fill(r, f.keptBody(key))
 		r.Cache = CacheRevalidated
-		f.cached.count(r.Cache, kept.Length)
 		f.cfg.Cache.Refresh(key, kept)
 		return
 	}
@@ -253,7 +251,6 @@ func (f *Fetcher) keep(r *record.Record, key string, kept *Stored, sent, got htt
 	default:
 		r.Cache = CacheChanged
 	}
-	f.cached.count(r.Cache, 0)
 	if r.Err == nil && storable(r.Status, got) {
 		f.cfg.Cache.Store(key, &Stored{
 			Status: r.Status, Header: got, Body: r.Body, Length: int64(len(r.Body)), Sum: sum, Truncated: r.Truncated,
@@ -280,7 +277,7 @@ func (f *Fetcher) trim(r *record.Record) {
 
 // CacheCounts are the records by their cache field, and the body bytes
 // that did not cross the network thanks to the cache (fresh and
-// revalidated records' bodies).
+// revalidated records' bodies). A retried record counts once, as it ends.
 type CacheCounts struct {
 	Fresh       int64 `json:"fresh"`
 	Revalidated int64 `json:"revalidated"`
@@ -294,12 +291,17 @@ type cacheCounts struct {
 	fresh, revalidated, changed, unchanged, miss, saved atomic.Int64
 }
 
-func (c *cacheCounts) count(outcome string, saved int64) {
-	switch outcome {
+// Settled counts r by its cache field once its last attempt is made
+// (FetchFlow calls it).
+func (f *Fetcher) Settled(r *record.Record) {
+	c := &f.cached
+	switch r.Cache {
 	case CacheFresh:
 		c.fresh.Add(1)
+		c.saved.Add(r.ContentLength)
 	case CacheRevalidated:
 		c.revalidated.Add(1)
+		c.saved.Add(r.ContentLength)
 	case CacheChanged:
 		c.changed.Add(1)
 	case CacheUnchanged:
@@ -307,7 +309,6 @@ func (c *cacheCounts) count(outcome string, saved int64) {
 	case CacheMiss:
 		c.miss.Add(1)
 	}
-	c.saved.Add(saved)
 }
 
 // CacheCounts returns the records so far by their cache field (--cache).

@@ -24,6 +24,10 @@ type Doer interface {
 	Fetch(ctx context.Context, r *record.Record)
 }
 
+// settler is a Doer told of a record's last attempt (the Fetcher counts
+// its --cache outcomes there, not at each attempt).
+type settler interface{ Settled(r *record.Record) }
+
 // FetchFlow is the fetch stage: workers goroutines take records from the
 // schedule, make an attempt with f, and decide by p whether the record is
 // finished (it goes on downstream, and back learns it is Done) or goes round
@@ -78,6 +82,9 @@ func FetchFlow(ctx context.Context, stop <-chan struct{}, f Doer, workers int, b
 func attempt(ctx context.Context, stop <-chan struct{}, f Doer, back Returner, p RetryPolicy, obs Observers, r *record.Record) (again bool) {
 	f.Fetch(ctx, r)
 	if back == nil || stopped(stop) || !p.retryable(r) {
+		if s, ok := f.(settler); ok {
+			s.Settled(r)
+		}
 		return false
 	}
 	obs.Retry(r.Host)

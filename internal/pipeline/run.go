@@ -7,11 +7,11 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
-	"sluice/internal/cache"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/reugn/go-streams"
 
+	"sluice/internal/cache"
 	"sluice/internal/config"
 	"sluice/internal/metrics"
 	"sluice/internal/natsq"
