@@ -269,11 +269,7 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 		f.cfg.Observe.Attempt(r, took)
 	}()
 
-	timeout := f.cfg.Timeout
-	if r.Request != nil && r.Request.Timeout > 0 {
-		timeout = r.Request.Timeout
-	}
-	actx, cancel := context.WithTimeout(ctx, timeout)
+	actx, cancel := context.WithTimeout(ctx, f.timeout(r))
 	defer cancel()
 	var at *attemptTrace
 	if f.tracing() {
@@ -299,16 +295,7 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 	}
 	defer resp.Body.Close()
 	f.response(r, resp)
-	n, err := f.readBody(r, resp, f.cfg.KeepBody || r.Robots || key != "" && wantBody(kept, resp))
-	if n > f.cfg.MaxBody {
-		n, r.Truncated = f.cfg.MaxBody, true
-		if r.Body != nil {
-			r.Body = r.Body[:n]
-		}
-	}
-	r.ContentLength = n
-	if err != nil {
-		r.Body = nil
+	if err := f.body(r, resp, f.cfg.KeepBody || r.Robots || key != "" && wantBody(kept, resp)); err != nil {
 		f.fail(ctx, r, err)
 		return
 	}
@@ -420,6 +407,33 @@ var idempotent = map[string]bool{
 
 // readBody reads at most MaxBody+1 bytes of the body, decoded, to r.Body
 // when it is kept and to nowhere otherwise, and returns how many it read.
+// timeout is an attempt's: the record's own, or --timeout.
+func (f *Fetcher) timeout(r *record.Record) time.Duration {
+	if r.Request != nil && r.Request.Timeout > 0 {
+		return r.Request.Timeout
+	}
+	return f.cfg.Timeout
+}
+
+// body reads resp's body, keeping it in r when keep, up to MaxBody (r is
+// marked truncated past it); it keeps nothing of a body it failed to read.
+func (f *Fetcher) body(r *record.Record, resp *http.Response, keep bool) error {
+	n, err := f.readBody(r, resp, keep)
+	if n > f.cfg.MaxBody {
+		n, r.Truncated = f.cfg.MaxBody, true
+		if r.Body != nil {
+			r.Body = r.Body[:n]
+		}
+	}
+	r.ContentLength = n
+	if err != nil {
+		r.Body = nil
+	}
+	return err
+}
+
+// readBody reads the decoded body, at most MaxBody+1 bytes (so that a
+// longer one shows), into r.Body when keep, and says how much it read.
 func (f *Fetcher) readBody(r *record.Record, resp *http.Response, keep bool) (int64, error) {
 	body, release, err := decodedBody(resp)
 	if err != nil {
