@@ -192,9 +192,8 @@ func directives(h http.Header) map[string]directive {
 // use the cache: key is then its URL (for a HEAD, apart from the GET's).
 // With --cache-fresh, a fresh response
 // completes r at once (its cache field says "fresh").
-func (f *Fetcher) lookup(r *record.Record) (key string, kept *Stored) {
-	method, body, header, _ := f.shape(r.Request)
-	if !cacheable(method, body, header) {
+func (f *Fetcher) lookup(r *record.Record, sh shaped) (key string, kept *Stored) {
+	if !cacheable(sh.method, sh.body, sh.header) {
 		return "", nil
 	}
 	url := r.URL
@@ -202,14 +201,14 @@ func (f *Fetcher) lookup(r *record.Record) (key string, kept *Stored) {
 		url = r.Target.String()
 	}
 	key = url
-	if method == http.MethodHead {
+	if sh.method == http.MethodHead {
 		key = "HEAD " + url // a HEAD's answer has no body to complete a GET with
 	}
 	kept = f.cfg.Cache.Lookup(key)
-	if kept != nil && kept.Vary != varyKey(kept.Header, header) {
+	if kept != nil && kept.Vary != varyKey(kept.Header, sh.header) {
 		kept = nil
 	}
-	if kept != nil && f.cfg.CacheFresh && !directives(header)["no-cache"].set && kept.Fresh(time.Now()) {
+	if kept != nil && f.cfg.CacheFresh && !directives(sh.header)["no-cache"].set && kept.Fresh(time.Now()) {
 		kept.fill(r, f.keptBody(key))
 		r.FinalURL, r.Cache = url, CacheFresh
 		f.cfg.Cache.Touch(key)

@@ -251,10 +251,11 @@ var credentialHeaders = []string{"Authorization", "Cookie", "Proxy-Authorization
 // and what it read is not output.
 func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 	r.ClearResult()
+	sh := f.shape(r.Request)
 	var kept *Stored
 	key := ""
 	if f.cfg.Cache != nil && !r.Robots {
-		if key, kept = f.lookup(r); kept != nil && r.Cache == CacheFresh {
+		if key, kept = f.lookup(r, sh); kept != nil && r.Cache == CacheFresh {
 			return
 		}
 	}
@@ -275,7 +276,7 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 	if f.tracing() {
 		actx, at = f.startTrace(actx, start)
 	}
-	req, err := f.newRequest(actx, r)
+	req, err := f.newRequest(actx, r, sh)
 	if err != nil {
 		r.Fail(record.KindInvalidInput, "%v", err)
 		return
@@ -331,17 +332,16 @@ func (f *Fetcher) response(r *record.Record, resp *http.Response) {
 // newRequest builds an attempt's request. A record from record.Parse
 // carries its URL parsed, and the request takes that as it is, never
 // parsing it a second time.
-func (f *Fetcher) newRequest(ctx context.Context, r *record.Record) (*http.Request, error) {
-	method, body, header, host := f.shape(r.Request)
+func (f *Fetcher) newRequest(ctx context.Context, r *record.Record, sh shaped) (*http.Request, error) {
 	var reader io.Reader
-	if body != nil {
-		reader = bytes.NewReader(body) // a new reader per attempt: a retry sends the body whole
+	if sh.body != nil {
+		reader = bytes.NewReader(sh.body) // a new reader per attempt: a retry sends the body whole
 	}
 	target := ""
 	if r.Target == nil {
 		target = r.URL
 	}
-	req, err := http.NewRequestWithContext(ctx, method, target, reader)
+	req, err := http.NewRequestWithContext(ctx, sh.method, target, reader)
 	if err != nil {
 		return nil, err
 	}
@@ -356,9 +356,9 @@ func (f *Fetcher) newRequest(ctx context.Context, r *record.Record) (*http.Reque
 		}
 		req.Host = req.URL.Host
 	}
-	req.Header = header
-	if host != "" {
-		req.Host = host
+	req.Header = sh.header
+	if sh.host != "" {
+		req.Host = sh.host
 	}
 	return req, nil
 }
@@ -366,17 +366,26 @@ func (f *Fetcher) newRequest(ctx context.Context, r *record.Record) (*http.Reque
 // noRequest stands for a record that asks nothing of its own.
 var noRequest = &record.Request{}
 
+// shaped is what a request sends.
+type shaped struct {
+	method string
+	body   []byte
+	header http.Header
+	host   string // "": the URL's
+}
+
 // shape decides what a request sends: the record's method, headers, body
-// and Host where it gives them, the flags' defaults where not.
-func (f *Fetcher) shape(q *record.Request) (method string, body []byte, header http.Header, host string) {
+// and Host where it gives them, the flags' defaults where not. An attempt
+// shapes its request once, for the cache and for the request itself.
+func (f *Fetcher) shape(q *record.Request) shaped {
 	if q == nil {
 		q = noRequest
 	}
-	body, header = q.Body, f.cfg.Header
+	body, header := q.Body, f.cfg.Header
 	if body == nil && f.cfg.Body != nil {
 		body, header = f.cfg.Body, f.bodyHeader
 	}
-	method = cmp.Or(q.Method, f.cfg.Method, http.MethodGet)
+	method := cmp.Or(q.Method, f.cfg.Method, http.MethodGet)
 	if q.Method == "" && f.cfg.Method == "" && body != nil {
 		method = http.MethodPost // as curl does for -d
 	}
@@ -392,7 +401,7 @@ func (f *Fetcher) shape(q *record.Request) (method string, body []byte, header h
 		}
 		header = merged
 	}
-	return method, body, header, cmp.Or(q.Header.Get("Host"), f.host)
+	return shaped{method, body, header, cmp.Or(q.Header.Get("Host"), f.host)}
 }
 
 // jsonType is the Content-Type of a record's "json" body; shared, never changed.

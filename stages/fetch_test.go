@@ -72,7 +72,7 @@ func TestFetchRequestURL(t *testing.T) {
 		if r.Err != nil || r.Target == nil {
 			t.Fatalf("record.Parse(%q) = %v, target %v", u, r.Err, r.Target)
 		}
-		got, err := f.newRequest(context.Background(), r)
+		got, err := f.newRequest(context.Background(), r, f.shape(r.Request))
 		if err != nil {
 			t.Fatalf("newRequest(%q): %v", u, err)
 		}
