@@ -63,3 +63,17 @@ func TestRobotsEndToEnd(t *testing.T) {
 		t.Errorf("without --robots robots.txt was asked for")
 	}
 }
+
+// TestRobotsPartlyParsed: a robots.txt with lines that do not parse (a rule
+// before any User-agent, a Crawl-delay that is no number) still says what
+// its good lines say; the parser sluice had before read such a file as
+// allowing everything.
+func TestRobotsPartlyParsed(t *testing.T) {
+	h, _ := robotsHost(t, 200, "Disallow: /before\nUser-agent: *\nCrawl-delay: soon\nDisallow: /\nAllow: /open$ # a comment\n")
+	recs, _ := runOK(t, h.URL+"/x\n"+h.URL+"/open\n"+h.URL+"/open/x\n", "--robots", "--ordered")
+	for i, want := range []string{"robots", "", "robots"} {
+		if recs[i].kind() != want {
+			t.Errorf("%s: kind %q; want %q", recs[i].URL, recs[i].kind(), want)
+		}
+	}
+}

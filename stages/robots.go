@@ -9,8 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/temoto/robotstxt"
-
+	"sluice/internal/robotstxt"
 	"sluice/record"
 )
 
@@ -18,11 +17,8 @@ import (
 // the schedule before the host's first request, kept per host, and asked
 // before each request. It is safe for concurrent use.
 //
-// The parser is temoto/robotstxt: it takes the longest matching rule, with
-// * and $ wildcards, and Crawl-delay. It differs from RFC 9309 in two
-// corners: of an Allow and a Disallow rule of the same length the first
-// written wins (the RFC says Allow), and a group's user-agent is matched as
-// a prefix of the product token.
+// The file is read by package robotstxt, line by line as RFC 9309 says:
+// the rules that parse count whatever else the file holds.
 type Robots struct {
 	agent string // the product token of --user-agent, lower case
 	now   func() time.Time
@@ -32,11 +28,10 @@ type Robots struct {
 }
 
 type robotsEntry struct {
-	group      *robotstxt.Group // nil: every path allowed, or with disallowAll none
-	disallow   bool             // robots.txt could not be read: nothing may be fetched
-	why        string           // for disallow
-	crawlDelay time.Duration
-	expires    time.Time
+	rules    robotstxt.Rules // for the agent; the zero Rules allow everything
+	disallow bool            // robots.txt could not be read: nothing may be fetched
+	why      string          // for disallow
+	expires  time.Time
 }
 
 // Robots' bounds and times.
@@ -85,10 +80,7 @@ func (rb *Robots) Store(r *record.Record) {
 	case r.Status >= 500 || r.Status == http.StatusTooManyRequests:
 		e.disallow, e.why, e.expires = true, fmt.Sprintf("could not be read (HTTP %d)", r.Status), now.Add(robotsRetry)
 	case r.Status >= 200 && r.Status < 300:
-		if data, err := robotstxt.FromBytes(r.Body); err == nil {
-			e.group = data.FindGroup(rb.agent)
-			e.crawlDelay = e.group.CrawlDelay
-		} // a robots.txt the parser refuses restricts nothing, as an empty one
+		e.rules = robotstxt.Parse(r.Body).For(rb.agent)
 	}
 	rb.mu.Lock()
 	defer rb.mu.Unlock()
@@ -122,14 +114,12 @@ func (rb *Robots) Allowed(r *record.Record) (bool, string) {
 		return true, ""
 	case e.disallow:
 		return false, fmt.Sprintf("robots.txt of %s %s: nothing may be fetched until it can be", r.Host, e.why)
-	case e.group == nil:
-		return true, ""
 	}
 	path := "/"
 	if r.Target != nil {
 		path = r.Target.RequestURI()
 	}
-	if e.group.Test(path) {
+	if e.rules.Allowed(path) {
 		return true, ""
 	}
 	return false, fmt.Sprintf("robots.txt of %s disallows %s for %s", r.Host, record.QuoteShort(path), rb.agent)
@@ -140,7 +130,7 @@ func (rb *Robots) CrawlDelay(host string) time.Duration {
 	rb.mu.Lock()
 	defer rb.mu.Unlock()
 	if e := rb.hosts[host]; e != nil {
-		return e.crawlDelay
+		return e.rules.CrawlDelay
 	}
 	return 0
 }
