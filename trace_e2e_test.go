@@ -113,17 +113,24 @@ func writePair(t *testing.T, c tls.Certificate) (certFile, keyFile string) {
 // Host; clientCAs, when set, requires a client certificate they issued.
 type tlsServer struct {
 	*httptest.Server
-	mu   sync.Mutex
-	sni  []string
-	host []string
+	mu     sync.Mutex
+	sni    []string
+	host   []string
+	remote map[string]bool // the client addresses that sent a request: the connections used
 }
 
 func newTLSServer(t *testing.T, cert tls.Certificate, clientCAs *x509.CertPool) *tlsServer {
 	t.Helper()
-	s := &tlsServer{}
+	return newTLSServerH2(t, cert, clientCAs, true)
+}
+
+func newTLSServerH2(t *testing.T, cert tls.Certificate, clientCAs *x509.CertPool, h2 bool) *tlsServer {
+	t.Helper()
+	s := &tlsServer{remote: map[string]bool{}}
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.host = append(s.host, r.Host)
+		s.remote[r.RemoteAddr] = true
 		s.mu.Unlock()
 		fmt.Fprintln(w, "ok")
 	}))
@@ -137,7 +144,7 @@ func newTLSServer(t *testing.T, cert tls.Certificate, clientCAs *x509.CertPool) 
 		s.TLS.ClientCAs, s.TLS.ClientAuth = clientCAs, tls.RequireAndVerifyClientCert
 	}
 	s.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshakes refused on purpose
-	s.EnableHTTP2 = true
+	s.EnableHTTP2 = h2
 	s.StartTLS()
 	t.Cleanup(s.Close)
 	return s
@@ -147,7 +154,8 @@ func (s *tlsServer) port() string { _, p, _ := net.SplitHostPort(s.Listener.Addr
 
 // traced is the part of an output record the trace tests read.
 type traced struct {
-	Status  int `json:"status"`
+	Status  int    `json:"status"`
+	Proto   string `json:"proto"`
 	Error   *struct{ Kind, Message string }
 	Timings *struct {
 		DNS      float64 `json:"dns_ms"`
@@ -322,6 +330,53 @@ func TestTraceTimings(t *testing.T) {
 	}
 	if local.Reused || local.Connect == 0 || local.TLS != 0 {
 		t.Errorf("plain HTTP to localhost: %+v; want a new connection, no tls", *local)
+	}
+}
+
+// TestTraceReusedPhases: at -c 4 over HTTP/2 and HTTP/1.1, where a request
+// that started a dial is often handed a connection that became free or was
+// dialled by another request first, each record's phases are those of the
+// connection it used: a reused one has no DNS, connect or TLS time, a new
+// one has connect and TLS time, and there are no more records on new
+// connections than connections that carried a request (fewer over
+// HTTP/1.1: a connection dialled for a request that took another one waits
+// idle, and net/http calls its first use reused, rightly for the timings:
+// that request waited for no dial). The dial's hooks used to fire into the
+// request that started it: "reused": true with "tls_ms": 1.8.
+func TestTraceReusedPhases(t *testing.T) {
+	ca := newTestCA(t, "sluice test CA")
+	cert, _ := ca.issue(t, pkix.Name{CommonName: "t.name"}, []string{"t.name"}, time.Now().Add(-time.Hour), time.Now().Add(time.Hour), x509.ExtKeyUsageServerAuth)
+	for _, h2 := range []bool{true, false} {
+		srv := newTLSServerH2(t, cert, nil, h2)
+		var in strings.Builder
+		for i := range 300 {
+			fmt.Fprintf(&in, "https://t.name:%s/%d\n", srv.port(), i)
+		}
+		recs := runTraced(t, in.String(), "--trace", "-c", "4", "--cacert", ca.file, "--resolve", "t.name:"+srv.port()+":127.0.0.1")
+		wantProto := map[bool]string{true: "HTTP/2.0", false: "HTTP/1.1"}[h2]
+		fresh := 0
+		for i, r := range recs {
+			tm := r.Timings
+			if r.Status != 200 || tm == nil || r.Proto != wantProto {
+				t.Fatalf("%s record %d: %+v; want 200 with timings", wantProto, i+1, r)
+			}
+			switch {
+			case tm.Reused && (tm.DNS != 0 || tm.Connect != 0 || tm.TLS != 0):
+				t.Errorf("%s record %d: %+v; a reused connection has no dns, connect or tls", wantProto, i+1, *tm)
+			case !tm.Reused && (tm.Connect == 0 || tm.TLS == 0):
+				t.Errorf("%s record %d: %+v; a new connection has connect and tls", wantProto, i+1, *tm)
+			}
+			if !tm.Reused {
+				fresh++
+			}
+		}
+		srv.mu.Lock()
+		used := len(srv.remote)
+		srv.mu.Unlock()
+		if fresh < 1 || fresh > used {
+			t.Errorf("%s: %d records on a new connection; the server saw requests on %d connections", wantProto, fresh, used)
+		}
+		t.Logf("%s: %d records, %d connections used", wantProto, len(recs), used)
 	}
 }
 

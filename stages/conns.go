@@ -24,9 +24,10 @@ const manyHosts = 100
 
 type trackedConn struct {
 	net.Conn
-	t    *connTracker
-	addr string
-	once sync.Once
+	t      *connTracker
+	addr   string
+	once   sync.Once
+	phases *dialPhases // with --trace: how this connection was made; nil otherwise
 }
 
 func (c *trackedConn) Close() error {
@@ -37,11 +38,12 @@ func (c *trackedConn) Close() error {
 // dial wraps next so that the connections it makes are tracked.
 func (t *connTracker) dial(next func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		phases := dialOf(ctx) // before the dial: its hooks write there
 		conn, err := next(ctx, network, addr)
 		if err != nil {
 			return nil, err
 		}
-		c := &trackedConn{Conn: conn, t: t, addr: strings.ToLower(addr)}
+		c := &trackedConn{Conn: conn, t: t, addr: strings.ToLower(addr), phases: phases}
 		t.mu.Lock()
 		set := t.conns[c.addr]
 		if set == nil {

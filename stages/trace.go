@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptrace"
 	"sync"
@@ -19,12 +20,18 @@ import (
 // report of one attempt. httptrace's hooks may run on the transport's
 // goroutines, even after the attempt (a dial outlives a canceled request),
 // so everything is under mu.
+//
+// The DNS, connect and TLS phases reported are those of the connection the
+// request used, not of the dial it started: net/http hands a request
+// whichever connection is ready first, an idle one freed meanwhile or one
+// another request dialled, while its own dial goes on and its hooks still
+// fire. So the dial hooks write into dial, a dialPhases that the dialled
+// connection keeps (connTracker.dial), and GotConn takes the phases from
+// the connection it got: none for a reused one.
 type attemptTrace struct {
 	mu         sync.Mutex
 	start      time.Time
-	dnsStart   time.Time
-	connStart  time.Time
-	tlsStart   time.Time
+	dial       *dialPhases // of the dial this request (or redirect) may start
 	wrote      time.Time
 	firstByte  time.Time
 	t          record.Timings
@@ -37,13 +44,53 @@ type attemptTrace struct {
 
 type traceKey struct{}
 
+// dialPhases are the phases of making one connection, written by the hooks
+// of the request whose dial made it and read by the request that uses it
+// first; hence a lock of its own.
+type dialPhases struct {
+	mu                            sync.Mutex
+	dnsStart, connStart, tlsStart time.Time
+	dns, connect, tls             time.Duration
+}
+
+func (p *dialPhases) lock(fn func(now time.Time)) {
+	now := time.Now()
+	p.mu.Lock()
+	fn(now)
+	p.mu.Unlock()
+}
+
+// dialOf returns the dialPhases for a dial made under ctx, nil when the
+// request is not traced.
+func dialOf(ctx context.Context) *dialPhases {
+	at, _ := ctx.Value(traceKey{}).(*attemptTrace)
+	if at == nil {
+		return nil
+	}
+	at.mu.Lock()
+	defer at.mu.Unlock()
+	return at.dial
+}
+
+// phasesOf returns the phases of the connection a request got: a TLS
+// connection's underlying one is the tracked connection.
+func phasesOf(conn net.Conn) *dialPhases {
+	if tc, ok := conn.(interface{ NetConn() net.Conn }); ok {
+		conn = tc.NetConn()
+	}
+	if c, ok := conn.(*trackedConn); ok {
+		return c.phases
+	}
+	return nil
+}
+
 // tracing reports whether attempts are traced at all.
 func (f *Fetcher) tracing() bool { return f.cfg.Trace || f.cfg.TLSInfo || f.cfg.RedirectChain }
 
 // startTrace returns ctx carrying a new attemptTrace, with httptrace's
 // hooks for --trace.
 func (f *Fetcher) startTrace(ctx context.Context, start time.Time) (context.Context, *attemptTrace) {
-	at := &attemptTrace{start: start}
+	at := &attemptTrace{start: start, dial: &dialPhases{}}
 	if f.cfg.RedirectChain {
 		at.hops = []record.Hop{}
 	}
@@ -79,31 +126,48 @@ func (at *attemptTrace) lock(fn func(now time.Time)) {
 }
 
 func (at *attemptTrace) clientTrace() *httptrace.ClientTrace {
+	// The dial hooks write into the phases of the dial that fired them,
+	// taken when it started (at.dial is replaced at each GetConn).
+	dial := func() *dialPhases {
+		at.mu.Lock()
+		defer at.mu.Unlock()
+		return at.dial
+	}
 	return &httptrace.ClientTrace{
 		GetConn: func(string) { // a request of the chain starts: its phases are the ones reported
-			at.lock(func(time.Time) { at.t, at.connStart = record.Timings{}, time.Time{} })
+			at.lock(func(time.Time) { at.t, at.dial = record.Timings{}, &dialPhases{} })
 		},
-		DNSStart: func(httptrace.DNSStartInfo) { at.lock(func(now time.Time) { at.dnsStart = now }) },
-		DNSDone:  func(httptrace.DNSDoneInfo) { at.lock(func(now time.Time) { at.t.DNS = now.Sub(at.dnsStart) }) },
+		DNSStart: func(httptrace.DNSStartInfo) { p := dial(); p.lock(func(now time.Time) { p.dnsStart = now }) },
+		DNSDone:  func(httptrace.DNSDoneInfo) { p := dial(); p.lock(func(now time.Time) { p.dns = now.Sub(p.dnsStart) }) },
 		ConnectStart: func(string, string) {
-			at.lock(func(now time.Time) {
-				if at.connStart.IsZero() {
-					at.connStart = now // the first of happy eyeballs' tries
+			p := dial()
+			p.lock(func(now time.Time) {
+				if p.connStart.IsZero() {
+					p.connStart = now // the first of happy eyeballs' tries
 				}
 			})
 		},
 		ConnectDone: func(_, _ string, err error) {
 			if err == nil {
-				at.lock(func(now time.Time) { at.t.Connect = now.Sub(at.connStart) })
+				p := dial()
+				p.lock(func(now time.Time) { p.connect = now.Sub(p.connStart) })
 			}
 		},
-		TLSHandshakeStart: func() { at.lock(func(now time.Time) { at.tlsStart = now }) },
+		TLSHandshakeStart: func() { p := dial(); p.lock(func(now time.Time) { p.tlsStart = now }) },
 		TLSHandshakeDone: func(tls.ConnectionState, error) {
-			at.lock(func(now time.Time) { at.t.TLS = now.Sub(at.tlsStart) })
+			p := dial()
+			p.lock(func(now time.Time) { p.tls = now.Sub(p.tlsStart) })
 		},
 		GotConn: func(info httptrace.GotConnInfo) {
+			var dns, connect, tlsTook time.Duration
+			if p := phasesOf(info.Conn); p != nil && !info.Reused {
+				p.mu.Lock()
+				dns, connect, tlsTook = p.dns, p.connect, p.tls
+				p.mu.Unlock()
+			}
 			at.lock(func(time.Time) {
 				at.t.Reused = info.Reused
+				at.t.DNS, at.t.Connect, at.t.TLS = dns, connect, tlsTook
 				at.remote, at.local = info.Conn.RemoteAddr().String(), info.Conn.LocalAddr().String()
 			})
 		},
