@@ -85,7 +85,7 @@ type Record struct {
 	Body       []byte        // the body read, kept only when extraction or --body needs it; written when set
 	Header     http.Header   // the response headers, kept only for --extract headers
 	RetryAfter time.Duration // the server's Retry-After on a 429 or 503, uncapped
-	QuotaPause time.Duration // how long the host's quota is spent for, from its rate-limit fields; 0 when it is not
+	Quota      *Quota        // what the response's rate-limit fields said of the host's quota; nil when none
 	Sent       time.Time     // when the schedule let the current or last attempt go; zero when no limit applied
 	Robots     bool          // the record fetches its host's robots.txt for --robots; it is not written
 	Replayable bool          // the last attempt may be sent again: its method is idempotent (RFC 9110) or it has an Idempotency-Key
@@ -95,6 +95,21 @@ type Record struct {
 	Revoked func() bool     // from a queue: true once this worker has lost the lease of the message's partition (another may own it now); nil otherwise
 	Settle  func(done bool) // called once, by the sink (wire.Sink and its writer): true when the output record is durably taken (ack), false to hand the message back (nak)
 }
+
+// Quota is what a response's rate-limit fields say of its host's quota:
+// Remaining more requests are allowed until Reset from the response.
+// Limit and Window, where a policy field gives them, are the quota's size
+// and period, with which the next window's budget is known before any
+// answer in it; 0 when not given.
+type Quota struct {
+	Remaining int64
+	Reset     time.Duration
+	Limit     int64
+	Window    time.Duration
+}
+
+// Spent reports whether q says nothing remains until its reset.
+func (q *Quota) Spent() bool { return q != nil && q.Remaining <= 0 }
 
 // Passes reports whether r goes by the stages untouched (the pass-through
 // rule, which wire keeps for every stage and sink): it is skipped, or it
@@ -116,7 +131,7 @@ func (r *Record) Requeue() bool {
 func (r *Record) ClearResult() {
 	r.FinalURL, r.Status, r.Proto, r.ContentType = "", 0, "", ""
 	r.ContentLength, r.Truncated, r.Err, r.Cache = 0, false, nil, ""
-	r.RetryAfter, r.QuotaPause = 0, 0
+	r.RetryAfter, r.Quota = 0, nil
 	r.Body, r.Header, r.Page = nil, nil, nil
 	r.Timings, r.RemoteAddr, r.LocalAddr, r.TLS, r.Redirects = nil, "", "", nil, nil
 }

@@ -316,9 +316,7 @@ func (f *Fetcher) response(r *record.Record, resp *http.Response) {
 	r.Proto = resp.Proto
 	r.FinalURL = resp.Request.URL.String()
 	r.ContentType = resp.Header.Get("Content-Type")
-	if d, spent := QuotaPause(resp.Header, time.Now()); spent {
-		r.QuotaPause = d
-	}
+	r.Quota = ReadQuota(resp.Header, time.Now())
 	if r.Status == http.StatusTooManyRequests || r.Status == http.StatusServiceUnavailable {
 		if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 			r.RetryAfter = d

@@ -100,7 +100,7 @@ type returned struct {
 	sent       time.Time // zero for a record that bypassed the limits
 	status     int
 	retryAfter time.Duration
-	quotaPause time.Duration
+	quota      *record.Quota
 	timedOut   bool
 	robots     bool
 }
@@ -108,7 +108,7 @@ type returned struct {
 func report(r *record.Record, again bool, notBefore time.Time) returned {
 	rt := returned{
 		again: again, notBefore: notBefore, host: r.Host, sent: r.Sent, status: r.Status,
-		retryAfter: r.RetryAfter, quotaPause: r.QuotaPause, timedOut: r.Err != nil && r.Err.Kind == record.KindTimeout,
+		retryAfter: r.RetryAfter, quota: r.Quota, timedOut: r.Err != nil && r.Err.Kind == record.KindTimeout,
 		robots: r.Robots,
 	}
 	if again {
@@ -145,6 +145,56 @@ type hostState struct {
 	okMeter     *rateMeter // auto-throttle only: good answers
 	throttle    *aimd      // auto-throttle, once the host has been overloaded
 	robotsWait  bool       // --robots: its robots.txt is being fetched; nothing else goes meanwhile
+	budget      quotaBudget
+}
+
+// quotaBudget is what the host's rate-limit fields allow: at most left more
+// requests until until, counting those in flight when the answer came (the
+// server may not have counted them yet). A quota is a budget, not a signal
+// to stop: pausing only once an answer says nothing remains lets every
+// request already in flight overshoot. Where a policy gave the quota's size
+// and window, a window that ends starts the next with the whole quota, so
+// the requests at its start stay within it before any answer says so.
+type quotaBudget struct {
+	left   int64
+	until  time.Time // zero or past: no budget holds
+	limit  int64
+	window time.Duration
+}
+
+// active reports whether the budget holds at now, renewing it from the
+// policy when its window has ended; inFlight requests count against a
+// renewed window.
+func (b *quotaBudget) active(now time.Time, inFlight int) bool {
+	if now.Before(b.until) {
+		return true
+	}
+	if b.until.IsZero() || b.limit <= 0 || b.window <= 0 {
+		return false
+	}
+	for !now.Before(b.until) {
+		b.until = b.until.Add(b.window)
+	}
+	b.left = b.limit - int64(inFlight)
+	return true
+}
+
+// answer takes what a response said of the quota, with inFlight requests
+// still out: within a window it only tightens the budget (answers arrive
+// out of order, and remaining never grows within a window).
+func (b *quotaBudget) answer(q *record.Quota, now time.Time, inFlight int, maxPause time.Duration) {
+	left := q.Remaining - int64(inFlight)
+	until := now.Add(min(q.Reset, maxPause))
+	if now.Before(b.until) {
+		left = min(left, b.left)
+		if b.until.After(until) {
+			until = b.until
+		}
+	}
+	b.left, b.until = max(left, 0), until
+	if q.Limit > 0 && q.Window > 0 {
+		b.limit, b.window = q.Limit, q.Window
+	}
 }
 
 // NewSchedule makes the schedule stage; it starts when its output is connected.
@@ -509,6 +559,9 @@ func (s *Schedule) pick(now time.Time) (*record.Record, time.Time) {
 
 func (s *Schedule) dispatch(h *hostState, now time.Time) *record.Record {
 	r, _ := h.queue.pop()
+	if h.budget.active(now, h.inFlight) {
+		h.budget.left--
+	}
 	h.inFlight++
 	s.sent++
 	if h.meter != nil {
@@ -529,11 +582,14 @@ func (s *Schedule) pickAny(now time.Time) *record.Record {
 	return nil
 }
 
-// readyAt is when h's rate limit and pause next allow a request.
+// readyAt is when h's rate limit, pause and quota next allow a request.
 func (h *hostState) readyAt(now time.Time) time.Time {
 	at := now
 	if h.pausedUntil.After(at) {
 		at = h.pausedUntil
+	}
+	if h.budget.active(now, h.inFlight) && h.budget.left <= 0 && h.budget.until.After(at) {
+		at = h.budget.until
 	}
 	if h.limiter != nil {
 		if t := tokenAt(h.limiter, now); t.After(at) {
@@ -570,7 +626,14 @@ func (s *Schedule) finish(rt returned, now time.Time) {
 	h := s.hosts[rt.host] // kept while it has a record in flight
 	h.inFlight--
 	s.sent--
-	pause := rt.quotaPause
+	var pause time.Duration
+	spent := rt.quota.Spent()
+	if rt.quota != nil {
+		h.budget.answer(rt.quota, now, h.inFlight, s.lim.PauseMax)
+		if spent {
+			pause = rt.quota.Reset
+		}
+	}
 	if (rt.status == 429 || rt.status == 503) && rt.retryAfter > 0 {
 		pause = max(pause, rt.retryAfter)
 		s.observe.Pause(h.key, PauseRetryAfter)
@@ -580,7 +643,7 @@ func (s *Schedule) finish(rt returned, now time.Time) {
 			h.pausedUntil = until
 		}
 	}
-	if rt.quotaPause > 0 {
+	if spent && pause > 0 {
 		s.observe.Pause(h.key, PauseQuota)
 	}
 	if s.lim.AutoThrottle {
@@ -605,7 +668,8 @@ func (s *Schedule) finish(rt returned, now time.Time) {
 
 // adapt feeds an attempt's outcome to the host's auto-throttle.
 func (s *Schedule) adapt(h *hostState, rt returned, now time.Time) {
-	overload := rt.status == 429 || rt.status == 503 || rt.timedOut || rt.quotaPause > 0
+	spent := rt.quota.Spent() && rt.quota.Reset > 0
+	overload := rt.status == 429 || rt.status == 503 || rt.timedOut || spent
 	if !overload && rt.status != 0 {
 		h.okMeter.add(now)
 	}
@@ -621,7 +685,7 @@ func (s *Schedule) adapt(h *hostState, rt returned, now time.Time) {
 	}
 	var changed, lifted bool
 	if overload {
-		changed = h.throttle.overload(now, rt.sent, h.meter.rate(now), h.okMeter.rate(now), max(rt.retryAfter, rt.quotaPause))
+		changed = h.throttle.overload(now, rt.sent, h.meter.rate(now), h.okMeter.rate(now), max(rt.retryAfter, quotaReset(rt.quota)))
 	} else if rt.status != 0 {
 		changed, lifted = h.throttle.good(now)
 	}
@@ -644,10 +708,18 @@ func (s *Schedule) adapt(h *hostState, rt returned, now time.Time) {
 	}
 }
 
+// quotaReset is how long a spent quota lasts; 0 when it is not spent.
+func quotaReset(q *record.Quota) time.Duration {
+	if q.Spent() {
+		return q.Reset
+	}
+	return 0
+}
+
 // maybeDrop forgets an idle host whose state no longer limits anything.
 func (s *Schedule) maybeDrop(h *hostState, now time.Time) {
 	switch {
-	case h.status != idle, h.queue.len() > 0, h.inFlight > 0, h.delayed > 0, h.pausedUntil.After(now):
+	case h.status != idle, h.queue.len() > 0, h.inFlight > 0, h.delayed > 0, h.pausedUntil.After(now), h.budget.until.After(now):
 		return
 	case h.limiter != nil && h.limiter.TokensAt(now) < float64(h.limiter.Burst()):
 		return // a new state would start with a full bucket: too early

@@ -264,7 +264,7 @@ func TestScheduleQuotaPausesHost(t *testing.T) {
 			r.Status = 200
 			if r.Host == "a.test" {
 				once.Do(func() {
-					r.QuotaPause = 3 * time.Second // RateLimit: "default";r=0;t=3
+					r.Quota = &record.Quota{Reset: 3 * time.Second} // RateLimit: "default";r=0;t=3
 					pausedAt = time.Since(start)
 				})
 			}
@@ -586,4 +586,68 @@ func TestGiveBackKeepsOnlyRecordsToRetry(t *testing.T) {
 		t.Error("a record to retry was dropped from the schedule's backlog")
 	}
 	runtime.KeepAlive(s)
+}
+
+// quotaServer plays an API that allows limit requests per fixed window
+// and says so on each answer, as the site's /quota pages do: what remains,
+// the seconds to the reset rounded up, and the policy when it has one.
+type quotaServer struct {
+	mu            sync.Mutex
+	start         time.Time
+	limit         int
+	window        time.Duration
+	policy        bool // say the quota's size and window (RateLimit-Policy)
+	index         int64
+	used, tooMany int
+}
+
+func (s *quotaServer) respond(r *record.Record) {
+	time.Sleep(50 * time.Millisecond)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Since(s.start)
+	if i := int64(now / s.window); i != s.index {
+		s.index, s.used = i, 0
+	}
+	r.Status = 200
+	if s.used >= s.limit {
+		r.Status = 429
+		s.tooMany++
+	} else {
+		s.used++
+	}
+	reset := time.Duration(s.index+1)*s.window - now
+	reset = (reset + time.Second - 1).Truncate(time.Second) // whole seconds, rounded up
+	r.Quota = &record.Quota{Remaining: int64(s.limit - s.used), Reset: reset}
+	if s.policy {
+		r.Quota.Limit, r.Quota.Window = int64(s.limit), s.window
+	}
+	if r.Status == 429 {
+		r.RetryAfter = reset
+	}
+}
+
+// Twenty requests at -c 4 to a host that allows 5 per 2 s and says so: the
+// quota is a budget that counts the requests in flight, so at most one
+// answer per window is a 429 (there were 8 to 9 when the host paused only
+// once an answer said nothing remained), and the budget does not slow the
+// host below its quota: the 20 take four windows.
+func TestScheduleQuotaBudget(t *testing.T) {
+	for _, policy := range []bool{true, false} {
+		synctest.Test(t, func(t *testing.T) {
+			srv := &quotaServer{start: time.Now(), limit: 5, window: 2 * time.Second, policy: policy}
+			pol := RetryPolicy{Retries: 10, Statuses: DefaultRetryStatuses, Base: time.Millisecond, Max: time.Minute}
+			l := newLoop(t, limits(nil), pol, 4, srv.respond)
+			l.run(t, batch{"a.test", 20})
+			took := time.Since(srv.start)
+			windows := int(took/srv.window) + 1
+			t.Logf("policy %v: %d requests, %d answered 429, in %v (%d windows)", policy, len(l.sentTimes("a.test")), srv.tooMany, took, windows)
+			if srv.tooMany > windows {
+				t.Errorf("policy %v: %d answers were 429 over %d windows; want at most one a window", policy, srv.tooMany, windows)
+			}
+			if took > 8*time.Second {
+				t.Errorf("policy %v: the 20 requests took %v; want four windows of 2 s, at most 8 s", policy, took)
+			}
+		})
+	}
 }

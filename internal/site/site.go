@@ -14,6 +14,8 @@
 //	                  /limited/N/ within the last second (a rate-limited API)
 //	/api/...          a JSON API: see api.go
 //	/cache/KIND/N     pages with and without validators, for --cache: see cache.go
+//	/quota/STYLE/N/W/ an API allowing N requests per W seconds that says so in
+//	                  rate-limit fields of STYLE (ietf, draft, x): see quota.go
 package site
 
 import (
@@ -45,6 +47,7 @@ func Handler() http.Handler {
 	mux.HandleFunc("GET /limited/{n}", lim.serve)
 	api(mux)
 	cachePages(mux)
+	quotaPages(mux)
 	return mux
 }
 
