@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 )
@@ -89,7 +91,7 @@ func TestCacheRevalidates(t *testing.T) {
 			t.Errorf("%s: downloaded %s\nrevalidated %s", k, ja, jb)
 		}
 	}
-	if !strings.Contains(stderr, "cache fresh=0 revalidated=4 changed=1 unchanged=1 miss=1") {
+	if !strings.Contains(stderr, "cache fresh=0 revalidated=4 changed=1 unchanged=1 stale=0 miss=1") {
 		t.Errorf("--stats: %s", stderr)
 	}
 	var stats struct{ Cache map[string]int64 }
@@ -251,7 +253,93 @@ func TestCacheCountsRetriedOnce(t *testing.T) {
 		io.WriteString(w, "page")
 	})
 	recs, stderr := cacheRun(t, t.TempDir(), []string{h.URL + "/"}, "--retries", "1", "--retry-base", "1ms", "--stats")
-	if recs[0]["cache"] != "miss" || recs[0]["attempts"] != 2.0 || !strings.Contains(stderr, "revalidated=0 changed=0 unchanged=0 miss=1 ") {
+	if recs[0]["cache"] != "miss" || recs[0]["attempts"] != 2.0 || !strings.Contains(stderr, "revalidated=0 changed=0 unchanged=0 stale=0 miss=1 ") {
 		t.Errorf("record %v; stats %s", recs[0], stderr)
+	}
+}
+
+// TestCacheRFC9111 runs the RFC 9111 rules the cache-tests suite found
+// missing through the binary, as a user re-runs it: a kept response used
+// without a request says its Age and leaves out what Connection named; a
+// POST forgets what was kept of its URL; only-if-cached answers 504
+// without asking; a response kept for other Vary values is revalidated
+// with its ETag instead of fetched again; with --cache-stale-if-error a
+// failing origin is answered from the cache (cache: stale).
+func TestCacheRFC9111(t *testing.T) {
+	var mu sync.Mutex
+	asked := map[string]int{}
+	failing := false
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		asked[r.Method+" "+r.URL.Path]++
+		fail := failing
+		mu.Unlock()
+		h := w.Header()
+		switch r.URL.Path {
+		case "/age":
+			h.Set("Cache-Control", "max-age=600")
+			h.Set("Age", "30")
+			h.Set("Connection", "X-Hop")
+			h.Set("X-Hop", "1")
+		case "/inval":
+			h.Set("Cache-Control", "max-age=600")
+		case "/vary":
+			h.Set("Vary", "Accept-Language")
+			h.Set("ETag", `"v1"`)
+			if r.Header.Get("If-None-Match") == `"v1"` {
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+		case "/flaky":
+			if fail { // an error page without freshness: not kept in place of the good one
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return
+			}
+			h.Set("Cache-Control", "max-age=0")
+		}
+		fmt.Fprintln(w, "body of", r.URL.Path)
+	}))
+	t.Cleanup(srv.Close)
+	dir := filepath.Join(t.TempDir(), "c")
+	u := func(p string) string { return srv.URL + p }
+	cacheRun(t, dir, []string{u("/age"), u("/inval"), u("/flaky")}, "--retries", "0")
+	recs, _ := cacheRun(t, dir, []string{u("/age"), u("/inval")}, "--cache-fresh", "--extract", "headers")
+	headers, _ := recs[0]["headers"].(map[string]any)
+	if recs[0]["cache"] != "fresh" || headers["age"] != "30" && headers["age"] != "31" || headers["x-hop"] != nil || headers["connection"] != nil {
+		t.Errorf("fresh record: cache %v, headers %v; want an Age of 30 (or 31), no Connection or X-Hop", recs[0]["cache"], headers)
+	}
+
+	post := fmt.Sprintf(`{"url":%q,"method":"POST","body":"x"}`, u("/inval"))
+	cacheRun(t, dir, []string{post})
+	recs, _ = cacheRun(t, dir, []string{u("/inval")}, "--cache-fresh")
+	if recs[0]["cache"] != "miss" || asked["GET /inval"] != 2 {
+		t.Errorf("after a POST: cache %v, %d GETs; want the kept response forgotten: a miss, the second GET", recs[0]["cache"], asked["GET /inval"])
+	}
+
+	only := fmt.Sprintf(`{"url":%q,"headers":{"Cache-Control":"only-if-cached"}}`, u("/never"))
+	recs, _ = cacheRun(t, dir, []string{only})
+	if recs[0]["status"] != 504.0 || asked["GET /never"] != 0 {
+		t.Errorf("only-if-cached, nothing kept: status %v, %d requests; want 504 and none", recs[0]["status"], asked["GET /never"])
+	}
+
+	cacheRun(t, dir, []string{u("/vary")}, "-H", "Accept-Language: en")
+	recs, _ = cacheRun(t, dir, []string{u("/vary")}, "-H", "Accept-Language: fr", "--body")
+	if recs[0]["cache"] != "revalidated" || recs[0]["status"] != 200.0 || recs[0]["body"] != "body of /vary\n" {
+		t.Errorf("another Accept-Language: %v; want revalidated with the ETag, the kept body", recs[0])
+	}
+
+	mu.Lock()
+	failing = true
+	mu.Unlock()
+	recs, _ = cacheRun(t, dir, []string{u("/flaky")}, "--retries", "0")
+	if recs[0]["status"] != 503.0 || recs[0]["cache"] != "changed" {
+		t.Errorf("failing origin, no stale allowed: %v; want the 503, cache changed", recs[0])
+	}
+	recs, stderr := cacheRun(t, dir, []string{u("/flaky")}, "--retries", "0", "--cache-stale-if-error", "1h", "--body", "--stats")
+	if recs[0]["status"] != 200.0 || recs[0]["cache"] != "stale" || recs[0]["body"] != "body of /flaky\n" || recs[0]["error"] != nil {
+		t.Errorf("failing origin, --cache-stale-if-error 1h: %v; want the kept 200, cache stale", recs[0])
+	}
+	if !strings.Contains(stderr, " stale=1 ") {
+		t.Errorf("--stats does not count the stale record:\n%s", stderr)
 	}
 }

@@ -3,8 +3,8 @@ package stages
 import (
 	"crypto/sha256"
 	"net/http"
+	"net/url"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -22,6 +22,7 @@ type Cache interface {
 	Store(key string, s *Stored)   // a new response: all of it
 	Refresh(key string, s *Stored) // the same body, with new header fields and times (a 304)
 	Touch(key string)              // a fresh hit: the entry was used, for eviction by least recent use
+	Invalidate(key string)         // forget key's entry: an unsafe request changed its target
 }
 
 // Stored is a response as a cache keeps it: enough to answer for it later.
@@ -44,13 +45,14 @@ const (
 	CacheRevalidated = "revalidated" // a conditional request answered 304: completed from the cache
 	CacheChanged     = "changed"     // kept, and the answer differs: a new status or body
 	CacheUnchanged   = "unchanged"   // kept, answered in full (no validators) with the same status and body
+	CacheStale       = "stale"       // kept and stale, used without a request: the origin failed (stale-if-error) or the request allowed it (max-stale)
 )
 
 // cacheable reports whether a request may be answered from, and stored
 // in, the cache: GET or HEAD without a body, and no "no-store" asked for.
 func cacheable(method string, body []byte, h http.Header) bool {
 	return (method == http.MethodGet || method == http.MethodHead) && body == nil &&
-		!directives(h)["no-store"].set
+		!directives(h).has("no-store")
 }
 
 // conditional adds s's validators to a request's header, a copy of h.
@@ -69,87 +71,17 @@ func conditional(h http.Header, s *Stored) http.Header {
 	return c
 }
 
-// storable reports whether a response may be stored: a 200 not marked
-// no-store, without Vary: *. A private cache may keep "private" ones.
-func storable(status int, h http.Header) bool {
-	return status == http.StatusOK && !directives(h)["no-store"].set && h.Get("Vary") != "*"
-}
+// Fresh reports whether s may still be used without asking the server, by
+// itself (no request directives): its freshness lifetime is more than its
+// current age, and it does not say no-cache.
+func (s *Stored) Fresh(now time.Time) bool { return s.reusable(now, nil) == reuseFresh }
 
-// varyKey is what a request sent of the fields a response varies on.
-func varyKey(resp, req http.Header) string {
-	var b strings.Builder
-	for _, v := range resp.Values("Vary") {
-		for _, name := range strings.Split(v, ",") {
-			name = http.CanonicalHeaderKey(strings.TrimSpace(name))
-			if name != "" {
-				b.WriteString(name + ":" + strings.Join(req.Values(name), ",") + "\n")
-			}
-		}
-	}
-	return b.String()
-}
-
-// Fresh reports whether s may still be used without asking the server,
-// under RFC 9111 (section 4.2) for a private cache: its freshness lifetime
-// (max-age, else Expires - Date, else a tenth of Date - Last-Modified up to
-// a day) is more than its current age. "no-cache" is never fresh.
-func (s *Stored) Fresh(now time.Time) bool {
-	d := directives(s.Header)
-	if d["no-cache"].set {
-		return false
-	}
-	return s.lifetime(d) > s.age(now)
-}
-
-func (s *Stored) lifetime(d map[string]directive) time.Duration {
-	date := s.date()
-	switch {
-	case d["max-age"].set:
-		n, err := strconv.ParseInt(d["max-age"].value, 10, 64)
-		if err != nil || n < 0 {
-			return 0 // invalid: stale (RFC 9111, 4.2.1)
-		}
-		return time.Duration(min(n, 1<<31)) * time.Second
-	case s.Header.Get("Expires") != "":
-		exp, err := http.ParseTime(s.Header.Get("Expires"))
-		if err != nil {
-			return 0
-		}
-		return exp.Sub(date)
-	case s.Header.Get("Last-Modified") != "":
-		mod, err := http.ParseTime(s.Header.Get("Last-Modified"))
-		if err != nil || mod.After(date) {
-			return 0
-		}
-		return min(date.Sub(mod)/10, 24*time.Hour)
-	}
-	return 0
-}
-
-// age is the response's current age (RFC 9111, 4.2.3).
-func (s *Stored) age(now time.Time) time.Duration {
-	apparent := max(0, s.Received.Sub(s.date()))
-	var given time.Duration
-	if n, err := strconv.ParseInt(s.Header.Get("Age"), 10, 64); err == nil && n > 0 {
-		given = time.Duration(min(n, 1<<31)) * time.Second
-	}
-	initial := max(apparent, given+s.Received.Sub(s.Requested))
-	return initial + now.Sub(s.Received)
-}
-
-// date is the response's Date, or when it came without one.
-func (s *Stored) date() time.Time {
-	if d, err := http.ParseTime(s.Header.Get("Date")); err == nil {
-		return d
-	}
-	return s.Received
-}
-
-// revalidated updates s from a 304's header fields (RFC 9111, 4.3.4): the
-// new ones replace the kept ones of their names, Content-Length aside.
+// revalidated updates s from a 304's header fields (RFC 9111, 4.3.4 and
+// 3.2): the new ones replace the kept ones of their names, but for
+// Content-Length and the fields a cache does not keep.
 func (s *Stored) revalidated(h http.Header, requested, received time.Time) {
 	s.Header = s.Header.Clone()
-	for k, vs := range h {
+	for k, vs := range storedHeader(h) {
 		if k != "Content-Length" {
 			s.Header[k] = vs
 		}
@@ -167,54 +99,115 @@ func (s *Stored) fill(r *record.Record, body []byte) {
 	r.Body, r.Header = body, s.Header
 }
 
-type directive struct {
-	set   bool
-	value string
+// reused completes r from s without a request, as at now: with the Age
+// the cache must generate (RFC 9111, 4) and without the fields a qualified
+// no-cache names (5.2.2.4).
+func (s *Stored) reused(r *record.Record, body []byte, now time.Time) {
+	s.fill(r, body)
+	h := s.Header.Clone()
+	for _, name := range noCacheFields(directives(h)) {
+		h.Del(name)
+	}
+	h.Set("Age", strconv.FormatInt(int64(s.age(now)/time.Second), 10))
+	r.Header = h
 }
 
-// directives parses the Cache-Control fields of h, names in lower case.
-func directives(h http.Header) map[string]directive {
-	vs := h.Values("Cache-Control")
-	if len(vs) == 0 {
-		return nil
-	}
-	d := map[string]directive{}
-	for _, v := range vs {
-		for _, part := range strings.Split(v, ",") {
-			name, value, _ := strings.Cut(strings.TrimSpace(part), "=")
-			d[strings.ToLower(strings.TrimSpace(name))] = directive{true, strings.Trim(strings.TrimSpace(value), `"`)}
-		}
-	}
-	return d
+// cacheLookup is what the cache holds for one request, and what the
+// request asks of it.
+type cacheLookup struct {
+	key     string       // the entry's key: the URL, "HEAD " before it for a HEAD
+	kept    *Stored      // nil: none
+	matches bool         // kept was sent for the same values of the fields its Vary names
+	req     cacheControl // the request's Cache-Control
 }
 
 // lookup finds what the cache keeps for r's request, if r's request may
-// use the cache: key is then its URL (for a HEAD, apart from the GET's).
-// With --cache-fresh, a fresh response
-// completes r at once (its cache field says "fresh").
-func (f *Fetcher) lookup(r *record.Record, sh shaped) (key string, kept *Stored) {
+// use the cache (nil if not), and reports whether it completed r without a
+// request: with --cache-fresh, or when the request says only-if-cached, a
+// kept response it may reuse (fresh, or stale within the request's
+// max-stale) answers at once, its cache field "fresh" or "stale"; with
+// only-if-cached and none, the answer is a 504 (RFC 9111, 5.2.1.7). A
+// response kept for other values of its Vary fields is not reused, but its
+// validators still go with the request.
+func (f *Fetcher) lookup(r *record.Record, sh shaped) (*cacheLookup, bool) {
 	if !cacheable(sh.method, sh.body, sh.header) {
-		return "", nil
+		return nil, false
 	}
 	url := r.URL
 	if r.Target != nil {
 		url = r.Target.String()
 	}
-	key = url
+	lk := &cacheLookup{key: url, req: requestControl(sh.header)}
 	if sh.method == http.MethodHead {
-		key = "HEAD " + url // a HEAD's answer has no body to complete a GET with
+		lk.key = "HEAD " + url // a HEAD's answer has no body to complete a GET with
 	}
-	kept = f.cfg.Cache.Lookup(key)
-	if kept != nil && kept.Vary != varyKey(kept.Header, sh.header) {
-		kept = nil
+	lk.kept = f.cfg.Cache.Lookup(lk.key)
+	lk.matches = lk.kept != nil && lk.kept.Vary == varyKey(lk.kept.Header, sh.header)
+	onlyCached := lk.req.has("only-if-cached")
+	if lk.matches && (f.cfg.CacheFresh || onlyCached) {
+		now := time.Now()
+		if how := lk.kept.reusable(now, lk.req); how != reuseNo {
+			lk.kept.reused(r, f.keptBody(lk.key), now)
+			r.FinalURL, r.Cache = url, CacheFresh
+			if how == reuseStale {
+				r.Cache = CacheStale
+			}
+			f.cfg.Cache.Touch(lk.key)
+			f.trim(r)
+			return lk, true
+		}
 	}
-	if kept != nil && f.cfg.CacheFresh && !directives(sh.header)["no-cache"].set && kept.Fresh(time.Now()) {
-		kept.fill(r, f.keptBody(key))
-		r.FinalURL, r.Cache = url, CacheFresh
-		f.cfg.Cache.Touch(key)
-		f.trim(r)
+	if onlyCached {
+		r.Status, r.FinalURL, r.Cache = http.StatusGatewayTimeout, url, CacheMiss
+		return lk, true
 	}
-	return key, kept
+	return lk, false
+}
+
+// staleOnError answers a failed attempt (no response, or a 500, 502, 503
+// or 504) with what the cache keeps, when it may (Stored.staleIfError):
+// r's cache field says "stale", and its error is gone.
+func (f *Fetcher) staleOnError(r *record.Record, lk *cacheLookup) bool {
+	if lk == nil || !lk.matches {
+		return false
+	}
+	switch {
+	case r.Err != nil && r.Status == 0, r.Status == 500, r.Status == 502, r.Status == 503, r.Status == 504:
+	default:
+		return false
+	}
+	now := time.Now()
+	if !lk.kept.staleIfError(now, lk.req, f.cfg.CacheStaleIfError) {
+		return false
+	}
+	r.Err, r.RetryAfter = nil, 0
+	lk.kept.reused(r, f.keptBody(lk.key), now)
+	r.Cache = CacheStale
+	f.trim(r)
+	return true
+}
+
+// invalidate drops what the cache keeps of the target of an unsafe
+// request answered without error, and of the URLs its Location and
+// Content-Location name on the same origin (RFC 9111, 4.4).
+func (f *Fetcher) invalidate(resp *http.Response) {
+	if resp.StatusCode < 200 || resp.StatusCode >= 400 {
+		return
+	}
+	target := resp.Request.URL
+	drop := func(u *url.URL) {
+		f.cfg.Cache.Invalidate(u.String())
+		f.cfg.Cache.Invalidate("HEAD " + u.String())
+	}
+	drop(target)
+	for _, field := range []string{"Location", "Content-Location"} {
+		if v := resp.Header.Get(field); v != "" {
+			if u, err := target.Parse(v); err == nil && u.Scheme == target.Scheme && u.Host == target.Host {
+				u.Fragment = ""
+				drop(u)
+			}
+		}
+	}
 }
 
 // keptBody reads the body kept for key when the record needs it (for
@@ -230,15 +223,26 @@ func (f *Fetcher) keptBody(key string) []byte {
 // completes r from what was kept; a storable response is kept. It sets
 // r's cache field, and drops the body and header fields again unless the
 // record needs them.
-func (f *Fetcher) keep(r *record.Record, key string, kept *Stored, sent, got http.Header, requested time.Time) {
+//
+// A 304 for a response kept for other values of its Vary fields completes
+// r as well (the server says the kept one is what it would send), and the
+// entry is kept for this request's values from then on.
+func (f *Fetcher) keep(r *record.Record, lk *cacheLookup, sent, got http.Header, requested time.Time) {
 	defer f.trim(r)
+	key, kept := lk.key, lk.kept
 	now := time.Now()
 	switch {
 	case kept != nil && r.Status == http.StatusNotModified:
 		kept.revalidated(got, requested, now)
 		kept.fill(r, f.keptBody(key))
 		r.Cache = CacheRevalidated
-		f.cfg.Cache.Refresh(key, kept)
+		if lk.matches {
+			f.cfg.Cache.Refresh(key, kept)
+		} else if body := f.cfg.Cache.Body(key); body != nil || kept.Length == 0 {
+			kept.Vary, kept.Body = varyKey(kept.Header, sent), body
+			f.cfg.Cache.Store(key, kept)
+			kept.Body = nil
+		}
 		return
 	}
 	sum := sha256.Sum256(r.Body)
@@ -252,7 +256,7 @@ func (f *Fetcher) keep(r *record.Record, key string, kept *Stored, sent, got htt
 	}
 	if r.Err == nil && storable(r.Status, got) {
 		f.cfg.Cache.Store(key, &Stored{
-			Status: r.Status, Header: got, Body: r.Body, Length: int64(len(r.Body)), Sum: sum, Truncated: r.Truncated,
+			Status: r.Status, Header: storedHeader(got), Body: r.Body, Length: int64(len(r.Body)), Sum: sum, Truncated: r.Truncated,
 			Vary: varyKey(got, sent), Requested: requested, Received: now,
 		})
 	}
@@ -282,12 +286,13 @@ type CacheCounts struct {
 	Revalidated int64 `json:"revalidated"`
 	Changed     int64 `json:"changed"`
 	Unchanged   int64 `json:"unchanged"`
+	Stale       int64 `json:"stale"`
 	Miss        int64 `json:"miss"`
 	BytesSaved  int64 `json:"bytes_saved"`
 }
 
 type cacheCounts struct {
-	fresh, revalidated, changed, unchanged, miss, saved atomic.Int64
+	fresh, revalidated, changed, unchanged, stale, miss, saved atomic.Int64
 }
 
 // Settled counts r by its cache field once its last attempt is made
@@ -305,6 +310,9 @@ func (f *Fetcher) Settled(r *record.Record) {
 		c.changed.Add(1)
 	case CacheUnchanged:
 		c.unchanged.Add(1)
+	case CacheStale:
+		c.stale.Add(1)
+		c.saved.Add(r.ContentLength)
 	case CacheMiss:
 		c.miss.Add(1)
 	}
@@ -313,5 +321,5 @@ func (f *Fetcher) Settled(r *record.Record) {
 // CacheCounts returns the records so far by their cache field (--cache).
 func (f *Fetcher) CacheCounts() CacheCounts {
 	c := &f.cached
-	return CacheCounts{c.fresh.Load(), c.revalidated.Load(), c.changed.Load(), c.unchanged.Load(), c.miss.Load(), c.saved.Load()}
+	return CacheCounts{c.fresh.Load(), c.revalidated.Load(), c.changed.Load(), c.unchanged.Load(), c.stale.Load(), c.miss.Load(), c.saved.Load()}
 }

@@ -61,7 +61,7 @@ func TestCacheRules(t *testing.T) {
 	}{
 		{200, nil, true}, {200, http.Header{"Cache-Control": {"private, max-age=5"}}, true},
 		{200, http.Header{"Cache-Control": {"max-age=5, No-Store"}}, false}, {200, http.Header{"Vary": {"*"}}, false},
-		{404, nil, false}, {304, nil, false},
+		{404, nil, true}, {304, nil, false}, {206, http.Header{"Cache-Control": {"max-age=5"}}, false},
 	} {
 		if got := storable(tc.status, tc.h); got != tc.want {
 			t.Errorf("storable(%d, %v) = %v", tc.status, tc.h, got)

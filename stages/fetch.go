@@ -48,6 +48,10 @@ type FetchConfig struct {
 
 	Cache      Cache // --cache: responses kept between runs; nil for none
 	CacheFresh bool  // --cache-fresh: a kept response still fresh (RFC 9111) is used without a request
+	// --cache-stale-if-error: how long past its freshness a kept response
+	// answers for a failed request (no answer, or 500, 502, 503, 504);
+	// a response's own stale-if-error can say longer (RFC 5861).
+	CacheStaleIfError time.Duration
 
 	Trace         bool // --trace: timings and addresses of the last attempt
 	TLSInfo       bool // --tls-info: the TLS connection and the leaf certificate
@@ -252,10 +256,10 @@ var credentialHeaders = []string{"Authorization", "Cookie", "Proxy-Authorization
 func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 	r.ClearResult()
 	sh := f.shape(r.Request)
-	var kept *Stored
-	key := ""
+	var lk *cacheLookup
 	if f.cfg.Cache != nil && !r.Robots {
-		if key, kept = f.lookup(r, sh); kept != nil && r.Cache == CacheFresh {
+		var done bool
+		if lk, done = f.lookup(r, sh); done {
 			return
 		}
 	}
@@ -281,8 +285,8 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 		r.Fail(record.KindInvalidInput, "%v", err)
 		return
 	}
-	if kept != nil {
-		req.Header = conditional(req.Header, kept)
+	if lk != nil && lk.kept != nil {
+		req.Header = conditional(req.Header, lk.kept)
 	}
 	r.Replayable = idempotent[req.Method] || req.Header["Idempotency-Key"] != nil // a record's headers are canonical
 	resp, err := f.client.Do(req)
@@ -292,16 +296,23 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 	}
 	if err != nil {
 		f.fail(ctx, r, err)
+		if ctx.Err() == nil {
+			f.staleOnError(r, lk)
+		}
 		return
 	}
 	defer resp.Body.Close()
 	f.response(r, resp)
-	if err := f.body(r, resp, f.cfg.KeepBody || r.Robots || key != "" && wantBody(kept, resp)); err != nil {
+	if f.cfg.Cache != nil && !r.Robots && unsafeMethod(req.Method) {
+		f.invalidate(resp)
+	}
+	keepBody := f.cfg.KeepBody || r.Robots || lk != nil && wantBody(lk.kept, resp)
+	if err := f.body(r, resp, keepBody); err != nil {
 		f.fail(ctx, r, err)
 		return
 	}
-	if key != "" {
-		f.keep(r, key, kept, req.Header, resp.Header, start)
+	if lk != nil && !f.staleOnError(r, lk) {
+		f.keep(r, lk, req.Header, resp.Header, start)
 	}
 	if f.cfg.FailStatus && r.Status >= 400 {
 		r.Fail(record.KindHTTP, "HTTP %d %s", r.Status, http.StatusText(r.Status))

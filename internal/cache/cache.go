@@ -228,6 +228,35 @@ func (s *Store) put(key string, st *stages.Stored, body bool) {
 	})
 }
 
+// Invalidate forgets key's entry and its body.
+func (s *Store) Invalidate(key string) {
+	if s.broken.Load() {
+		return
+	}
+	s.write(func(tx *bolt.Tx) error {
+		entries, bodies, lru, meta := tx.Bucket(entriesBucket), tx.Bucket(bodiesBucket), tx.Bucket(lruBucket), tx.Bucket(metaBucket)
+		old := entries.Get([]byte(key))
+		if len(old) < 8 {
+			return nil
+		}
+		size := int64(0)
+		if b := meta.Get(sizeKey); len(b) == 8 {
+			size = int64(binary.BigEndian.Uint64(b))
+		}
+		size -= int64(len(old) + len(bodies.Get([]byte(key))))
+		if err := lru.Delete(append(old[:8:8], key...)); err != nil {
+			return err
+		}
+		if err := entries.Delete([]byte(key)); err != nil {
+			return err
+		}
+		if err := bodies.Delete([]byte(key)); err != nil {
+			return err
+		}
+		return meta.Put(sizeKey, binary.BigEndian.AppendUint64(nil, uint64(max(size, 0))))
+	})
+}
+
 // Touch marks key's entry as used now.
 func (s *Store) Touch(key string) {
 	if s.broken.Load() {

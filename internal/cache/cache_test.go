@@ -217,3 +217,24 @@ func TestStoreRefresh(t *testing.T) {
 		t.Errorf("Size = %d, %d", size, n)
 	}
 }
+
+// Invalidate forgets an entry and its body, and the size it took; other
+// entries and an unknown key are untouched.
+func TestStoreInvalidate(t *testing.T) {
+	s := open(t, t.TempDir(), Options{})
+	s.Store("a", response(strings.Repeat("a", 1000)))
+	s.Store("b", response("b"))
+	before, _ := s.Size()
+	s.Invalidate("a")
+	s.Invalidate("never stored")
+	if s.Lookup("a") != nil || s.Body("a") != nil || s.Lookup("b") == nil {
+		t.Errorf("after Invalidate(a): a %v, b %v", s.Lookup("a"), s.Lookup("b"))
+	}
+	if after, n := s.Size(); n != 1 || before-after < 1000 {
+		t.Errorf("Size %d bytes, %d entries after; %d before", after, n, before)
+	}
+	s.Store("a", response("again")) // its LRU place is gone too: storing again works
+	if s.Lookup("a") == nil {
+		t.Error("a stored again is not found")
+	}
+}

@@ -88,6 +88,7 @@ func (f *flags) define(fs *pflag.FlagSet) {
 	fs.StringVar(&cfg.Cache.Dir, "cache", "", "keep responses in this directory and revalidate them on the next run (If-None-Match, If-Modified-Since); records say cache: miss, revalidated, changed, unchanged or fresh")
 	fs.Var(&f.cacheMax, "cache-max", "most bytes --cache keeps; the least recently used responses go first")
 	fs.BoolVar(&cfg.Fetch.CacheFresh, "cache-fresh", false, "with --cache, do not request a response still fresh under RFC 9111 (max-age, Expires): use it as kept")
+	fs.DurationVar(&cfg.Fetch.CacheStaleIfError, "cache-stale-if-error", 0, "with --cache, answer a failed request (no answer, or 500, 502, 503, 504) with the kept response when it is stale by at most this (RFC 5861); the record says cache: stale")
 	fs.BoolVar(&cfg.Cache.Wait, "cache-wait", false, "with --cache, wait for another sluice using the directory to end, instead of failing")
 	fs.BoolVar(&cfg.Stats, "stats", false, "print counts per host and in total to stderr at the end")
 	fs.BoolVar(&cfg.Progress, "progress", false, "draw a live status line on stderr (default: when stderr is a terminal)")
@@ -136,7 +137,7 @@ var helpGroups = []struct {
 		"retries", "retry-on", "retry-base", "retry-max", "retry-unsafe"}},
 	{"Extraction", []string{"extract", "select", "select-all", "links-same-host", "body", "hash", "jq", "jq-any", "jq-timeout", "text-max", "parse-workers"}},
 	{"Output", []string{"trace", "tls-info", "redirect-chain", "fields", "omit", "ordered", "progress", "no-progress", "stats", "stats-json", "verbose", "cpuprofile", "version", "help"}},
-	{"Re-runs (an HTTP cache)", []string{"cache", "cache-max", "cache-fresh", "cache-wait"}},
+	{"Re-runs (an HTTP cache)", []string{"cache", "cache-max", "cache-fresh", "cache-stale-if-error", "cache-wait"}},
 	{"Watching a run", []string{"metrics", "metrics-hosts"}},
 	{"Many machines (NATS JetStream; see sluice enqueue --help)", []string{"in", "out", "nats-creds", "nats-tls-ca"}},
 }
@@ -283,8 +284,10 @@ func (f *flags) check() error {
 		return fmt.Errorf("invalid argument %d for --metrics-hosts: must not be negative", cfg.MetricsHosts)
 	case cfg.MetricsHosts > 0 && cfg.Metrics == "":
 		return errors.New("--metrics-hosts needs --metrics")
-	case cfg.Cache.Dir == "" && (cfg.Fetch.CacheFresh || cfg.Cache.Wait || f.cacheMaxSet):
-		return errors.New("--cache-max, --cache-fresh and --cache-wait need --cache DIR")
+	case cfg.Cache.Dir == "" && (cfg.Fetch.CacheFresh || cfg.Cache.Wait || f.cacheMaxSet || cfg.Fetch.CacheStaleIfError != 0):
+		return errors.New("--cache-max, --cache-fresh, --cache-stale-if-error and --cache-wait need --cache DIR")
+	case cfg.Fetch.CacheStaleIfError < 0:
+		return fmt.Errorf("invalid argument %v for --cache-stale-if-error: must not be negative", cfg.Fetch.CacheStaleIfError)
 	case f.cacheMax < 1<<20:
 		return fmt.Errorf("invalid argument %d for --cache-max: must be at least 1MiB", f.cacheMax)
 	}

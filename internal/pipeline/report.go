@@ -26,8 +26,8 @@ func (r *run) report(stderr io.Writer) error {
 		}
 		if cached != nil {
 			size, n := r.cache.Size()
-			fmt.Fprintf(stderr, "  cache fresh=%d revalidated=%d changed=%d unchanged=%d miss=%d bytes_saved=%d kept=%d entries, %d bytes\n",
-				cached.Fresh, cached.Revalidated, cached.Changed, cached.Unchanged, cached.Miss, cached.BytesSaved, n, size)
+			fmt.Fprintf(stderr, "  cache fresh=%d revalidated=%d changed=%d unchanged=%d stale=%d miss=%d bytes_saved=%d kept=%d entries, %d bytes\n",
+				cached.Fresh, cached.Revalidated, cached.Changed, cached.Unchanged, cached.Stale, cached.Miss, cached.BytesSaved, n, size)
 		}
 	}
 	if r.cfg.StatsJSON != "" {
