@@ -264,7 +264,8 @@ func TestCacheCountsRetriedOnce(t *testing.T) {
 // POST forgets what was kept of its URL; only-if-cached answers 504
 // without asking; a response kept for other Vary values is revalidated
 // with its ETag instead of fetched again; with --cache-stale-if-error a
-// failing origin is answered from the cache (cache: stale).
+// failing origin is answered from the cache (cache: stale); two variants
+// of one URL are both kept.
 func TestCacheRFC9111(t *testing.T) {
 	var mu sync.Mutex
 	asked := map[string]int{}
@@ -290,6 +291,11 @@ func TestCacheRFC9111(t *testing.T) {
 				w.WriteHeader(http.StatusNotModified)
 				return
 			}
+		case "/variants":
+			h.Set("Vary", "Accept-Language")
+			h.Set("Cache-Control", "max-age=600")
+			fmt.Fprintln(w, "in", r.Header.Get("Accept-Language"))
+			return
 		case "/flaky":
 			if fail { // an error page without freshness: not kept in place of the good one
 				w.WriteHeader(http.StatusServiceUnavailable)
@@ -326,6 +332,16 @@ func TestCacheRFC9111(t *testing.T) {
 	recs, _ = cacheRun(t, dir, []string{u("/vary")}, "-H", "Accept-Language: fr", "--body")
 	if recs[0]["cache"] != "revalidated" || recs[0]["status"] != 200.0 || recs[0]["body"] != "body of /vary\n" {
 		t.Errorf("another Accept-Language: %v; want revalidated with the ETag, the kept body", recs[0])
+	}
+
+	for _, lang := range []string{"en", "fr"} {
+		cacheRun(t, dir, []string{u("/variants")}, "-H", "Accept-Language: "+lang)
+	}
+	for _, lang := range []string{"en", "fr"} {
+		recs, _ = cacheRun(t, dir, []string{u("/variants")}, "-H", "Accept-Language: "+lang, "--cache-fresh", "--body")
+		if recs[0]["cache"] != "fresh" || recs[0]["body"] != "in "+lang+"\n" {
+			t.Errorf("variant %s: %v; want it kept beside the other, fresh", lang, recs[0])
+		}
 	}
 
 	mu.Lock()

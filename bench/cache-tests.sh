@@ -12,6 +12,8 @@
 source "$(dirname "$0")/lib.sh"
 suite=${CACHE_TESTS:?set CACHE_TESTS to a checkout of http-tests/cache-tests}
 build sluice . cacheproxy ./internal/cmd/cacheproxy
+# The suite's client reads 1xx answers with undici, from the npm registry.
+[ -d "$suite/node_modules/undici" ] || (cd "$suite" && npm install --no-save --no-audit --no-fund undici@7 >/dev/null)
 mkdir -p "$work/caches"
 
 (cd "$suite" && npm_config_protocol=http npm_config_port=0 npm_config_pidfile="$work/origin.pid" \

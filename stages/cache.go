@@ -114,11 +114,46 @@ func (s *Stored) reused(r *record.Record, body []byte, now time.Time) {
 
 // cacheLookup is what the cache holds for one request, and what the
 // request asks of it.
+//
+// A response that varies on request fields is kept twice: under the URL's
+// key (the last one kept, which says which fields select a variant) and
+// under that key with its fields' values (variantKey), so that each
+// variant of a URL is kept and found (RFC 9111, 4.1).
 type cacheLookup struct {
-	key     string       // the entry's key: the URL, "HEAD " before it for a HEAD
+	key     string       // the URL's key: the URL, "HEAD " before it for a HEAD
+	entry   string       // where kept was found: key, or a variant's key
 	kept    *Stored      // nil: none
 	matches bool         // kept was sent for the same values of the fields its Vary names
 	req     cacheControl // the request's Cache-Control
+}
+
+// variantKey is the key of the variant of key for the Vary values vary.
+// Store.Invalidate drops the variants of a key with it (they follow a NUL).
+func variantKey(key, vary string) string { return key + "\x00" + vary }
+
+// find looks up key and, when what it keeps varies on fields the request
+// sent other values of, the variant for those values.
+func (f *Fetcher) find(lk *cacheLookup, sent http.Header) {
+	lk.entry = lk.key
+	lk.kept = f.cfg.Cache.Lookup(lk.key)
+	if lk.kept == nil {
+		return
+	}
+	vary := varyKey(lk.kept.Header, sent)
+	if lk.matches = lk.kept.Vary == vary; lk.matches || vary == "" {
+		return
+	}
+	if v := f.cfg.Cache.Lookup(variantKey(lk.key, vary)); v != nil && v.Vary == vary {
+		lk.entry, lk.kept, lk.matches = variantKey(lk.key, vary), v, true
+	}
+}
+
+// store keeps s under lk's key and, when it varies, as its variant.
+func (f *Fetcher) store(lk *cacheLookup, s *Stored) {
+	f.cfg.Cache.Store(lk.key, s)
+	if s.Vary != "" {
+		f.cfg.Cache.Store(variantKey(lk.key, s.Vary), s)
+	}
 }
 
 // lookup finds what the cache keeps for r's request, if r's request may
@@ -141,18 +176,17 @@ func (f *Fetcher) lookup(r *record.Record, sh shaped) (*cacheLookup, bool) {
 	if sh.method == http.MethodHead {
 		lk.key = "HEAD " + url // a HEAD's answer has no body to complete a GET with
 	}
-	lk.kept = f.cfg.Cache.Lookup(lk.key)
-	lk.matches = lk.kept != nil && lk.kept.Vary == varyKey(lk.kept.Header, sh.header)
+	f.find(lk, sh.header)
 	onlyCached := lk.req.has("only-if-cached")
 	if lk.matches && (f.cfg.CacheFresh || onlyCached) {
 		now := time.Now()
 		if how := lk.kept.reusable(now, lk.req); how != reuseNo {
-			lk.kept.reused(r, f.keptBody(lk.key), now)
+			lk.kept.reused(r, f.keptBody(lk.entry), now)
 			r.FinalURL, r.Cache = url, CacheFresh
 			if how == reuseStale {
 				r.Cache = CacheStale
 			}
-			f.cfg.Cache.Touch(lk.key)
+			f.cfg.Cache.Touch(lk.entry)
 			f.trim(r)
 			return lk, true
 		}
@@ -181,7 +215,7 @@ func (f *Fetcher) staleOnError(r *record.Record, lk *cacheLookup) bool {
 		return false
 	}
 	r.Err, r.RetryAfter = nil, 0
-	lk.kept.reused(r, f.keptBody(lk.key), now)
+	lk.kept.reused(r, f.keptBody(lk.entry), now)
 	r.Cache = CacheStale
 	f.trim(r)
 	return true
@@ -229,18 +263,18 @@ func (f *Fetcher) keptBody(key string) []byte {
 // entry is kept for this request's values from then on.
 func (f *Fetcher) keep(r *record.Record, lk *cacheLookup, sent, got http.Header, requested time.Time) {
 	defer f.trim(r)
-	key, kept := lk.key, lk.kept
+	kept := lk.kept
 	now := time.Now()
 	switch {
 	case kept != nil && r.Status == http.StatusNotModified:
 		kept.revalidated(got, requested, now)
-		kept.fill(r, f.keptBody(key))
+		kept.fill(r, f.keptBody(lk.entry))
 		r.Cache = CacheRevalidated
 		if lk.matches {
-			f.cfg.Cache.Refresh(key, kept)
-		} else if body := f.cfg.Cache.Body(key); body != nil || kept.Length == 0 {
+			f.cfg.Cache.Refresh(lk.entry, kept)
+		} else if body := f.cfg.Cache.Body(lk.entry); body != nil || kept.Length == 0 {
 			kept.Vary, kept.Body = varyKey(kept.Header, sent), body
-			f.cfg.Cache.Store(key, kept)
+			f.store(lk, kept)
 			kept.Body = nil
 		}
 		return
@@ -255,7 +289,7 @@ func (f *Fetcher) keep(r *record.Record, lk *cacheLookup, sent, got http.Header,
 		r.Cache = CacheChanged
 	}
 	if r.Err == nil && storable(r.Status, got) {
-		f.cfg.Cache.Store(key, &Stored{
+		f.store(lk, &Stored{
 			Status: r.Status, Header: storedHeader(got), Body: r.Body, Length: int64(len(r.Body)), Sum: sum, Truncated: r.Truncated,
 			Vary: varyKey(got, sent), Requested: requested, Received: now,
 		})

@@ -228,33 +228,52 @@ func (s *Store) put(key string, st *stages.Stored, body bool) {
 	})
 }
 
-// Invalidate forgets key's entry and its body.
+// Invalidate forgets key's entry and its body, and those of the keys that
+// start with key and a NUL (the variants of a response kept under key).
 func (s *Store) Invalidate(key string) {
 	if s.broken.Load() {
 		return
 	}
 	s.write(func(tx *bolt.Tx) error {
-		entries, bodies, lru, meta := tx.Bucket(entriesBucket), tx.Bucket(bodiesBucket), tx.Bucket(lruBucket), tx.Bucket(metaBucket)
-		old := entries.Get([]byte(key))
-		if len(old) < 8 {
-			return nil
+		entries := tx.Bucket(entriesBucket)
+		doomed := [][]byte{[]byte(key)}
+		prefix := []byte(key + "\x00")
+		c := entries.Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			doomed = append(doomed, bytes.Clone(k))
 		}
-		size := int64(0)
-		if b := meta.Get(sizeKey); len(b) == 8 {
-			size = int64(binary.BigEndian.Uint64(b))
+		for _, k := range doomed {
+			if err := s.remove(tx, k); err != nil {
+				return err
+			}
 		}
-		size -= int64(len(old) + len(bodies.Get([]byte(key))))
-		if err := lru.Delete(append(old[:8:8], key...)); err != nil {
-			return err
-		}
-		if err := entries.Delete([]byte(key)); err != nil {
-			return err
-		}
-		if err := bodies.Delete([]byte(key)); err != nil {
-			return err
-		}
-		return meta.Put(sizeKey, binary.BigEndian.AppendUint64(nil, uint64(max(size, 0))))
+		return nil
 	})
+}
+
+// remove deletes key's entry, body and place by last use, and the size
+// they took.
+func (s *Store) remove(tx *bolt.Tx, key []byte) error {
+	entries, bodies, lru, meta := tx.Bucket(entriesBucket), tx.Bucket(bodiesBucket), tx.Bucket(lruBucket), tx.Bucket(metaBucket)
+	old := entries.Get(key)
+	if len(old) < 8 {
+		return nil
+	}
+	size := int64(0)
+	if b := meta.Get(sizeKey); len(b) == 8 {
+		size = int64(binary.BigEndian.Uint64(b))
+	}
+	size -= int64(len(old) + len(bodies.Get(key)))
+	if err := lru.Delete(append(old[:8:8], key...)); err != nil {
+		return err
+	}
+	if err := entries.Delete(key); err != nil {
+		return err
+	}
+	if err := bodies.Delete(key); err != nil {
+		return err
+	}
+	return meta.Put(sizeKey, binary.BigEndian.AppendUint64(nil, uint64(max(size, 0))))
 }
 
 // Touch marks key's entry as used now.

@@ -218,19 +218,21 @@ func TestStoreRefresh(t *testing.T) {
 	}
 }
 
-// Invalidate forgets an entry and its body, and the size it took; other
-// entries and an unknown key are untouched.
+// Invalidate forgets an entry and its body, its variants, and the size
+// they took; other entries and an unknown key are untouched.
 func TestStoreInvalidate(t *testing.T) {
 	s := open(t, t.TempDir(), Options{})
 	s.Store("a", response(strings.Repeat("a", 1000)))
+	s.Store("a\x00Foo:1\n", response("a variant"))
 	s.Store("b", response("b"))
+	s.Store("ab", response("not a variant of a"))
 	before, _ := s.Size()
 	s.Invalidate("a")
 	s.Invalidate("never stored")
-	if s.Lookup("a") != nil || s.Body("a") != nil || s.Lookup("b") == nil {
-		t.Errorf("after Invalidate(a): a %v, b %v", s.Lookup("a"), s.Lookup("b"))
+	if s.Lookup("a") != nil || s.Body("a") != nil || s.Lookup("a\x00Foo:1\n") != nil || s.Lookup("b") == nil || s.Lookup("ab") == nil {
+		t.Errorf("after Invalidate(a): a %v, its variant %v, b %v, ab %v", s.Lookup("a"), s.Lookup("a\x00Foo:1\n"), s.Lookup("b"), s.Lookup("ab"))
 	}
-	if after, n := s.Size(); n != 1 || before-after < 1000 {
+	if after, n := s.Size(); n != 2 || before-after < 1000 {
 		t.Errorf("Size %d bytes, %d entries after; %d before", after, n, before)
 	}
 	s.Store("a", response("again")) // its LRU place is gone too: storing again works
