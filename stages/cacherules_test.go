@@ -116,13 +116,18 @@ func TestRuleFreshness(t *testing.T) {
 	}
 }
 
+// ruleReceived is when the responses of the rule tests came.
+var ruleReceived = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+
+// stored is a 200 received at ruleReceived with Cache-Control cc.
+func stored(cc string) *Stored {
+	return &Stored{Status: 200, Requested: ruleReceived, Received: ruleReceived,
+		Header: http.Header{"Cache-Control": {cc}, "Date": {ruleReceived.Format(http.TimeFormat)}}}
+}
+
 // 5.2.1: what a request's Cache-Control asks, and 5.4: Pragma.
 func TestRuleRequestDirectives(t *testing.T) {
-	received := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
-	stored := func(cc string) *Stored {
-		return &Stored{Status: 200, Requested: received, Received: received,
-			Header: http.Header{"Cache-Control": {cc}, "Date": {received.Format(http.TimeFormat)}}}
-	}
+	received := ruleReceived
 	for _, tc := range []struct {
 		name     string
 		response string
@@ -153,11 +158,7 @@ func TestRuleRequestDirectives(t *testing.T) {
 // RFC 5861, 4: stale-if-error, from the flag, the response or the request;
 // never past must-revalidate or no-cache.
 func TestRuleStaleIfError(t *testing.T) {
-	received := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
-	stored := func(cc string) *Stored {
-		return &Stored{Status: 200, Requested: received, Received: received,
-			Header: http.Header{"Cache-Control": {cc}, "Date": {received.Format(http.TimeFormat)}}}
-	}
+	received := ruleReceived
 	at := received.Add(160 * time.Second) // 100 s of freshness, then 60 s stale
 	for _, tc := range []struct {
 		name, response string
