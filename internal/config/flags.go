@@ -85,7 +85,7 @@ func (f *flags) define(fs *pflag.FlagSet) {
 	fs.BoolVar(&cfg.Fetch.Trace, "trace", false, "write timings (dns, connect, tls, ttfb, wait, transfer, total) and the local and remote addresses of the last attempt")
 	fs.BoolVar(&cfg.Fetch.TLSInfo, "tls-info", false, "write the TLS version, cipher, ALPN, SNI and the leaf certificate, also when it was refused (as --extract tls)")
 	fs.BoolVar(&cfg.Fetch.RedirectChain, "redirect-chain", false, "write each redirect before the final response, as redirects: [{url, status}]")
-	fs.StringVar(&cfg.Cache.Dir, "cache", "", "keep responses in this directory and revalidate them on the next run (If-None-Match, If-Modified-Since); records say cache: miss, revalidated, changed, unchanged or fresh")
+	fs.StringVar(&cfg.Cache.Dir, "cache", "", "keep responses in this directory and revalidate them on the next run (If-None-Match, If-Modified-Since); records say cache: miss, revalidated, changed, unchanged, fresh or stale")
 	fs.Var(&f.cacheMax, "cache-max", "most bytes --cache keeps; the least recently used responses go first")
 	fs.BoolVar(&cfg.Fetch.CacheFresh, "cache-fresh", false, "with --cache, do not request a response still fresh under RFC 9111 (max-age, Expires): use it as kept")
 	fs.DurationVar(&cfg.Fetch.CacheStaleIfError, "cache-stale-if-error", 0, "with --cache, answer a failed request (no answer, or 500, 502, 503, 504) with the kept response when it is stale by at most this (RFC 5861); the record says cache: stale")
