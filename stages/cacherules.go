@@ -23,7 +23,7 @@ var heuristicStatus = map[int]bool{200: true, 203: true, 204: true, 300: true, 3
 // Vary naming * anywhere in its list (4.1), and either explicit freshness
 // (max-age, Expires, public, private) or a heuristically cacheable status.
 func storable(status int, h http.Header) bool {
-	if status < 200 || status == http.StatusPartialContent || status == http.StatusNotModified || status > 999 {
+	if status < 200 || status == http.StatusPartialContent || status == http.StatusNotModified {
 		return false
 	}
 	d := directives(h)
