@@ -651,3 +651,37 @@ func TestScheduleQuotaBudget(t *testing.T) {
 		})
 	}
 }
+
+// The budget's arithmetic: in-flight requests count against what an answer
+// says remains; a later answer in the window only tightens it; a policy's
+// window renews it whole (less what is in flight) when it ends; without a
+// policy it lapses.
+func TestQuotaBudget(t *testing.T) {
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	var b quotaBudget
+	b.answer(&record.Quota{Remaining: 4, Reset: 2 * time.Second, Limit: 5, Window: 2 * time.Second}, now, 3, time.Minute)
+	if !b.active(now, 3) || b.left != 1 {
+		t.Fatalf("after r=4 with 3 in flight: active %v, left %d; want 1", b.active(now, 3), b.left)
+	}
+	b.answer(&record.Quota{Remaining: 9, Reset: time.Second}, now.Add(100*time.Millisecond), 0, time.Minute)
+	if b.left != 1 || !b.until.Equal(now.Add(2*time.Second)) {
+		t.Errorf("a later answer with more left: left %d until %v; want 1 until the window's end", b.left, b.until)
+	}
+	b.answer(&record.Quota{Remaining: 0, Reset: time.Second, Limit: 5, Window: 2 * time.Second}, now.Add(200*time.Millisecond), 0, time.Minute)
+	if b.left != 0 {
+		t.Errorf("r=0: left %d", b.left)
+	}
+	if !b.active(now.Add(2500*time.Millisecond), 2) || b.left != 3 || !b.until.Equal(now.Add(4*time.Second)) {
+		t.Errorf("the next window: left %d until %v; want 5-2 until 4 s", b.left, b.until)
+	}
+	var x quotaBudget
+	x.answer(&record.Quota{Remaining: 2, Reset: time.Second}, now, 0, time.Minute)
+	if x.active(now.Add(time.Second), 0) {
+		t.Error("a budget without a policy holds past its reset")
+	}
+	var capped quotaBudget
+	capped.answer(&record.Quota{Remaining: 0, Reset: time.Hour}, now, 0, time.Minute)
+	if !capped.until.Equal(now.Add(time.Minute)) {
+		t.Errorf("a reset past --retry-max: until %v; want a minute", capped.until)
+	}
+}
