@@ -28,15 +28,16 @@ run() {
 	cat "$work/time" >> "$work/r.$key"
 }
 for _ in $(seq "$runs"); do
-	run sluice in "$work/sluice" -c 5000 ${SLUICE_ARGS:-}
+	run sluice in "${SLUICE:-$work/sluice}" -c 5000 ${SLUICE_ARGS:-}
 	run plain in "$work/plainpool" -c 5000
-	run sluice.one one "$work/sluice" -c 5000 ${SLUICE_ARGS:-}
+	run sluice.one one "${SLUICE:-$work/sluice}" -c 5000 ${SLUICE_ARGS:-}
 	run plain.one one "$work/plainpool" -c 5000
-	run aiohttp in /usr/bin/python3 bench/aiohttp_client.py 5000
-	run aiohttp.one one /usr/bin/python3 bench/aiohttp_client.py 5000
+	if [ -z "${NO_AIOHTTP:-}" ]; then run aiohttp in /usr/bin/python3 bench/aiohttp_client.py 5000; fi
+	if [ -z "${NO_AIOHTTP:-}" ]; then run aiohttp.one one /usr/bin/python3 bench/aiohttp_client.py 5000; fi
 done
 printf '| tool | wall s (median) | x ideal 4 s | peak RSS MiB (median) | KB per open connection |\n|---|---|---|---|---|\n'
 for tool in sluice plain aiohttp; do
+	[ -s "$work/r.$tool" ] || continue
 	wall=$(awk '{ print $1 }' "$work/r.$tool" | median)
 	rss=$(awk '{ print $2 }' "$work/r.$tool" | median)
 	base=$(awk '{ print $2 }' "$work/r.$tool.one" | median)

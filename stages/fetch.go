@@ -25,6 +25,7 @@ import (
 type FetchConfig struct {
 	Concurrency  int           // parallel requests; sizes the connection pool
 	MaxIdleConns int           // idle connections kept over all hosts; 0 for IdleConns's default
+	MaxIdleHosts int           // hosts the schedule forgot whose connections may be kept; 0 for DefaultIdleHosts
 	Timeout      time.Duration // one attempt, from dial to the last body byte
 	MaxBody      int64         // body bytes read at most; the rest is not read
 	MaxRedirects int           // redirects followed; 0 returns 3xx responses as results
@@ -104,7 +105,7 @@ func NewFetcher(cfg FetchConfig) (*Fetcher, error) {
 		return nil, err
 	}
 	dial, proxy := cfg.dialer()
-	conns := &connTracker{conns: map[string]map[*trackedConn]struct{}{}}
+	conns := newConnTracker(cfg.IdleHosts())
 	dial = conns.dial(dial)
 	transport := &http.Transport{
 		Proxy:               proxy,
@@ -159,6 +160,15 @@ func (cfg *FetchConfig) dialer() (func(ctx context.Context, network, addr string
 	return dial, proxy
 }
 
+// IdleHosts is how many forgotten hosts may keep their connections:
+// MaxIdleHosts, or DefaultIdleHosts.
+func (cfg *FetchConfig) IdleHosts() int {
+	if cfg.MaxIdleHosts > 0 {
+		return cfg.MaxIdleHosts
+	}
+	return DefaultIdleHosts
+}
+
 // IdleConns is how many idle connections the pool keeps over all hosts:
 // MaxIdleConns, or max(100, 2 × Concurrency).
 func (cfg *FetchConfig) IdleConns() int {
@@ -209,10 +219,14 @@ const tlsSessions = 4096
 // maxHeaderBytes caps a response's headers (Go's default is 10 MB).
 const maxHeaderBytes = 1 << 20
 
-// HostDone closes the connections of a host that has nothing more to send
-// for now, in a run over many hosts; the schedule calls it when it forgets
-// the host (Limits.HostDone).
-func (f *Fetcher) HostDone(key string) { f.conns.closeHost(key) }
+// HostDone tells the connection policy that the schedule has forgotten a
+// host: nothing of it is held (Limits.HostDone). Its connections are kept
+// or closed as connTracker says.
+func (f *Fetcher) HostDone(key string) { f.conns.hostDone(key) }
+
+// HostBack tells the connection policy that the schedule holds something
+// of a host again (Limits.HostBack).
+func (f *Fetcher) HostBack(key string) { f.conns.hostBack(key) }
 
 // Close closes the idle connections of the shared client.
 func (f *Fetcher) Close() { f.client.CloseIdleConnections() }
@@ -280,16 +294,11 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 	if f.tracing() {
 		actx, at = f.startTrace(actx, start)
 	}
-	req, err := f.newRequest(actx, r, sh)
-	if err != nil {
+	req, resp, err := f.send(actx, r, sh, lk)
+	if req == nil {
 		r.Fail(record.KindInvalidInput, "%v", err)
 		return
 	}
-	if lk != nil && lk.kept != nil {
-		req.Header = conditional(req.Header, lk.kept)
-	}
-	r.Replayable = idempotent[req.Method] || req.Header["Idempotency-Key"] != nil // a record's headers are canonical
-	resp, err := f.client.Do(req)
 	if at != nil {
 		at.done(resp, err)
 		defer f.finish(at, r, req)
@@ -316,6 +325,29 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 	}
 	if f.cfg.FailStatus && r.Status >= 400 {
 		r.Fail(record.KindHTTP, "HTTP %d %s", r.Status, http.StatusText(r.Status))
+	}
+}
+
+// send builds an attempt's request and sends it, once more on another
+// connection if the one it got was closed under it before it could be
+// written (net.ErrClosed: the connection policy closes the connections of
+// hosts the schedule forgot, and net/http's HTTP/2 pool can hand one out
+// in the moment before its reader sees it closed; nothing reached the
+// server). A nil request comes with the error that stopped building it.
+func (f *Fetcher) send(ctx context.Context, r *record.Record, sh shaped, lk *cacheLookup) (*http.Request, *http.Response, error) {
+	for try := 0; ; try++ {
+		req, err := f.newRequest(ctx, r, sh)
+		if err != nil {
+			return nil, nil, err
+		}
+		if lk != nil && lk.kept != nil {
+			req.Header = conditional(req.Header, lk.kept)
+		}
+		r.Replayable = idempotent[req.Method] || req.Header["Idempotency-Key"] != nil // a record's headers are canonical
+		resp, err := f.client.Do(req)
+		if err == nil || try > 0 || !r.Replayable || !errors.Is(err, net.ErrClosed) || ctx.Err() != nil {
+			return req, resp, err
+		}
 	}
 }
 

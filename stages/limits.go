@@ -28,6 +28,7 @@ type Limits struct {
 	AutoThrottle bool             // adapt each host's rate to 429/503/timeouts (AIMD)
 	Robots       *Robots          // --robots: each host's robots.txt goes first; nil for none
 	HostDone     func(key string) // called when the schedule forgets an idle host (Fetcher.HostDone); may be nil
+	HostBack     func(key string) // called when the schedule takes up a host again, before any of its records goes (Fetcher.HostBack); may be nil
 }
 
 // DefaultWindow is the window for a concurrency: enough records waiting that

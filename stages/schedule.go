@@ -419,6 +419,9 @@ func (s *Schedule) newHost(key string) *hostState {
 	s.hosts[key] = h
 	s.nhosts.Add(1)
 	s.crawlDelay(h)
+	if s.lim.HostBack != nil {
+		s.lim.HostBack(key)
+	}
 	return h
 }
 

@@ -33,6 +33,10 @@ func fitConnections(cfg *config.Config, limit int, stderr io.Writer) {
 	c := cfg.Fetch.Concurrency
 	idle := cfg.Fetch.IdleConns()
 	budget := limit - fdReserve
+	defer func() { // the forgotten hosts' connections: what is left, at most IdleHosts
+		left := budget - cfg.Fetch.Concurrency - cfg.Fetch.IdleConns()
+		cfg.Fetch.MaxIdleHosts = max(1, min(cfg.Fetch.IdleHosts(), left))
+	}()
 	if c+idle <= budget {
 		return
 	}

@@ -27,6 +27,9 @@ func TestFitConnections(t *testing.T) {
 			t.Errorf("-c %d, limit %d: -c %d, idle %d, said %q; want %d, %d, %q", tc.c, tc.limit,
 				cfg.Fetch.Concurrency, cfg.Fetch.IdleConns(), stderr.String(), tc.wantC, tc.wantIn, tc.said)
 		}
+		if wantHosts := max(1, min(stages.DefaultIdleHosts, tc.limit-fdReserve-tc.wantC-tc.wantIn)); cfg.Fetch.IdleHosts() != wantHosts {
+			t.Errorf("-c %d, limit %d: %d forgotten hosts may keep connections; want %d, what the limit leaves", tc.c, tc.limit, cfg.Fetch.IdleHosts(), wantHosts)
+		}
 		if tc.limit < 1<<20 && cfg.Fetch.Concurrency+cfg.Fetch.IdleConns() > max(2, tc.limit-fdReserve) {
 			t.Errorf("-c %d, limit %d: %d connections may be open; over the limit less the reserve", tc.c, tc.limit, cfg.Fetch.Concurrency+cfg.Fetch.IdleConns())
 		}

@@ -171,7 +171,7 @@ func build(ctx context.Context, life *lifetime, cfg config.Config, stdin io.Read
 		return r, err
 	}
 	r.closers = append(r.closers, func() error { r.fetcher.Close(); return nil })
-	r.cfg.Limits.HostDone = r.fetcher.HostDone
+	r.cfg.Limits.HostDone, r.cfg.Limits.HostBack = r.fetcher.HostDone, r.fetcher.HostBack
 	if r.schedule, err = stages.NewSchedule(life.intake.Done(), r.cfg.Limits, r.observe); err != nil {
 		return r, err
 	}
