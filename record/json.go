@@ -21,7 +21,7 @@ var codec = jsoniter.Config{EscapeHTML: false}.Froze()
 // describes each, and the README's field table lists them (tests check
 // both).
 var Fields = []string{
-	"seq", "url", "request_url", "final_url", "status", "proto", "content_type", "content_length", "truncated",
+	"seq", "depth", "parent", "url", "request_url", "final_url", "status", "proto", "content_type", "content_length", "truncated", "location",
 	"elapsed_ms", "attempts", "cache", "timings", "remote_addr", "local_addr", "tls", "redirects", "error", "charset", "extract_error", "title", "links", "meta", "text",
 	"headers", "hash", "fields", "json", "body", "body_base64", "input",
 }
@@ -67,6 +67,14 @@ func (e *Encoder) AppendLine(r *Record) []byte {
 	s.WriteObjectStart()
 	s.WriteObjectField("seq")
 	s.WriteInt64(r.Seq)
+	if t := r.Task; t != nil {
+		if e.field("depth") {
+			s.WriteInt(t.Depth)
+		}
+		if t.Parent > 0 && e.field("parent") {
+			s.WriteInt64(t.Parent)
+		}
+	}
 	if e.field("url") {
 		writeString(s, r.URL)
 	}
@@ -135,6 +143,9 @@ func (e *Encoder) response(r *Record) {
 	}
 	if r.Truncated && e.field("truncated") {
 		s.WriteTrue()
+	}
+	if r.Location != "" && e.field("location") {
+		writeString(s, r.Location)
 	}
 }
 

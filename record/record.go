@@ -75,6 +75,8 @@ type Record struct {
 	TLS        *TLSInfo
 	Redirects  []Hop // non-nil, maybe empty, when asked
 
+	Location string // a 3xx response's Location, resolved against its URL; "" otherwise
+
 	Err *Error
 
 	// Filled by the extract stage; see Page.
@@ -89,6 +91,9 @@ type Record struct {
 	Sent       time.Time     // when the schedule let the current or last attempt go; zero when no limit applied
 	Robots     bool          // the record fetches its host's robots.txt for --robots; it is not written
 	Replayable bool          // the last attempt may be sent again: its method is idempotent (RFC 9110) or it has an Idempotency-Key
+
+	// The crawl's envelope (--follow); nil otherwise. See Task.
+	Task *Task
 
 	// From a queue (--in nats://…); empty for line input.
 	MsgID   string          // the input message's stream and sequence: the output's Nats-Msg-Id
@@ -130,7 +135,7 @@ func (r *Record) Requeue() bool {
 // Attempts and Elapsed add up over attempts and are kept.
 func (r *Record) ClearResult() {
 	r.FinalURL, r.Status, r.Proto, r.ContentType = "", 0, "", ""
-	r.ContentLength, r.Truncated, r.Err, r.Cache = 0, false, nil, ""
+	r.ContentLength, r.Truncated, r.Err, r.Cache, r.Location = 0, false, nil, "", ""
 	r.RetryAfter, r.Quota = 0, nil
 	r.Body, r.Header, r.Page = nil, nil, nil
 	r.Timings, r.RemoteAddr, r.LocalAddr, r.TLS, r.Redirects = nil, "", "", nil, nil

@@ -19,6 +19,13 @@ type Counts struct {
 	Requests    int64 // attempts started, for requests/s
 	Read        int64 // records read
 	BytesRead   int64 // input bytes read: with the input's size, estimates the records to come
+	Crawl       *CrawlCounts // --follow; nil otherwise
+}
+
+// CrawlCounts is what the progress line shows of a crawl.
+type CrawlCounts struct {
+	Frontier int64 // admitted URLs waiting to be released
+	Hosts    int64 // hosts the schedule keeps state for
 }
 
 // progressTick is how often the line is redrawn.
@@ -93,7 +100,11 @@ func Describe(c Counts, rate float64) string {
 		}
 		waiting += fmt.Sprintf(" (%d %s at --host-concurrency)", c.AtHostLimit, hosts)
 	}
-	return fmt.Sprintf("done %d · in flight %d · waiting %s · errors %d · %.0f req/s", c.Done, c.InFlight, waiting, c.Errors, rate)
+	line := fmt.Sprintf("done %d · in flight %d · waiting %s · errors %d · %.0f req/s", c.Done, c.InFlight, waiting, c.Errors, rate)
+	if c.Crawl != nil {
+		line += fmt.Sprintf(" · frontier %d · hosts %d", c.Crawl.Frontier, c.Crawl.Hosts)
+	}
+	return line
 }
 
 // Stop ends the redraws and clears the line. Finish (with ClearOnFinish)

@@ -360,6 +360,14 @@ func (f *Fetcher) response(r *record.Record, resp *http.Response) {
 	r.FinalURL = resp.Request.URL.String()
 	r.ContentType = resp.Header.Get("Content-Type")
 	r.Quota = ReadQuota(resp.Header, time.Now())
+	if loc := resp.Header.Get("Location"); loc != "" && r.Status >= 300 && r.Status < 400 {
+		r.Location = loc
+		if b := record.NewLinkBase(r.FinalURL, ""); b != nil {
+			if abs, ok := b.Resolve(loc); ok {
+				r.Location = abs
+			}
+		}
+	}
 	if r.Status == http.StatusTooManyRequests || r.Status == http.StatusServiceUnavailable {
 		if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 			r.RetryAfter = d

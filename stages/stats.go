@@ -148,16 +148,18 @@ func (s *Stats) Write(w io.Writer, maxHosts int) error {
 }
 
 // WriteJSON writes every host's counts, the total, the given record
-// counts and, with --cache, the cache's as one JSON object (--stats-json).
-func (s *Stats) WriteJSON(w io.Writer, records map[string]any, cache *CacheCounts) error {
+// counts and, with --cache, the cache's, and with --follow the crawl's, as
+// one JSON object (--stats-json).
+func (s *Stats) WriteJSON(w io.Writer, records map[string]any, cache *CacheCounts, crawl *CrawlStats) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(struct {
 		Records map[string]any       `json:"records"`
 		Cache   *CacheCounts         `json:"cache,omitempty"`
+		Crawl   *CrawlStats          `json:"crawl,omitempty"`
 		Total   HostStats            `json:"total"`
 		Hosts   map[string]HostStats `json:"hosts"`
-	}{records, cache, s.Total(), s.Hosts()})
+	}{records, cache, crawl, s.Total(), s.Hosts()})
 }
 
 func writeCounts(b *strings.Builder, name string, hs HostStats) {

@@ -38,6 +38,7 @@ type Config struct {
 	Limits     stages.Limits
 	Retry      stages.RetryPolicy
 	Extract    stages.ExtractConfig
+	Crawl      stages.CrawlConfig // --follow and its companions
 	Parsers    int      // extract workers
 	Ordered    bool     // output in input order
 	Resume     string   // a previous run's output: skip what it finished

@@ -43,6 +43,7 @@ type flags struct {
 	selects, selectAlls   []string
 	textMax               sizeValue
 	in, out               string
+	crawl                 crawlFlags
 }
 
 func (f *flags) define(fs *pflag.FlagSet) {
@@ -121,6 +122,7 @@ func (f *flags) define(fs *pflag.FlagSet) {
 	fs.StringVar(&cfg.NATS.TLSCA, "nats-tls-ca", "", "CA certificate file to verify the NATS server with")
 	fs.BoolVar(&f.showVersion, "version", false, "print the version and exit")
 	fs.BoolVarP(&f.showHelp, "help", "h", false, "show this help")
+	f.defineCrawl(fs)
 }
 
 // helpGroups orders --help by purpose. Every flag is in exactly one group
@@ -130,6 +132,7 @@ var helpGroups = []struct {
 	flags []string
 }{
 	{"Input", []string{"url", "url-field", "unique", "resume"}},
+	{"Crawling", append([]string{"follow"}, crawlCompanions...)},
 	{"Fetching", []string{"concurrency", "timeout", "max-body", "max-redirects", "method", "header", "data", "data-binary", "json",
 		"user-agent", "redact", "deny-private", "fail-status", "grace"}},
 	{"Connections and TLS", []string{"insecure", "resolve", "dns-server", "cacert", "cacert-only", "cert", "key"}},
@@ -171,6 +174,7 @@ func Parse(args []string, stdout io.Writer) (Config, error) {
 	f.cfg.ProgressSet = fs.Changed("progress") || fs.Changed("no-progress")
 	f.methodSet = fs.Changed("method")
 	f.cacheMaxSet = fs.Changed("cache-max")
+	f.changedCrawl(fs)
 	if err := f.finish(fs.Args()); err != nil {
 		return f.cfg, err
 	}
@@ -224,6 +228,9 @@ func (f *flags) finish(args []string) error {
 		return err
 	}
 	if err := f.extraction(); err != nil {
+		return err
+	}
+	if err := f.crawlConfig(); err != nil {
 		return err
 	}
 	if err := f.retries(); err != nil {

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"fmt"
 	"io"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/reugn/go-streams"
 
 	"sluice/internal/wire"
+	"sluice/record"
 	"sluice/sinks"
 	"sluice/sources"
 	"sluice/stages"
@@ -41,6 +43,10 @@ func (r *run) flow(stderr io.Writer) {
 		entry = order.Gate()
 		entry.Via(r.schedule)
 	}
+	if r.frontier != nil {
+		r.frontier.Via(entry)
+		entry = r.frontier
+	}
 	if r.finished != nil || r.cfg.Unique {
 		marks := stages.SkipFlow(stages.NewSkipper(r.finished, r.cfg.Unique))
 		marks.Via(entry)
@@ -50,7 +56,16 @@ func (r *run) flow(stderr io.Writer) {
 	var f streams.Flow = r.schedule.Via(stages.FetchFlow(r.life.work, r.life.intake.Done(), r.fetcher,
 		r.cfg.Fetch.Concurrency, r.schedule, r.cfg.Retry, r.observe, r.cfg.Limits.Robots))
 	if r.cfg.Extract.Extracting() {
-		f = f.Via(wire.Map(r.life.work, r.cfg.Parsers, stages.NewExtractor(r.cfg.Extract).Extract))
+		ex := stages.NewExtractor(r.cfg.Extract)
+		extract := ex.Extract
+		if r.frontier != nil { // the page's links are offered to the frontier before the page goes on
+			d := stages.NewDiscoverer(r.cfg.Crawl, r.frontier)
+			extract = func(ctx context.Context, rec *record.Record) {
+				ex.Extract(ctx, rec)
+				d.Discover(ctx, rec)
+			}
+		}
+		f = f.Via(wire.Map(r.life.work, r.cfg.Parsers, extract))
 	}
 	if order != nil {
 		f = f.Via(order.Flow())
@@ -72,11 +87,16 @@ func (r *run) flow(stderr io.Writer) {
 // counts is what the progress line shows.
 func (r *run) counts() sinks.Counts {
 	sk := r.sink.Skipped()
-	return sinks.Counts{
+	c := sinks.Counts{
 		Done: r.out.Count() + sk["resume"] + sk["duplicate"], InFlight: r.fetcher.InFlight(),
 		Waiting: r.schedule.Waiting(), AtHostLimit: r.schedule.AtHostLimit(), Errors: r.out.Errors(),
 		Requests: r.fetcher.Attempts(), Read: r.src.Count(), BytesRead: r.src.BytesRead(),
 	}
+	if r.frontier != nil {
+		c.Crawl = &sinks.CrawlCounts{Frontier: r.frontier.Pending(), Hosts: r.schedule.Hosts()}
+		c.BytesRead = 0 // the input's size says nothing of a crawl's
+	}
+	return c
 }
 
 // close ends what build made, last made first; what fails to close is

@@ -40,6 +40,12 @@ func (r *run) serveMetrics(stderr io.Writer) error {
 	if r.queue != nil {
 		queueMetrics(m, r.queue)
 	}
+	if f := r.frontier; f != nil {
+		m.Counter("sluice_crawl_admitted_total", "URLs admitted to the crawl's frontier, seeds included: each yields one record.", f.Admitted)
+		m.Gauge("sluice_crawl_frontier", "Admitted URLs waiting in the frontier to be released to the schedule.", f.Pending)
+		m.Labelled("sluice_crawl_not_admitted_total", "URLs found and not admitted, by reason: seen, scope, depth, excluded, max_pages, max_host_pages, redirects, stopped.",
+			prometheus.CounterValue, "reason", f.NotAdmitted)
+	}
 	if ns, ok := r.out.(*sinks.NATS); ok {
 		m.Counter("sluice_publish_duplicates_total", "Records published that the output stream dropped as duplicates.", ns.Duplicates)
 		m.Counter("sluice_publish_failed_total", "Records refused by the broker, or not published before sluice stopped.", ns.Failed)

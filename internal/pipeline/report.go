@@ -24,6 +24,9 @@ func (r *run) report(stderr io.Writer) error {
 		if err := r.stats.Write(stderr, 50); err != nil {
 			return fmt.Errorf("write stats: %w", err)
 		}
+		if r.frontier != nil {
+			fmt.Fprintf(stderr, "  %s\n", r.frontier.Stats())
+		}
 		if cached != nil {
 			size, n := r.cache.Size()
 			fmt.Fprintf(stderr, "  cache fresh=%d revalidated=%d changed=%d unchanged=%d stale=%d miss=%d bytes_saved=%d kept=%d entries, %d bytes\n",
@@ -32,7 +35,12 @@ func (r *run) report(stderr io.Writer) error {
 	}
 	if r.cfg.StatsJSON != "" {
 		records := map[string]any{"read": r.src.Count(), "written": r.out.Count(), "skipped": skipped}
-		if err := writeFile(r.cfg.StatsJSON, func(w io.Writer) error { return r.stats.WriteJSON(w, records, cached) }); err != nil {
+		var crawl *stages.CrawlStats
+		if r.frontier != nil {
+			c := r.frontier.Stats()
+			crawl = &c
+		}
+		if err := writeFile(r.cfg.StatsJSON, func(w io.Writer) error { return r.stats.WriteJSON(w, records, cached, crawl) }); err != nil {
 			return fmt.Errorf("--stats-json: %w", err)
 		}
 	}

@@ -55,6 +55,7 @@ type run struct {
 	src      source
 	queue    *sources.Queue // with --in
 	schedule *stages.Schedule
+	frontier *stages.Frontier // --follow; nil without
 	fetcher  *stages.Fetcher
 	stats    *stages.Stats    // nil without --stats or --stats-json
 	observe  stages.Observers // told of every attempt: stats, metrics
@@ -89,6 +90,14 @@ func Run(ctx context.Context, cfg config.Config, stdin io.Reader, stdout, stderr
 	r.flow(stderr)
 	if err := r.report(stderr); err != nil {
 		return err
+	}
+	if r.frontier != nil {
+		if n := r.frontier.Left(); n > 0 {
+			fmt.Fprintf(stderr, "sluice: stopped with %d admitted URLs not fetched\n", n)
+		}
+		if err := r.frontier.Err(); err != nil {
+			fmt.Fprintf(stderr, "sluice: %v\n", err)
+		}
 	}
 	switch {
 	case ctx.Err() != nil:
@@ -181,6 +190,12 @@ func build(ctx context.Context, life *lifetime, cfg config.Config, stdin io.Read
 	}
 	if err := r.output(ctx, js, stdout, stderr); err != nil {
 		return r, err
+	}
+	if cfg.Crawl.Follow {
+		if r.frontier, err = stages.NewFrontier(life.intake.Done(), r.cfg.Crawl, r.cfg.Parser.Parse); err != nil {
+			return r, err
+		}
+		r.sink.Taken(r.frontier.Done)
 	}
 	if err := r.source(js); err != nil {
 		return r, err

@@ -16,6 +16,9 @@
 //	/cache/KIND/N     pages with and without validators, for --cache: see cache.go
 //	/quota/STYLE/N/W/ an API allowing N requests per W seconds that says so in
 //	                  rate-limit fields of STYLE (ietf, draft, x): see quota.go
+//	/g/SIZE/N         a link graph of SIZE pages for crawls, with cycles, relative
+//	                  and <base> links, other hosts, redirects, a part that
+//	                  /robots.txt disallows, pages that fail twice: see graph.go
 package site
 
 import (
@@ -48,6 +51,7 @@ func Handler() http.Handler {
 	api(mux)
 	cachePages(mux)
 	quotaPages(mux)
+	graphPages(mux)
 	return mux
 }
 

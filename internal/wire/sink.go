@@ -44,7 +44,8 @@ type Sink struct {
 	w  Writer
 	in chan any
 
-	log io.Writer // -v: a line per record written; nil for none
+	log   io.Writer // -v: a line per record written; nil for none
+	taken func(*record.Record)
 
 	mu       sync.Mutex
 	skipped  map[string]int64
@@ -62,6 +63,11 @@ func NewSink(w Writer) *Sink {
 // w (-v), whatever the output: stdout or a NATS stream. A failed log
 // write stops the log; it is diagnostics, not output.
 func (s *Sink) LogTo(w io.Writer) { s.log = w }
+
+// Taken makes the sink call fn with every record once it has taken it:
+// written (and so handed to the writer, durable or not), counted as
+// skipped, or handed back to its queue. fn must not block.
+func (s *Sink) Taken(fn func(*record.Record)) { s.taken = fn }
 
 // In returns the input channel; the upstream closes it.
 func (s *Sink) In() chan<- any { return s.in }
@@ -115,9 +121,13 @@ func (s *Sink) AwaitCompletion() {
 			s.w.Flush(true)
 			return
 		}
-		if s.take(v.(*record.Record)) && !armed {
+		r := v.(*record.Record)
+		if s.take(r) && !armed {
 			armed = true
 			flush.Reset(IdleFlush)
+		}
+		if s.taken != nil {
+			s.taken(r)
 		}
 	}
 }

@@ -1,0 +1,236 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"sluice/internal/site"
+)
+
+// crawlRecord is what the crawl tests read of an output line.
+type crawlRecord struct {
+	Seq      int64  `json:"seq"`
+	Depth    *int   `json:"depth"`
+	Parent   int64  `json:"parent"`
+	URL      string `json:"url"`
+	Status   int    `json:"status"`
+	Location string `json:"location"`
+	Attempts int    `json:"attempts"`
+	Links    []string
+	Error    *struct {
+		Kind string `json:"kind"`
+	} `json:"error"`
+}
+
+// graphSite is the site's link graph served for the names a.test,
+// www.a.test and evil-a.test, which --resolve sends to loopback.
+type graphSite struct {
+	port    string
+	resolve []string
+}
+
+func newGraphSite(t *testing.T) graphSite {
+	srv := newSite(t)
+	u, _ := url.Parse(srv.URL)
+	g := graphSite{port: u.Port()}
+	for _, name := range []string{"a.test", "www.a.test", "evil-a.test"} {
+		g.resolve = append(g.resolve, "--resolve", name+":"+g.port+":127.0.0.1")
+	}
+	return g
+}
+
+func (g graphSite) origin(host string) string { return "http://" + host + ":" + g.port }
+
+// expectCrawl is the breadth-first crawl from seed, a graph page, to the
+// given depth within scope (host, domain or any, of a.test): each URL with
+// its least depth. Redirect targets keep their page's depth.
+func (g graphSite) expectCrawl(seed string, size, depth int, scope string) map[string]int {
+	in := func(u string) bool {
+		p, _ := url.Parse(u)
+		switch scope {
+		case "host":
+			return p.Host == "a.test:"+g.port
+		case "domain":
+			return p.Hostname() == "a.test" || strings.HasSuffix(p.Hostname(), ".a.test")
+		}
+		return true
+	}
+	want := map[string]int{seed: 0}
+	level := []string{seed}
+	for d := 0; len(level) > 0; d++ {
+		var next []string
+		for i := 0; i < len(level); i++ { // level grows with redirect targets, at the same depth
+			u := level[i]
+			p, _ := url.Parse(u)
+			parts := strings.Split(strings.TrimPrefix(p.Path, "/g/"), "/")
+			n, _ := strconv.Atoi(parts[len(parts)-1])
+			origin := "http://" + p.Host
+			switch {
+			case len(parts) == 2 && d < depth:
+				for _, link := range site.GraphLinks(origin, size, n) {
+					if _, seen := want[link]; !seen && in(link) {
+						want[link] = d + 1
+						next = append(next, link)
+					}
+				}
+			case len(parts) == 3:
+				if to := site.GraphRedirect(origin, size, parts[1], n); to != "" && in(to) {
+					if _, seen := want[to]; !seen {
+						want[to] = d
+						level = append(level, to)
+					}
+				}
+			}
+		}
+		level = next
+	}
+	return want
+}
+
+// linksTo reports whether the record parent leads to u: a link on its
+// page, or its redirect.
+func (g graphSite) leadsTo(parent crawlRecord, u string, size int) bool {
+	if parent.Location != "" {
+		return parent.Location == u
+	}
+	p, _ := url.Parse(parent.URL)
+	parts := strings.Split(strings.TrimPrefix(p.Path, "/g/"), "/")
+	n, _ := strconv.Atoi(parts[len(parts)-1])
+	for _, link := range site.GraphLinks("http://"+p.Host, size, n) {
+		if link == u {
+			return true
+		}
+	}
+	return false
+}
+
+func readCrawl(t *testing.T, stdout string) map[string]crawlRecord {
+	t.Helper()
+	parseOutput(t, stdout) // valid JSON, seqs 1..n each once
+	byURL := map[string]crawlRecord{}
+	for _, line := range strings.Split(strings.TrimSuffix(stdout, "\n"), "\n") {
+		var r crawlRecord
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatal(err)
+		}
+		if _, dup := byURL[r.URL]; dup {
+			t.Errorf("%s: written twice", r.URL)
+		}
+		byURL[r.URL] = r
+	}
+	return byURL
+}
+
+// TestCrawlBreadthFirst: --follow over the link graph writes exactly the
+// breadth-first set of URLs at each depth and scope, each once, with the
+// least depth; every parent leads to its child; redirects are records of
+// their own whose target is followed only within scope; robots.txt keeps
+// its part out (as robots records); a page that fails twice is retried,
+// never dropped as seen; --exclude keeps URLs out.
+func TestCrawlBreadthFirst(t *testing.T) {
+	const size = 60
+	for _, tc := range []struct {
+		scope   string
+		depth   int
+		exclude string
+	}{
+		{"host", 4, ""},
+		{"host", 6, ""},
+		{"domain", 4, ""},
+		{"any", 3, ""},
+		{"host", 5, "/(away|moved)/"},
+	} {
+		t.Run(fmt.Sprintf("%s-depth%d-exclude%q", tc.scope, tc.depth, tc.exclude), func(t *testing.T) {
+			g := newGraphSite(t) // its own: the flaky pages count their requests
+			seed := g.origin("a.test") + fmt.Sprintf("/g/%d/1", size)
+			statsFile := filepath.Join(t.TempDir(), "stats.json")
+			args := append([]string{"--follow", "--depth", strconv.Itoa(tc.depth), "--scope", tc.scope, "--robots", "--retry-base", "1ms", "--retry-max", "2ms",
+				"--stats-json", statsFile, "-c", "8"}, g.resolve...)
+			if tc.exclude != "" {
+				args = append(args, "--exclude", tc.exclude)
+			}
+			stdout, stderr, code := runSluice(t, seed+"\n", args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			got := readCrawl(t, stdout)
+			want := g.expectCrawl(seed, size, tc.depth, tc.scope)
+			if tc.exclude != "" { // the redirects, and the leaves only they reach
+				for u := range want {
+					if strings.Contains(u, "/away/") || strings.Contains(u, "/moved/") || strings.Contains(u, "/leaf/") {
+						delete(want, u)
+					}
+				}
+			}
+			for u, d := range want {
+				r, ok := got[u]
+				switch {
+				case !ok:
+					t.Errorf("%s (depth %d): not crawled", u, d)
+				case r.Depth == nil:
+					t.Errorf("%s: no depth; want %d", u, d)
+				case *r.Depth != d:
+					t.Errorf("%s: depth %d; want %d", u, *r.Depth, d)
+				}
+			}
+			bySeq := map[int64]crawlRecord{}
+			for u, r := range got {
+				if _, ok := want[u]; !ok {
+					t.Errorf("%s: crawled, not in the breadth-first set", u)
+				}
+				bySeq[r.Seq] = r
+			}
+			for u, r := range got {
+				switch {
+				case r.Seq == 1:
+					if r.Parent != 0 || u != seed {
+						t.Errorf("seq 1 is %s with parent %d; want the seed, no parent", u, r.Parent)
+					}
+				case !g.leadsTo(bySeq[r.Parent], u, size):
+					t.Errorf("%s: parent %d (%s) does not lead to it", u, r.Parent, bySeq[r.Parent].URL)
+				}
+				switch {
+				case strings.Contains(u, "/private/"):
+					if r.Error == nil || r.Error.Kind != "robots" {
+						t.Errorf("%s: %+v; want a robots error", u, r.Error)
+					}
+				case strings.Contains(u, "/flaky/"):
+					if r.Status != 200 || r.Attempts != 3 {
+						t.Errorf("%s: status %d after %d attempts; want 200 after 3", u, r.Status, r.Attempts)
+					}
+				case strings.Contains(u, "/moved/") || strings.Contains(u, "/away/"):
+					if r.Status != 302 || r.Location == "" {
+						t.Errorf("%s: status %d, location %q; want a 302 with its location", u, r.Status, r.Location)
+					}
+				case r.Status != 200:
+					t.Errorf("%s: status %d", u, r.Status)
+				}
+			}
+			var stats struct {
+				Crawl struct {
+					Admitted    int64            `json:"admitted"`
+					NotAdmitted map[string]int64 `json:"not_admitted"`
+				} `json:"crawl"`
+			}
+			b, err := os.ReadFile(statsFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(b, &stats); err != nil {
+				t.Fatal(err)
+			}
+			if stats.Crawl.Admitted != int64(len(got)) || stats.Crawl.NotAdmitted["seen"] == 0 {
+				t.Errorf("stats %+v; want %d admitted and the links seen before counted", stats.Crawl, len(got))
+			}
+			if tc.scope != "any" && stats.Crawl.NotAdmitted["scope"] == 0 {
+				t.Errorf("stats %+v: no link counted out of scope", stats.Crawl)
+			}
+		})
+	}
+}

@@ -1,0 +1,96 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+
+	"github.com/spf13/pflag"
+
+	"sluice/stages"
+)
+
+// crawlFlags are --follow and its companions.
+type crawlFlags struct {
+	include, exclude []string
+	changed          []string // companions given, for "needs --follow"
+	redirectsSet     bool
+}
+
+var crawlCompanions = []string{"depth", "scope", "include", "exclude", "max-pages", "max-host-pages"}
+
+func (f *flags) defineCrawl(fs *pflag.FlagSet) {
+	c := &f.cfg.Crawl
+	fs.BoolVar(&c.Follow, "follow", false, "crawl: follow the links of each page fetched (as --extract links finds them) and its redirects, each URL once; the input lines are the seeds")
+	fs.IntVar(&c.Depth, "depth", stages.DefaultCrawlDepth, "with --follow, links followed from a seed at most (seeds are depth 0)")
+	fs.StringVar(&c.Scope, "scope", stages.ScopeHost, "with --follow, what a seed's crawl may reach: host (its host and port), domain (its registrable domain), prefix (its URL up to the last /), any")
+	fs.StringArrayVar(&f.crawl.include, "include", nil, "with --follow, follow only URLs this regular expression matches (repeatable: any may match)")
+	fs.StringArrayVar(&f.crawl.exclude, "exclude", nil, "with --follow, never follow URLs this regular expression matches (repeatable)")
+	fs.Int64Var(&c.MaxPages, "max-pages", 0, "with --follow, admit at most this many URLs in all, seeds included (0: no limit)")
+	fs.Int64Var(&c.MaxHostPages, "max-host-pages", 0, "with --follow, admit at most this many URLs per host (0: no limit)")
+}
+
+// changedCrawl notes which of the crawl's flags were given.
+func (f *flags) changedCrawl(fs *pflag.FlagSet) {
+	for _, name := range crawlCompanions {
+		if fs.Changed(name) {
+			f.crawl.changed = append(f.crawl.changed, name)
+		}
+	}
+	f.crawl.redirectsSet = fs.Changed("max-redirects")
+}
+
+// crawlConfig checks the crawl's flags and completes cfg.Crawl: a crawl
+// extracts links, and follows redirects as tasks of its own.
+func (f *flags) crawlConfig() error {
+	cfg := &f.cfg
+	c := &cfg.Crawl
+	if !c.Follow {
+		if len(f.crawl.changed) > 0 {
+			return fmt.Errorf("--%s needs --follow", f.crawl.changed[0])
+		}
+		return nil
+	}
+	switch {
+	case c.Depth < 0:
+		return fmt.Errorf("invalid argument %d for --depth: must not be negative", c.Depth)
+	case stages.CheckScope(c.Scope) != nil:
+		return fmt.Errorf("invalid argument %q for --scope: %v", c.Scope, stages.CheckScope(c.Scope))
+	case c.MaxPages < 0:
+		return fmt.Errorf("invalid argument %d for --max-pages: must not be negative", c.MaxPages)
+	case c.MaxHostPages < 0:
+		return fmt.Errorf("invalid argument %d for --max-host-pages: must not be negative", c.MaxHostPages)
+	case cfg.In != nil:
+		return errors.New("--follow does not take --in yet: a crawl reads its seeds from files or stdin")
+	case cfg.Resume != "":
+		return errors.New("--follow does not take --resume: a crawl's record set is not the input's")
+	}
+	var err error
+	if c.Include, err = compileAll("--include", f.crawl.include); err != nil {
+		return err
+	}
+	if c.Exclude, err = compileAll("--exclude", f.crawl.exclude); err != nil {
+		return err
+	}
+	c.WriteLinks = cfg.Extract.Links
+	c.WritePage = cfg.Extract.Extracting()
+	cfg.Extract.Links = true
+	cfg.Fetch.KeepBody = true
+	// Redirects are tasks of the crawl, each its own record, so that a
+	// redirect out of scope is not fetched and one into it is fetched once.
+	c.MaxRedirects = cfg.Fetch.MaxRedirects
+	cfg.Fetch.MaxRedirects = 0
+	return nil
+}
+
+func compileAll(flag string, exprs []string) ([]*regexp.Regexp, error) {
+	var out []*regexp.Regexp
+	for _, e := range exprs {
+		re, err := regexp.Compile(e)
+		if err != nil {
+			return nil, fmt.Errorf("invalid argument %q for %s: %v", e, flag, err)
+		}
+		out = append(out, re)
+	}
+	return out, nil
+}

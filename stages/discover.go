@@ -1,0 +1,102 @@
+package stages
+
+import (
+	"context"
+	"net/url"
+
+	"sluice/record"
+)
+
+// Discoverer is the discover stage (--follow): after extraction, it offers
+// the frontier what a page leads to (its links, as --extract links gives
+// them, and a redirect's target), each within its seed's scope and the
+// --include and --exclude patterns, and counts the rest by reason. It
+// keeps no state of its own: what was seen, and the page limits, are the
+// frontier's. Safe for concurrent use.
+type Discoverer struct {
+	cfg CrawlConfig
+	f   *Frontier
+}
+
+// NewDiscoverer returns the stage that offers to f.
+func NewDiscoverer(cfg CrawlConfig, f *Frontier) *Discoverer { return &Discoverer{cfg: cfg, f: f} }
+
+// Discover offers what r leads to. A record without a task envelope (it
+// was not crawlable: invalid, skipped) leads nowhere.
+func (d *Discoverer) Discover(_ context.Context, r *record.Record) {
+	t := r.Task
+	if t == nil {
+		return
+	}
+	var found []Found
+	if r.Location != "" {
+		if t.Hops >= d.cfg.MaxRedirects {
+			d.f.Count(NotRedirects)
+		} else if fd, ok := d.check(t, r.Location); ok {
+			fd.Origin, fd.Depth, fd.Hops = record.OriginRedirect, t.Depth, t.Hops+1
+			found = append(found, fd)
+		}
+	}
+	if p := r.Page; p != nil {
+		for _, link := range p.Links {
+			if t.Depth >= d.cfg.Depth {
+				d.f.Count(NotDepth)
+				continue
+			}
+			if fd, ok := d.check(t, link); ok {
+				fd.Origin, fd.Depth = record.OriginLink, t.Depth+1
+				found = append(found, fd)
+			}
+		}
+		d.trim(r)
+	}
+	d.f.Offer(r, found)
+}
+
+// check reads link, an absolute http(s) URL as record.LinkBase writes it,
+// against t's scope and the patterns.
+func (d *Discoverer) check(t *record.Task, link string) (Found, bool) {
+	u, err := url.Parse(link)
+	if err != nil || u.Host == "" {
+		d.f.Count(NotScope) // not a URL the fetch stage could send
+		return Found{}, false
+	}
+	if !inScope(t.Scope, link, u) {
+		d.f.Count(NotScope)
+		return Found{}, false
+	}
+	if !d.included(link) {
+		d.f.Count(NotExcluded)
+		return Found{}, false
+	}
+	return Found{URL: link, Host: record.HostKey(u.Scheme, u.Host), Scope: t.Scope}, true
+}
+
+// included applies --include (one must match, when any is given) and
+// --exclude (none may).
+func (d *Discoverer) included(link string) bool {
+	for _, re := range d.cfg.Exclude {
+		if re.MatchString(link) {
+			return false
+		}
+	}
+	if len(d.cfg.Include) == 0 {
+		return true
+	}
+	for _, re := range d.cfg.Include {
+		if re.MatchString(link) {
+			return true
+		}
+	}
+	return false
+}
+
+// trim drops from r's page what was extracted only to be followed.
+func (d *Discoverer) trim(r *record.Record) {
+	switch {
+	case !d.cfg.WritePage && !d.cfg.WriteLinks:
+		r.Page = nil
+	case !d.cfg.WriteLinks:
+		r.Page.Links, r.Page.HasLinks = nil, false
+	}
+}

@@ -1,0 +1,406 @@
+package stages
+
+import (
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/reugn/go-streams"
+
+	"sluice/internal/wire"
+	"sluice/record"
+)
+
+// DefaultCrawlDepth is --depth's default with --follow.
+const DefaultCrawlDepth = 3
+
+// CrawlConfig is what --follow and its companions decide.
+type CrawlConfig struct {
+	Follow           bool
+	Depth            int    // links followed from a seed at most
+	Scope            string // ScopeHost, ScopeDomain, ScopePrefix or ScopeAny
+	Include, Exclude []*regexp.Regexp
+	MaxPages         int64 // tasks admitted at most, seeds included; 0: no limit
+	MaxHostPages     int64 // tasks admitted per host at most; 0: no limit
+	MaxRedirects     int   // redirects followed in a row
+	WriteLinks       bool  // --extract links: the links are written, not only followed
+	WritePage        bool  // something else is extracted: the page is written
+	SpillDir         string
+	MemTasks         int // pending tasks kept in memory before the rest go to disk; 0: DefaultMemTasks
+}
+
+// DefaultMemTasks is how many pending tasks the frontier keeps in memory.
+const DefaultMemTasks = 100_000
+
+// Reasons a discovered URL is not admitted, as --stats counts them.
+const (
+	NotSeen         = "seen"           // admitted before
+	NotScope        = "scope"          // outside its seed's --scope
+	NotDepth        = "depth"          // on a page at --depth
+	NotExcluded     = "excluded"       // --exclude matched, or no --include did
+	NotMaxPages     = "max_pages"      // --max-pages reached
+	NotMaxHostPages = "max_host_pages" // --max-host-pages reached for its host
+	NotRedirects    = "redirects"      // more than --max-redirects redirects in a row
+	NotStopped      = "stopped"        // found after sluice began to stop
+)
+
+// Found is a URL the discover stage offers the frontier.
+type Found struct {
+	URL    string // absolute http(s), serialized by the WHATWG URL Standard, no fragment
+	Host   string // its politeness key
+	Origin record.Origin
+	Depth  int
+	Hops   int
+	Scope  *record.Scope // the parent's
+}
+
+// Frontier is the crawl's source of tasks (--follow): a streams.Flow between
+// the input's source and the schedule. Input records (the seeds) go through
+// it as they come, with backpressure, each given a task envelope with its
+// seed's scope. URLs the discover stage offers (Offer) are admitted, or
+// counted away by reason (seen before, --max-pages, --max-host-pages), at
+// once, never blocking the offerer; they wait by depth in FIFOs that keep
+// CrawlConfig.MemTasks each in memory and the rest on disk. They are
+// released once the input has ended, so that their seqs, given at release,
+// follow the input's, and level by level (see levels), so that the crawl
+// is breadth first: every URL gets its least depth.
+//
+// Every record it releases counts as outstanding until the sink has taken
+// it (Done). Since a page's links are offered before the page reaches the
+// sink, a page's Done always comes after its links are counted, and the run
+// cannot end early. One goroutine owns all state; it starts when the output
+// is connected and ends, closing its output, when the input is closed and
+// no task is pending or outstanding. Once stop is closed it releases no
+// more discovered tasks (they are counted as left), but passes on every
+// input record it still gets, and ends when the outstanding ones are done.
+type Frontier struct {
+	wire.Link
+	out   chan<- any
+	in    chan any
+	kick  chan struct{}
+	stop  <-chan struct{}
+	cfg   CrawlConfig
+	parse func(seq int64, line []byte) *record.Record
+
+	mu     sync.Mutex
+	offers []Found // offered, not yet taken by the loop
+	spare  []Found
+	parent []int64 // the parent seq of each offer
+	spareP []int64
+	done   []int // the depths of the records the sink took since the loop last looked
+	spareD []int
+
+	// Owned by the loop.
+	seen        seenSet
+	hostPages   map[string]int64
+	levels      levels
+	scopes      []*record.Scope
+	scopeIndex  map[record.Scope]int
+	scopeIDs    map[*record.Scope]int
+	lastSeq     int64 // the last seq given
+	inputEnded  bool
+	stopping    bool
+
+	admitted atomic.Int64
+	size     atomic.Int64 // pending: admitted and not yet released
+	left     atomic.Int64 // admitted but never released: sluice stopped
+	counts   [8]atomic.Int64
+	errMu    sync.Mutex
+	err      error
+}
+
+var notReasons = [...]string{NotSeen, NotScope, NotDepth, NotExcluded, NotMaxPages, NotMaxHostPages, NotRedirects, NotStopped}
+
+var _ streams.Flow = (*Frontier)(nil)
+
+// NewFrontier returns the frontier; parse makes a discovered URL's record
+// (the input's parser, so that the flags' request defaults apply). It
+// starts when its output is connected.
+func NewFrontier(stop <-chan struct{}, cfg CrawlConfig, parse func(seq int64, line []byte) *record.Record) (*Frontier, error) {
+	if err := CheckScope(cfg.Scope); err != nil {
+		return nil, err
+	}
+	if cfg.MemTasks <= 0 {
+		cfg.MemTasks = DefaultMemTasks
+	}
+	f := &Frontier{
+		in: make(chan any), kick: make(chan struct{}, 1), stop: stop, cfg: cfg, parse: parse,
+		hostPages: map[string]int64{}, scopeIndex: map[record.Scope]int{}, scopeIDs: map[*record.Scope]int{},
+		levels: levels{dir: cfg.SpillDir, mem: cfg.MemTasks},
+	}
+	f.Start = func(dst chan<- any) {
+		f.out = dst
+		go f.run()
+	}
+	return f, nil
+}
+
+// In returns the channel of input records; the upstream closes it.
+func (f *Frontier) In() chan<- any { return f.in }
+
+// Offer hands the frontier what the page of parent (a record it released)
+// leads to. It never blocks.
+func (f *Frontier) Offer(parent *record.Record, found []Found) {
+	if len(found) == 0 {
+		return
+	}
+	f.mu.Lock()
+	f.offers = append(f.offers, found...)
+	for range found {
+		f.parent = append(f.parent, parent.Seq)
+	}
+	f.mu.Unlock()
+	f.poke()
+}
+
+// Done takes the sink's word that it has taken r, a record the frontier
+// released: written, skipped, or handed back to its queue. It never blocks.
+func (f *Frontier) Done(r *record.Record) {
+	depth := 0
+	if r.Task != nil {
+		depth = r.Task.Depth
+	}
+	f.mu.Lock()
+	f.done = append(f.done, depth)
+	f.mu.Unlock()
+	f.poke()
+}
+
+func (f *Frontier) poke() {
+	select {
+	case f.kick <- struct{}{}:
+	default: // one is pending; the loop will see this too
+	}
+}
+
+// Count reports a URL the discover stage did not offer, by reason.
+func (f *Frontier) Count(reason string) {
+	for i, r := range notReasons {
+		if r == reason {
+			f.counts[i].Add(1)
+			return
+		}
+	}
+	panic("sluice: unknown reason " + reason)
+}
+
+// NotAdmitted returns the URLs found and not admitted, by reason; reasons
+// that did not occur are absent.
+func (f *Frontier) NotAdmitted() map[string]int64 {
+	m := map[string]int64{}
+	for i, r := range notReasons {
+		if n := f.counts[i].Load(); n > 0 {
+			m[r] = n
+		}
+	}
+	return m
+}
+
+// Admitted returns how many tasks were admitted, seeds included.
+func (f *Frontier) Admitted() int64 { return f.admitted.Load() }
+
+// Pending returns how many admitted tasks wait to be released.
+func (f *Frontier) Pending() int64 { return f.size.Load() }
+
+// Left returns how many admitted tasks were never released because sluice
+// stopped first.
+func (f *Frontier) Left() int64 { return f.left.Load() }
+
+// Err returns what went wrong with the frontier's file, if anything.
+func (f *Frontier) Err() error {
+	f.errMu.Lock()
+	defer f.errMu.Unlock()
+	return f.err
+}
+
+func (f *Frontier) fail(err error) {
+	f.errMu.Lock()
+	f.err = err
+	f.errMu.Unlock()
+}
+
+func (f *Frontier) run() {
+	defer close(f.out)
+	defer func() {
+		if err := f.levels.close(); err != nil {
+			f.fail(err)
+		}
+	}()
+	in, stop := f.in, f.stop
+	var next *record.Record // to go out
+	for {
+		f.take()
+		if next == nil && f.inputEnded && !f.stopping {
+			next = f.release()
+		}
+		if in == nil && next == nil && f.levels.outstanding() == 0 && (f.levels.pending() == 0 || f.stopping) {
+			f.left.Add(int64(f.levels.pending()))
+			f.size.Store(0)
+			return
+		}
+		var inCh chan any
+		var outCh chan<- any
+		if next == nil && in != nil {
+			inCh = in // an input record only when nothing else waits to go: backpressure
+		}
+		if next != nil {
+			outCh = f.out
+		}
+		select {
+		case v, ok := <-inCh:
+			if !ok {
+				in, f.inputEnded = nil, true
+				break
+			}
+			next = f.seed(v.(*record.Record))
+		case outCh <- next:
+			if next.Task == nil || next.Task.Origin == record.OriginInput {
+				f.levels.released(0) // a discovered task counted when taken from its level
+			}
+			next = nil
+		case <-f.kick:
+		case <-stop:
+			stop, f.stopping = nil, true
+		}
+	}
+}
+
+// take admits what was offered and counts what the sink took.
+func (f *Frontier) take() {
+	f.mu.Lock()
+	offers, parents, done := f.offers, f.parent, f.done
+	f.offers, f.parent, f.done = f.spare[:0], f.spareP[:0], f.spareD[:0]
+	f.mu.Unlock()
+	for i, o := range offers {
+		f.admit(o, parents[i])
+	}
+	for _, d := range done {
+		f.levels.done(d)
+	}
+	clear(offers)
+	f.spare, f.spareP, f.spareD = offers, parents, done
+}
+
+// seed gives an input record its envelope and marks its URL seen.
+func (f *Frontier) seed(r *record.Record) *record.Record {
+	f.lastSeq = max(f.lastSeq, r.Seq)
+	f.admitted.Add(1)
+	if r.Target == nil || r.Skip != "" {
+		return r // nothing to crawl from: it is written as it is
+	}
+	href, ok := serialize(r)
+	if !ok {
+		return r
+	}
+	f.seen.add(href)
+	if f.cfg.MaxHostPages > 0 {
+		f.hostPages[r.Host]++
+	}
+	r.Task = &record.Task{Origin: record.OriginInput, Scope: f.scopes[f.scope(scopeOf(f.cfg.Scope, href, r.Target))]}
+	return r
+}
+
+// scope is the index of s in the table, added when new.
+func (f *Frontier) scope(s record.Scope) int {
+	if i, ok := f.scopeIndex[s]; ok {
+		return i
+	}
+	p := &s
+	f.scopes = append(f.scopes, p)
+	f.scopeIndex[s], f.scopeIDs[p] = len(f.scopes)-1, len(f.scopes)-1
+	return len(f.scopes) - 1
+}
+
+// admit takes o into the queue, or counts it away.
+func (f *Frontier) admit(o Found, parent int64) {
+	switch {
+	case f.stopping:
+		f.Count(NotStopped)
+		return
+	case !f.seen.add(o.URL):
+		f.Count(NotSeen)
+		return
+	case f.cfg.MaxPages > 0 && f.admitted.Load() >= f.cfg.MaxPages:
+		f.Count(NotMaxPages)
+		return
+	case f.cfg.MaxHostPages > 0 && f.hostPages[o.Host] >= f.cfg.MaxHostPages:
+		f.Count(NotMaxHostPages)
+		return
+	}
+	scope, ok := f.scopeIDs[o.Scope]
+	if !ok {
+		panic("sluice: a found URL's scope is not the frontier's")
+	}
+	err := f.levels.push(pending{url: o.URL, host: o.Host, origin: uint8(o.Origin), depth: o.Depth, parent: parent, hops: o.Hops, scope: scope})
+	if err != nil {
+		f.fail(err)
+	}
+	f.admitted.Add(1)
+	f.size.Add(1)
+	if f.cfg.MaxHostPages > 0 {
+		f.hostPages[o.Host]++
+	}
+}
+
+// release takes the next pending task and makes its record; nil when none.
+func (f *Frontier) release() *record.Record {
+	p, ok, err := f.levels.pop()
+	if err != nil {
+		f.fail(err)
+		return nil
+	}
+	if !ok {
+		return nil
+	}
+	f.size.Add(-1)
+	f.lastSeq++
+	r := f.parse(f.lastSeq, []byte(p.url))
+	r.Task = &record.Task{Origin: record.Origin(p.origin), Depth: p.depth, Parent: p.parent, Hops: p.hops, Scope: f.scopes[p.scope]}
+	return r
+}
+
+// Stats are the frontier's counts for --stats.
+func (f *Frontier) Stats() CrawlStats {
+	return CrawlStats{Admitted: f.Admitted(), Pending: f.Pending(), Left: f.Left(), NotAdmitted: maps.Clone(f.NotAdmitted())}
+}
+
+// CrawlStats is what --stats says of a crawl.
+type CrawlStats struct {
+	Admitted    int64            `json:"admitted"`
+	Pending     int64            `json:"pending,omitempty"`
+	Left        int64            `json:"left,omitempty"`
+	NotAdmitted map[string]int64 `json:"not_admitted"`
+}
+
+// String is the --stats line: "crawl admitted=N left=N not_admitted: seen=N,scope=N".
+func (c CrawlStats) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "crawl admitted=%d", c.Admitted)
+	if c.Left > 0 {
+		fmt.Fprintf(&b, " left=%d", c.Left)
+	}
+	sep := " not_admitted:"
+	for _, reason := range slices.Sorted(maps.Keys(c.NotAdmitted)) {
+		fmt.Fprintf(&b, "%s%s=%d", sep, reason, c.NotAdmitted[reason])
+		sep = ","
+	}
+	return b.String()
+}
+
+// serialize is r's URL as the WHATWG URL Standard writes it, without its
+// fragment: as links are written, so that a link back to a seed is seen.
+func serialize(r *record.Record) (string, bool) {
+	u := r.URL
+	if r.RequestURL != "" {
+		u = r.RequestURL
+	}
+	b := record.NewLinkBase(u, "")
+	if b == nil {
+		return "", false
+	}
+	return b.Resolve(u)
+}
