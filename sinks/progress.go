@@ -11,14 +11,14 @@ import (
 
 // Counts is what the progress line shows, read once per tick.
 type Counts struct {
-	Done        int64 // records written or skipped
-	InFlight    int64 // requests under way
-	Waiting     int64 // records held for a rate limit, a slot, a pause or a retry
-	AtHostLimit int64 // hosts whose ready records wait only for a --host-concurrency slot
-	Errors      int64 // records written with an error
-	Requests    int64 // attempts started, for requests/s
-	Read        int64 // records read
-	BytesRead   int64 // input bytes read: with the input's size, estimates the records to come
+	Done        int64        // records written or skipped
+	InFlight    int64        // requests under way
+	Waiting     int64        // records held for a rate limit, a slot, a pause or a retry
+	AtHostLimit int64        // hosts whose ready records wait only for a --host-concurrency slot
+	Errors      int64        // records written with an error
+	Requests    int64        // attempts started, for requests/s
+	Read        int64        // records read
+	BytesRead   int64        // input bytes read: with the input's size, estimates the records to come
 	Crawl       *CrawlCounts // --follow; nil otherwise
 }
 

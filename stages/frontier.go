@@ -95,15 +95,15 @@ type Frontier struct {
 	spareD []int
 
 	// Owned by the loop.
-	seen        seenSet
-	hostPages   map[string]int64
-	levels      levels
-	scopes      []*record.Scope
-	scopeIndex  map[record.Scope]int
-	scopeIDs    map[*record.Scope]int
-	lastSeq     int64 // the last seq given
-	inputEnded  bool
-	stopping    bool
+	seen       seenSet
+	hostPages  map[string]int64
+	levels     levels
+	scopes     []*record.Scope
+	scopeIndex map[record.Scope]int
+	scopeIDs   map[*record.Scope]int
+	lastSeq    int64 // the last seq given
+	inputEnded bool
+	stopping   bool
 
 	admitted atomic.Int64
 	size     atomic.Int64 // pending: admitted and not yet released

@@ -39,14 +39,14 @@ type Config struct {
 	Retry      stages.RetryPolicy
 	Extract    stages.ExtractConfig
 	Crawl      stages.CrawlConfig // --follow and its companions
-	Parsers    int      // extract workers
-	Ordered    bool     // output in input order
-	Resume     string   // a previous run's output: skip what it finished
-	Unique     bool     // skip repeated URLs
-	StatsJSON  string   // write the stats as JSON to this file
-	Progress   bool     // draw a live status line on stderr
-	CPUProfile string   // write a CPU profile here (for tuning)
-	Drop       []string // output fields not written (--fields, --omit)
+	Parsers    int                // extract workers
+	Ordered    bool               // output in input order
+	Resume     string             // a previous run's output: skip what it finished
+	Unique     bool               // skip repeated URLs
+	StatsJSON  string             // write the stats as JSON to this file
+	Progress   bool               // draw a live status line on stderr
+	CPUProfile string             // write a CPU profile here (for tuning)
+	Drop       []string           // output fields not written (--fields, --omit)
 
 	Cache CacheConfig // --cache and its companions
 

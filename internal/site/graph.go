@@ -48,7 +48,6 @@ func graphPages(mux *http.ServeMux) {
 	mux.HandleFunc("GET /g/{size}/{kind}/{n}", g.other)
 }
 
-
 // GraphLinks returns what page n of a graph of size pages, served at
 // origin ("http://HOST:PORT"), links to, as absolute URLs without
 // fragments, each once, in page order.
