@@ -1,13 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"sluice/internal/site"
@@ -232,5 +237,126 @@ func TestCrawlBreadthFirst(t *testing.T) {
 				t.Errorf("stats %+v: no link counted out of scope", stats.Crawl)
 			}
 		})
+	}
+}
+
+// --max-pages bounds the records of a crawl, seeds included;
+// --max-host-pages each host's; what they leave out is counted.
+func TestCrawlLimits(t *testing.T) {
+	g := newGraphSite(t)
+	seed := g.origin("a.test") + "/g/1000/1"
+	stdout, stderr, code := runSluice(t, seed+"\n", append([]string{"--follow", "--depth", "20", "--max-pages", "25", "--stats"}, g.resolve...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if got := readCrawl(t, stdout); len(got) != 25 {
+		t.Errorf("%d records; want --max-pages 25", len(got))
+	}
+	if !strings.Contains(stderr, "crawl admitted=25 ") || !strings.Contains(stderr, "max_pages=") {
+		t.Errorf("stats %q; want 25 admitted and max_pages counted", stderr)
+	}
+
+	stdout, stderr, code = runSluice(t, seed+"\n", append([]string{"--follow", "--depth", "20", "--scope", "domain", "--max-host-pages", "7"}, g.resolve...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	per := map[string]int{}
+	for u := range readCrawl(t, stdout) {
+		p, _ := url.Parse(u)
+		per[p.Host]++
+	}
+	if per["a.test:"+g.port] != 7 || per["www.a.test:"+g.port] != 7 || len(per) != 2 {
+		t.Errorf("records per host %v; want 7 for a.test and www.a.test each, none elsewhere", per)
+	}
+}
+
+// --ordered writes a crawl in seq order: the seeds, then each level as
+// released.
+func TestCrawlOrdered(t *testing.T) {
+	g := newGraphSite(t)
+	seeds := g.origin("a.test") + "/g/200/1\n" + g.origin("a.test") + "/g/200/9\n"
+	stdout, stderr, code := runSluice(t, seeds, append([]string{"--follow", "--depth", "3", "--ordered", "-c", "16"}, g.resolve...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
+	depth := 0
+	for i, line := range lines {
+		var r crawlRecord
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Seq != int64(i+1) || r.Depth == nil || *r.Depth < depth {
+			t.Fatalf("line %d: seq %d, depth %v after depth %d; want seq %d, depths not decreasing", i+1, r.Seq, r.Depth, depth, i+1)
+		}
+		depth = *r.Depth
+	}
+	if len(lines) < 20 {
+		t.Errorf("%d records: the crawl did not get far", len(lines))
+	}
+}
+
+// `sluice --follow | head -5` on a crawl with no end in sight ends
+// promptly and quietly.
+func TestCrawlClosedStdout(t *testing.T) {
+	g := newGraphSite(t)
+	args := append([]string{"--follow", "--depth", "50"}, g.resolve...)
+	script := `echo "$2" | "$1" "${@:3}" | head -n 5; echo "status ${PIPESTATUS[1]}" >&2`
+	cmd := exec.Command("bash", append([]string{"-c", script, "sh", sluiceBin(t), g.origin("a.test") + "/g/1000000/1"}, args...)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("pipeline: %v (stderr %q)", err, errb.String())
+	}
+	if n := strings.Count(out.String(), "\n"); n != 5 {
+		t.Errorf("head printed %d lines; want 5", n)
+	}
+	if errb.String() != "status 1\n" {
+		t.Errorf("stderr %q; want only the pipeline's report of sluice's status 1", errb.String())
+	}
+}
+
+// SIGINT mid-crawl: the records released are written (those not started as
+// canceled), nothing more is released, the seqs written are 1..n, and
+// stderr says how many admitted URLs were left.
+func TestCrawlInterrupt(t *testing.T) {
+	g := newGraphSite(t)
+	s := startSluice(t, append([]string{"--follow", "--depth", "50", "-c", "2", "--grace", "0s"}, g.resolve...)...)
+	if _, err := io.WriteString(s.stdin, g.origin("a.test")+"/g/1000000/1\n"); err != nil {
+		t.Fatal(err)
+	}
+	s.stdin.Close()
+	waitFor(t, "50 records", func() bool { return strings.Count(s.output(), "\n") >= 50 })
+	if err := s.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	s.wait(t)
+	if code := s.cmd.ProcessState.ExitCode(); code != 130 {
+		t.Errorf("exit %d; want 130", code)
+	}
+	readCrawl(t, s.output()) // valid, seqs 1..n, each URL once
+	m := regexp.MustCompile(`stopped with (\d+) admitted URLs not fetched`).FindStringSubmatch(s.stderr.String())
+	if m == nil || m[1] == "0" {
+		t.Errorf("stderr %q; want the admitted URLs left counted", s.stderr.String())
+	}
+}
+
+func TestCrawlFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--depth", "2"}, "--depth needs --follow"},
+		{[]string{"--scope", "host"}, "--scope needs --follow"},
+		{[]string{"--follow", "--scope", "site"}, "--scope"},
+		{[]string{"--follow", "--depth", "-1"}, "--depth"},
+		{[]string{"--follow", "--exclude", "("}, "--exclude"},
+		{[]string{"--follow", "--max-pages", "-3"}, "--max-pages"},
+		{[]string{"--follow", "--resume", "x"}, "--resume"},
+	} {
+		_, stderr, code := runSluice(t, "", tc.args...)
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("sluice %v: exit %d, stderr %q; want 2 and %q", tc.args, code, stderr, tc.want)
+		}
 	}
 }

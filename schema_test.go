@@ -73,6 +73,20 @@ func TestOutputSchema(t *testing.T) {
 		`{"id":8}`,
 	}, "\n") + "\n"
 	seen := map[string]bool{}
+	validate := func(args []string, lines []string) {
+		for _, line := range lines {
+			v, err := jsonschema.UnmarshalJSON(strings.NewReader(line))
+			if err != nil {
+				t.Fatalf("%q: %v: %s", args, err, line)
+			}
+			if err := sch.Validate(v); err != nil {
+				t.Errorf("%q: output does not match record/schema.json: %v\n%s", args, err, line)
+			}
+			for k := range v.(map[string]any) {
+				seen[k] = true
+			}
+		}
+	}
 	cache := t.TempDir()
 	for _, args := range [][]string{
 		nil,
@@ -94,19 +108,15 @@ func TestOutputSchema(t *testing.T) {
 		if len(lines) != strings.Count(in, "\n") {
 			t.Fatalf("%q: %d lines out for %d in", args, len(lines), strings.Count(in, "\n"))
 		}
-		for _, line := range lines {
-			v, err := jsonschema.UnmarshalJSON(strings.NewReader(line))
-			if err != nil {
-				t.Fatalf("%q: %v: %s", args, err, line)
-			}
-			if err := sch.Validate(v); err != nil {
-				t.Errorf("%q: output does not match record/schema.json: %v\n%s", args, err, line)
-			}
-			for k := range v.(map[string]any) {
-				seen[k] = true
-			}
-		}
+		validate(args, lines)
 	}
+	// A crawl: depth, parent, and a redirect's location.
+	crawl := []string{"--follow", "--depth", "1"}
+	stdout, stderr, code := runSluice(t, base+"/g/20/7\n", crawl...)
+	if code != 0 {
+		t.Fatalf("%q: exit %d, %s", crawl, code, stderr)
+	}
+	validate(crawl, strings.Split(strings.TrimSuffix(stdout, "\n"), "\n"))
 	for name := range doc["properties"].(map[string]any) {
 		if !seen[name] {
 			t.Errorf("no mode wrote %q: a mode is missing here, or the schema has a field sluice never writes", name)

@@ -3,12 +3,13 @@ package stages
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"math/bits"
 )
 
 // seenSet is the set of URLs a crawl has admitted: 128-bit fingerprints
 // (the first 16 bytes of the SHA-256 of the URL as serialized) in one
-// open-addressing table, 16 bytes a slot, grown at three quarters full, so
-// about 16 to 21 bytes a URL. Two URLs share a fingerprint with a
+// open-addressing table, 16 bytes a slot, grown by half when seven eighths
+// full, so 18 to 28 bytes a URL. Two URLs share a fingerprint with a
 // probability of about n²/2¹²⁹: 10⁻²⁵ for ten million URLs, so the set is
 // exact in practice, unlike a Bloom filter's false positives, which would
 // leave pages out of a crawl. Not safe for concurrent use: the frontier's
@@ -25,7 +26,7 @@ func (s *seenSet) add(url string) bool {
 	if fp == ([2]uint64{}) {
 		fp[0] = 1 // the empty slot's value: a one in 2¹²⁸ fingerprint moves aside
 	}
-	if 4*(s.n+1) > 3*len(s.slots) {
+	if 8*(s.n+1) > 7*len(s.slots) {
 		s.grow()
 	}
 	if !s.insert(fp) {
@@ -35,10 +36,13 @@ func (s *seenSet) add(url string) bool {
 	return true
 }
 
-// insert puts fp in its slot, or finds it there (false).
+// insert puts fp in its slot, or finds it there (false): linear probing
+// from the slot fp[0] maps to, scaled to the table's size (which is not a
+// power of two).
 func (s *seenSet) insert(fp [2]uint64) bool {
-	mask := uint64(len(s.slots) - 1)
-	for i := fp[0] & mask; ; i = (i + 1) & mask {
+	n := uint64(len(s.slots))
+	i, _ := bits.Mul64(fp[0], n)
+	for {
 		switch s.slots[i] {
 		case fp:
 			return false
@@ -46,12 +50,15 @@ func (s *seenSet) insert(fp [2]uint64) bool {
 			s.slots[i] = fp
 			return true
 		}
+		if i++; i == n {
+			i = 0
+		}
 	}
 }
 
 func (s *seenSet) grow() {
 	old := s.slots
-	s.slots = make([][2]uint64, max(1024, 2*len(old)))
+	s.slots = make([][2]uint64, max(1024, len(old)+len(old)/2))
 	for _, fp := range old {
 		if fp != ([2]uint64{}) {
 			s.insert(fp)

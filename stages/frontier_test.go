@@ -1,0 +1,145 @@
+package stages
+
+import (
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"testing"
+
+	"sluice/record"
+)
+
+// The seen set answers exactly: every URL new once, then seen, across its
+// growths.
+func TestSeenSet(t *testing.T) {
+	var s seenSet
+	const n = 200_000
+	for i := range n {
+		if !s.add(fmt.Sprintf("https://example.com/page/%d", i)) {
+			t.Fatalf("page %d: seen before it was added", i)
+		}
+	}
+	for i := range n {
+		if s.add(fmt.Sprintf("https://example.com/page/%d", i)) {
+			t.Fatalf("page %d: new the second time", i)
+		}
+	}
+	if s.len() != n {
+		t.Errorf("len %d; want %d", s.len(), n)
+	}
+	if per := float64(16*len(s.slots)) / n; per > 28 {
+		t.Errorf("%.1f bytes a URL; want 18 to 28", per)
+	}
+}
+
+// The task queue keeps FIFO order through memory, disk and back, for
+// pushes and pops interleaved, and removes its file when closed.
+func TestTaskQueueSpills(t *testing.T) {
+	dir := t.TempDir()
+	q := newTaskQueue(dir, 10, 7)
+	next, want := 0, 0
+	push := func(k int) {
+		for range k {
+			p := pending{url: fmt.Sprintf("https://h%d.example/%d", next%3, next), host: "h", origin: 1, depth: 2, parent: int64(next) * 3, hops: next % 4, scope: next % 5}
+			if err := q.push(p); err != nil {
+				t.Fatal(err)
+			}
+			next++
+		}
+	}
+	pop := func(k int) {
+		for range k {
+			p, ok, err := q.pop()
+			if err != nil || !ok {
+				t.Fatalf("pop %d: %v %v", want, ok, err)
+			}
+			w := pending{url: fmt.Sprintf("https://h%d.example/%d", want%3, want), host: "h", origin: 1, depth: 2, parent: int64(want) * 3, hops: want % 4, scope: want % 5}
+			if p != w {
+				t.Fatalf("pop = %+v; want %+v", p, w)
+			}
+			want++
+		}
+	}
+	push(100)
+	if q.spilled == 0 {
+		t.Fatal("nothing went to disk past the memory bound")
+	}
+	if mem := q.head.len() + q.tail.len(); mem > 10+7 {
+		t.Errorf("%d tasks in memory; want at most 17", mem)
+	}
+	pop(35)
+	push(50)
+	pop(115)
+	if _, ok, _ := q.pop(); ok || q.len() != 0 {
+		t.Errorf("queue not empty after every task was taken: len %d", q.len())
+	}
+	push(30)
+	pop(30)
+	if err := q.close(); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) > 0 {
+		t.Errorf("files left after close: %v", left)
+	}
+}
+
+// A queue that cannot write its file keeps its tasks in memory: none lost.
+func TestTaskQueueWithoutDisk(t *testing.T) {
+	q := newTaskQueue(filepath.Join(t.TempDir(), "gone"), 2, 2)
+	var failed error
+	for i := range 10 {
+		if err := q.push(pending{url: fmt.Sprint(i)}); err != nil {
+			failed = err
+		}
+	}
+	if failed == nil {
+		t.Fatal("no error for a spill directory that does not exist")
+	}
+	for i := range 10 {
+		p, ok, err := q.pop()
+		if !ok || err != nil || p.url != fmt.Sprint(i) {
+			t.Fatalf("pop %d = %q %v %v", i, p.url, ok, err)
+		}
+	}
+}
+
+func TestScope(t *testing.T) {
+	for _, tc := range []struct {
+		kind, seed string
+		in, out    []string
+	}{
+		{ScopeHost, "http://Example.com/a/b",
+			[]string{"https://example.com/x", "http://example.com:80/y"},
+			[]string{"http://www.example.com/", "http://example.com:8080/", "http://example.org/"}},
+		{ScopeHost, "http://127.0.0.1:8080/",
+			[]string{"https://127.0.0.1:8080/z"},
+			[]string{"http://127.0.0.1/", "http://127.0.0.2:8080/"}},
+		{ScopeDomain, "https://www.example.co.uk/",
+			[]string{"http://example.co.uk/", "https://a.b.example.co.uk:8443/"},
+			[]string{"https://evilexample.co.uk/", "https://co.uk/", "https://example.com/"}},
+		{ScopeDomain, "http://blog.example.com/",
+			[]string{"http://example.com/", "http://shop.example.com/"},
+			[]string{"http://evilexample.com/", "http://example.com.evil.net/"}},
+		{ScopePrefix, "https://example.com/docs/intro?x=1",
+			[]string{"https://example.com/docs/", "https://example.com/docs/a/b"},
+			[]string{"https://example.com/doc", "http://example.com/docs/", "https://example.com/other/docs/"}},
+		{ScopePrefix, "https://example.com",
+			[]string{"https://example.com/", "https://example.com/anything"},
+			[]string{"https://example.com.evil.net/"}},
+		{ScopeAny, "https://example.com/", []string{"http://anything.example.org/"}, nil},
+	} {
+		seed, _ := url.Parse(tc.seed)
+		href, _ := record.NewLinkBase(tc.seed, "").Resolve(tc.seed)
+		s := scopeOf(tc.kind, href, seed)
+		for _, link := range tc.in {
+			if u, _ := url.Parse(link); !inScope(&s, link, u) {
+				t.Errorf("%s scope of %s (%+v): %s is out; want in", tc.kind, tc.seed, s, link)
+			}
+		}
+		for _, link := range tc.out {
+			if u, _ := url.Parse(link); inScope(&s, link, u) {
+				t.Errorf("%s scope of %s (%+v): %s is in; want out", tc.kind, tc.seed, s, link)
+			}
+		}
+	}
+}
