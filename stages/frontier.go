@@ -30,7 +30,8 @@ type CrawlConfig struct {
 	WriteLinks       bool  // --extract links: the links are written, not only followed
 	WritePage        bool  // something else is extracted: the page is written
 	SpillDir         string
-	MemTasks         int // pending tasks kept in memory before the rest go to disk; 0: DefaultMemTasks
+	MemTasks         int    // pending tasks kept in memory before the rest go to disk; 0: DefaultMemTasks
+	State            string // --state DIR: the crawl's log, to go on after a kill; "" for none
 }
 
 // DefaultMemTasks is how many pending tasks the frontier keeps in memory.
@@ -86,13 +87,15 @@ type Frontier struct {
 	cfg   CrawlConfig
 	parse func(seq int64, line []byte) *record.Record
 
-	mu     sync.Mutex
-	offers []Found // offered, not yet taken by the loop
-	spare  []Found
-	parent []int64 // the parent seq of each offer
-	spareP []int64
-	done   []int // the depths of the records the sink took since the loop last looked
-	spareD []int
+	mu      sync.Mutex
+	offers  []Found // offered, not yet taken by the loop
+	spare   []Found
+	parent  []int64 // the parent seq of each offer
+	spareP  []int64
+	done    []int // the depths of the records the sink took since the loop last looked
+	spareD  []int
+	taken   []int64 // --state: seqs the sink took since its last flush
+	durable []int64 // --state: seqs the sink has flushed, to log as written
 
 	// Owned by the loop.
 	seen       seenSet
@@ -104,6 +107,9 @@ type Frontier struct {
 	lastSeq    int64 // the last seq given
 	inputEnded bool
 	stopping   bool
+	state      *crawlState // --state; nil without
+	before     bitset      // --state: seqs a run before wrote
+	tasks      int64       // tasks admitted, ever (seeds are not): the next one's id is one more
 
 	admitted atomic.Int64
 	size     atomic.Int64 // pending: admitted and not yet released
@@ -132,11 +138,77 @@ func NewFrontier(stop <-chan struct{}, cfg CrawlConfig, parse func(seq int64, li
 		hostPages: map[string]int64{}, scopeIndex: map[record.Scope]int{}, scopeIDs: map[*record.Scope]int{},
 		levels: levels{dir: cfg.SpillDir, mem: cfg.MemTasks},
 	}
+	if cfg.State != "" {
+		if err := f.resume(); err != nil {
+			return nil, err
+		}
+	}
 	f.Start = func(dst chan<- any) {
 		f.out = dst
 		go f.run()
 	}
 	return f, nil
+}
+
+// resume opens --state and takes up what its log says: the scopes, the
+// seen set, and the tasks still to do. Pending tasks spill into the state
+// directory.
+func (f *Frontier) resume() error {
+	s, err := openState(f.cfg.State)
+	if err != nil {
+		return err
+	}
+	f.levels.dir = f.cfg.State
+	r, err := s.replay(func(kind, key string) {
+		f.scope(record.Scope{Kind: kind, Key: key})
+	}, func(p pending, todo bool) {
+		f.seen.add(p.url)
+		if f.cfg.MaxHostPages > 0 {
+			f.hostPages[p.host]++
+		}
+		if todo {
+			if err := f.levels.push(p); err != nil {
+				f.fail(err)
+			}
+			f.size.Add(1)
+		}
+	})
+	if err != nil {
+		s.close()
+		return err
+	}
+	f.state, f.before, f.tasks, f.lastSeq = s, r.done, r.tasks, r.maxSeq
+	f.admitted.Add(r.tasks)
+	return nil
+}
+
+// Close logs what the sink flushed since the frontier's goroutine ended
+// and closes --state's log. It is called once the sink has finished.
+func (f *Frontier) Close() error {
+	if f.state == nil {
+		return nil
+	}
+	f.mu.Lock()
+	durable := append(f.durable, f.taken...) // the sink has finished: what it took is flushed
+	f.durable, f.taken = nil, nil
+	f.mu.Unlock()
+	for _, seq := range durable {
+		f.state.written(seq)
+	}
+	return f.state.close()
+}
+
+// Flushed takes the sink's word that what it took is written out. It never
+// blocks.
+func (f *Frontier) Flushed() {
+	if f.state == nil {
+		return
+	}
+	f.mu.Lock()
+	f.durable = append(f.durable, f.taken...)
+	f.taken = f.taken[:0]
+	f.mu.Unlock()
+	f.poke()
 }
 
 // In returns the channel of input records; the upstream closes it.
@@ -166,6 +238,9 @@ func (f *Frontier) Done(r *record.Record) {
 	}
 	f.mu.Lock()
 	f.done = append(f.done, depth)
+	if f.state != nil && r.Skip == "" {
+		f.taken = append(f.taken, r.Seq)
+	}
 	f.mu.Unlock()
 	f.poke()
 }
@@ -272,8 +347,8 @@ func (f *Frontier) run() {
 // take admits what was offered and counts what the sink took.
 func (f *Frontier) take() {
 	f.mu.Lock()
-	offers, parents, done := f.offers, f.parent, f.done
-	f.offers, f.parent, f.done = f.spare[:0], f.spareP[:0], f.spareD[:0]
+	offers, parents, done, durable := f.offers, f.parent, f.done, f.durable
+	f.offers, f.parent, f.done, f.durable = f.spare[:0], f.spareP[:0], f.spareD[:0], nil
 	f.mu.Unlock()
 	for i, o := range offers {
 		f.admit(o, parents[i])
@@ -283,20 +358,37 @@ func (f *Frontier) take() {
 	}
 	clear(offers)
 	f.spare, f.spareP, f.spareD = offers, parents, done
+	if f.state != nil {
+		// After the admissions: a page is logged written only after the
+		// links it offered are logged admitted.
+		for _, seq := range durable {
+			f.state.written(seq)
+		}
+		if err := f.state.flush(); err != nil {
+			f.fail(err)
+		}
+	}
 }
 
-// seed gives an input record its envelope and marks its URL seen.
+// seed gives an input record its envelope and marks its URL seen. With
+// --state, a seed a run before wrote is skipped (its URL still seen).
 func (f *Frontier) seed(r *record.Record) *record.Record {
 	f.lastSeq = max(f.lastSeq, r.Seq)
 	f.admitted.Add(1)
-	if r.Target == nil || r.Skip != "" {
-		return r // nothing to crawl from: it is written as it is
+	var href string
+	ok := r.Target != nil
+	if ok {
+		href, ok = serialize(r)
 	}
-	href, ok := serialize(r)
-	if !ok {
-		return r
+	if ok {
+		f.seen.add(href)
 	}
-	f.seen.add(href)
+	if f.before.has(r.Seq) && r.Skip == "" {
+		r.Skip = "resume"
+	}
+	if !ok || r.Skip != "" {
+		return r // nothing to crawl from: it is written, or skipped, as it is
+	}
 	if f.cfg.MaxHostPages > 0 {
 		f.hostPages[r.Host]++
 	}
@@ -310,6 +402,9 @@ func (f *Frontier) scope(s record.Scope) int {
 		return i
 	}
 	p := &s
+	if f.state != nil { // nil while the log is replayed: its scopes are logged already
+		f.state.scope(s.Kind, s.Key)
+	}
 	f.scopes = append(f.scopes, p)
 	f.scopeIndex[s], f.scopeIDs[p] = len(f.scopes)-1, len(f.scopes)-1
 	return len(f.scopes) - 1
@@ -335,8 +430,12 @@ func (f *Frontier) admit(o Found, parent int64) {
 	if !ok {
 		panic("sluice: a found URL's scope is not the frontier's")
 	}
-	err := f.levels.push(pending{url: o.URL, host: o.Host, origin: uint8(o.Origin), depth: o.Depth, parent: parent, hops: o.Hops, scope: scope})
-	if err != nil {
+	f.tasks++
+	p := pending{url: o.URL, host: o.Host, origin: uint8(o.Origin), depth: o.Depth, parent: parent, hops: o.Hops, scope: scope, id: f.tasks}
+	if f.state != nil {
+		f.state.admit(p)
+	}
+	if err := f.levels.push(p); err != nil {
 		f.fail(err)
 	}
 	f.admitted.Add(1)
@@ -357,8 +456,15 @@ func (f *Frontier) release() *record.Record {
 		return nil
 	}
 	f.size.Add(-1)
-	f.lastSeq++
-	r := f.parse(f.lastSeq, []byte(p.url))
+	seq := p.seq // released before, by a run that was killed (--state)
+	if seq == 0 {
+		f.lastSeq++
+		seq = f.lastSeq
+	}
+	if f.state != nil {
+		f.state.release(p.id, seq)
+	}
+	r := f.parse(seq, []byte(p.url))
 	r.Task = &record.Task{Origin: record.Origin(p.origin), Depth: p.depth, Parent: p.parent, Hops: p.hops, Scope: f.scopes[p.scope]}
 	return r
 }

@@ -18,6 +18,8 @@ type pending struct {
 	parent int64
 	hops   int
 	scope  int
+	id     int64 // the task's number in --state's log; 0 without --state
+	seq    int64 // set when released before (--state: in flight when a run was killed); 0 otherwise
 }
 
 // taskQueue is the frontier's FIFO of pending tasks: at most memMax in
@@ -159,7 +161,9 @@ func appendPending(b []byte, p pending) []byte {
 	b = binary.AppendUvarint(b, uint64(p.depth))
 	b = binary.AppendUvarint(b, uint64(p.parent))
 	b = binary.AppendUvarint(b, uint64(p.hops))
-	return binary.AppendUvarint(b, uint64(p.scope))
+	b = binary.AppendUvarint(b, uint64(p.scope))
+	b = binary.AppendUvarint(b, uint64(p.id))
+	return binary.AppendUvarint(b, uint64(p.seq))
 }
 
 var errCorrupt = errors.New("spilled task unreadable")
@@ -192,7 +196,7 @@ func readPending(b []byte) (pending, []byte, error) {
 	}
 	p.origin, b = b[0], b[1:]
 	var depth, parent, hops, scope int64
-	for _, v := range []*int64{&depth, &parent, &hops, &scope} {
+	for _, v := range []*int64{&depth, &parent, &hops, &scope, &p.id, &p.seq} {
 		if *v, ok = num(); !ok {
 			return p, nil, errCorrupt
 		}

@@ -17,7 +17,7 @@ type crawlFlags struct {
 	redirectsSet     bool
 }
 
-var crawlCompanions = []string{"depth", "scope", "include", "exclude", "max-pages", "max-host-pages"}
+var crawlCompanions = []string{"depth", "scope", "include", "exclude", "max-pages", "max-host-pages", "state"}
 
 func (f *flags) defineCrawl(fs *pflag.FlagSet) {
 	c := &f.cfg.Crawl
@@ -28,6 +28,7 @@ func (f *flags) defineCrawl(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&f.crawl.exclude, "exclude", nil, "with --follow, never follow URLs this regular expression matches (repeatable)")
 	fs.Int64Var(&c.MaxPages, "max-pages", 0, "with --follow, admit at most this many URLs in all, seeds included (0: no limit)")
 	fs.Int64Var(&c.MaxHostPages, "max-host-pages", 0, "with --follow, admit at most this many URLs per host (0: no limit)")
+	fs.StringVar(&c.State, "state", "", "with --follow, keep the crawl's state in DIR: the same command run again after a kill or SIGINT goes on where it was")
 }
 
 // changedCrawl notes which of the crawl's flags were given.
@@ -63,7 +64,11 @@ func (f *flags) crawlConfig() error {
 	case cfg.In != nil:
 		return errors.New("--follow does not take --in yet: a crawl reads its seeds from files or stdin")
 	case cfg.Resume != "":
-		return errors.New("--follow does not take --resume: a crawl's record set is not the input's")
+		return errors.New("--follow does not take --resume: a crawl's record set is not the input's (see --state)")
+	case c.State != "" && cfg.Ordered:
+		return errors.New("--state does not take --ordered: a crawl that goes on does not write again what it wrote")
+	case c.State != "" && cfg.Out != nil:
+		return errors.New("--state does not take --out yet: it counts a record written when stdout has it")
 	}
 	var err error
 	if c.Include, err = compileAll("--include", f.crawl.include); err != nil {

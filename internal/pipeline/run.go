@@ -92,7 +92,10 @@ func Run(ctx context.Context, cfg config.Config, stdin io.Reader, stdout, stderr
 		return err
 	}
 	if r.frontier != nil {
-		if n := r.frontier.Left(); n > 0 {
+		switch n := r.frontier.Left(); {
+		case n > 0 && r.cfg.Crawl.State != "":
+			fmt.Fprintf(stderr, "sluice: stopped with %d admitted URLs not fetched, kept in --state %s: the same command goes on\n", n, r.cfg.Crawl.State)
+		case n > 0:
 			fmt.Fprintf(stderr, "sluice: stopped with %d admitted URLs not fetched\n", n)
 		}
 		if err := r.frontier.Err(); err != nil {
@@ -196,6 +199,12 @@ func build(ctx context.Context, life *lifetime, cfg config.Config, stdin io.Read
 			return r, err
 		}
 		r.sink.Taken(r.frontier.Done)
+		r.sink.Flushed(func() {
+			if r.out.Err() == nil { // a record that did not reach stdout is not done
+				r.frontier.Flushed()
+			}
+		})
+		r.closers = append(r.closers, r.frontier.Close)
 	}
 	if err := r.source(js); err != nil {
 		return r, err
