@@ -435,3 +435,65 @@ func TestCrawlResumeAfterKill(t *testing.T) {
 		t.Errorf("third run: exit %d, %d records; want 0 and none: %s", code, strings.Count(stdout, "\n"), stderr)
 	}
 }
+
+// --sitemaps: the URLs of the seed host's sitemaps (named by its
+// robots.txt: an index, a gzipped child served as octet-stream, a plain
+// one) join the crawl at depth 1, within scope, each once, with no parent;
+// the sitemaps themselves are fetched through the schedule and not written.
+func TestCrawlSitemaps(t *testing.T) {
+	g := newGraphSite(t)
+	seed := g.origin("a.test") + "/g/60/1"
+	statsFile := filepath.Join(t.TempDir(), "stats.json")
+	stdout, stderr, code := runSluice(t, seed+"\n", append([]string{"--follow", "--depth", "2", "--sitemaps", "--robots", "--stats-json", statsFile, "--retry-base", "1ms", "--retry-max", "2ms"}, g.resolve...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	got := readCrawl(t, stdout)
+	want := g.expectCrawl(seed, 60, 2, "host")
+	listed := map[string]bool{}
+	for _, file := range []string{"a.xml", "b.xml"} {
+		for _, u := range site.SitemapURLs(g.origin("a.test"), file) {
+			if strings.Contains(u, "evil-") {
+				continue // out of scope
+			}
+			listed[u] = true
+			if d, ok := want[u]; !ok || d > 1 {
+				want[u] = 1
+			}
+		}
+	}
+	if len(listed) != 20 {
+		t.Fatalf("%d URLs in the sitemaps; the test wants 20", len(listed))
+	}
+	for u, d := range want {
+		r, ok := got[u]
+		switch {
+		case !ok:
+			t.Errorf("%s (depth %d): not crawled", u, d)
+		case *r.Depth != d:
+			t.Errorf("%s: depth %d; want %d", u, *r.Depth, d)
+		case listed[u] && r.Parent != 0:
+			t.Errorf("%s: from a sitemap, but parent %d", u, r.Parent)
+		}
+	}
+	for u := range got {
+		if _, ok := want[u]; !ok {
+			t.Errorf("%s: crawled, not in the breadth-first set with the sitemaps'", u)
+		}
+	}
+	var stats struct {
+		Records struct {
+			Skipped map[string]int64 `json:"skipped"`
+		} `json:"records"`
+	}
+	b, err := os.ReadFile(statsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &stats); err != nil {
+		t.Fatal(err)
+	}
+	if n := stats.Records.Skipped["sitemap"]; n != 4 {
+		t.Errorf("%d sitemap files read; want 4 (robots.txt, the index, its two sitemaps)", n)
+	}
+}

@@ -4,10 +4,18 @@ package record
 type Origin uint8
 
 const (
-	OriginInput    Origin = iota // an input line: a seed
-	OriginLink                   // a link on a page the crawl fetched
-	OriginRedirect               // the target of a redirect the crawl fetched
+	OriginInput       Origin = iota // an input line: a seed
+	OriginLink                      // a link on a page the crawl fetched
+	OriginRedirect                  // the target of a redirect the crawl fetched
+	OriginSitemapURL                // a URL a sitemap lists (--sitemaps)
+	OriginSitemapFile               // a sitemap or sitemap index: internal, not written
+	OriginRobots                    // a seed host's robots.txt, read for its Sitemap lines: internal, not written
 )
+
+// Internal reports whether a task of origin o is the crawl's own (a
+// sitemap, a robots.txt read for sitemaps): fetched through the same
+// schedule, read by the discover stage, and never written.
+func (o Origin) Internal() bool { return o == OriginSitemapFile || o == OriginRobots }
 
 // Task is a crawl's envelope of a record (--follow): where the record came
 // from and what it may lead to. Only the frontier and the discover stage

@@ -28,6 +28,10 @@ func (d *Discoverer) Discover(_ context.Context, r *record.Record) {
 	if t == nil {
 		return
 	}
+	if t.Origin.Internal() {
+		d.f.Offer(r, d.sitemap(r))
+		return
+	}
 	var found []Found
 	if r.Location != "" {
 		if t.Hops >= d.cfg.MaxRedirects {

@@ -32,6 +32,7 @@ type CrawlConfig struct {
 	SpillDir         string
 	MemTasks         int    // pending tasks kept in memory before the rest go to disk; 0: DefaultMemTasks
 	State            string // --state DIR: the crawl's log, to go on after a kill; "" for none
+	Sitemaps         bool   // --sitemaps: each seed host's sitemaps, from its robots.txt or /sitemap.xml
 }
 
 // DefaultMemTasks is how many pending tasks the frontier keeps in memory.
@@ -107,9 +108,10 @@ type Frontier struct {
 	lastSeq    int64 // the last seq given
 	inputEnded bool
 	stopping   bool
-	state      *crawlState // --state; nil without
-	before     bitset      // --state: seqs a run before wrote
-	tasks      int64       // tasks admitted, ever (seeds are not): the next one's id is one more
+	state      *crawlState     // --state; nil without
+	before     bitset          // --state: seqs a run before wrote
+	tasks      int64           // tasks admitted, ever (seeds are not): the next one's id is one more
+	mapped     map[string]bool // --sitemaps: seed hosts whose sitemaps were asked for
 
 	admitted atomic.Int64
 	size     atomic.Int64 // pending: admitted and not yet released
@@ -135,7 +137,7 @@ func NewFrontier(stop <-chan struct{}, cfg CrawlConfig, parse func(seq int64, li
 	}
 	f := &Frontier{
 		in: make(chan any), kick: make(chan struct{}, 1), stop: stop, cfg: cfg, parse: parse,
-		hostPages: map[string]int64{}, scopeIndex: map[record.Scope]int{}, scopeIDs: map[*record.Scope]int{},
+		hostPages: map[string]int64{}, mapped: map[string]bool{}, scopeIndex: map[record.Scope]int{}, scopeIDs: map[*record.Scope]int{},
 		levels: levels{dir: cfg.SpillDir, mem: cfg.MemTasks},
 	}
 	if cfg.State != "" {
@@ -392,8 +394,26 @@ func (f *Frontier) seed(r *record.Record) *record.Record {
 	if f.cfg.MaxHostPages > 0 {
 		f.hostPages[r.Host]++
 	}
-	r.Task = &record.Task{Origin: record.OriginInput, Scope: f.scopes[f.scope(scopeOf(f.cfg.Scope, href, r.Target))]}
+	scope := f.scope(scopeOf(f.cfg.Scope, href, r.Target))
+	r.Task = &record.Task{Origin: record.OriginInput, Scope: f.scopes[scope]}
+	if f.cfg.Sitemaps && !f.mapped[r.Host] {
+		f.mapped[r.Host] = true
+		f.internal(pending{url: r.Target.Scheme + "://" + r.Target.Host + "/robots.txt", host: r.Host, origin: uint8(record.OriginRobots), scope: scope})
+	}
 	return r
+}
+
+// internal admits a task of the crawl's own (a sitemap, a robots.txt read
+// for its Sitemap lines): not a page, so not counted, limited or logged
+// in --state (a run that goes on asks again), but fetched once.
+func (f *Frontier) internal(p pending) {
+	if f.stopping || !f.seen.add(p.url) {
+		return
+	}
+	if err := f.levels.push(p); err != nil {
+		f.fail(err)
+	}
+	f.size.Add(1)
 }
 
 // scope is the index of s in the table, added when new.
@@ -412,6 +432,14 @@ func (f *Frontier) scope(s record.Scope) int {
 
 // admit takes o into the queue, or counts it away.
 func (f *Frontier) admit(o Found, parent int64) {
+	scope, ok := f.scopeIDs[o.Scope]
+	if !ok {
+		panic("sluice: a found URL's scope is not the frontier's")
+	}
+	if o.Origin.Internal() {
+		f.internal(pending{url: o.URL, host: o.Host, origin: uint8(o.Origin), scope: scope})
+		return
+	}
 	switch {
 	case f.stopping:
 		f.Count(NotStopped)
@@ -425,10 +453,6 @@ func (f *Frontier) admit(o Found, parent int64) {
 	case f.cfg.MaxHostPages > 0 && f.hostPages[o.Host] >= f.cfg.MaxHostPages:
 		f.Count(NotMaxHostPages)
 		return
-	}
-	scope, ok := f.scopeIDs[o.Scope]
-	if !ok {
-		panic("sluice: a found URL's scope is not the frontier's")
 	}
 	f.tasks++
 	p := pending{url: o.URL, host: o.Host, origin: uint8(o.Origin), depth: o.Depth, parent: parent, hops: o.Hops, scope: scope, id: f.tasks}
@@ -457,11 +481,14 @@ func (f *Frontier) release() *record.Record {
 	}
 	f.size.Add(-1)
 	seq := p.seq // released before, by a run that was killed (--state)
-	if seq == 0 {
+	internal := record.Origin(p.origin).Internal()
+	switch {
+	case internal: // seq 0: never written
+	case seq == 0:
 		f.lastSeq++
 		seq = f.lastSeq
 	}
-	if f.state != nil {
+	if f.state != nil && !internal {
 		f.state.release(p.id, seq)
 	}
 	r := f.parse(seq, []byte(p.url))

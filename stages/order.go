@@ -72,6 +72,10 @@ func (o *Order) run(in <-chan any, out chan<- any) {
 	}
 	for v := range in {
 		r := v.(*record.Record)
+		if r.Seq == 0 { // a crawl's internal task (a sitemap): never written, in no order
+			out <- r
+			continue
+		}
 		pending[r.Seq] = r
 		for {
 			o.mu.Lock()

@@ -17,7 +17,7 @@ type crawlFlags struct {
 	redirectsSet     bool
 }
 
-var crawlCompanions = []string{"depth", "scope", "include", "exclude", "max-pages", "max-host-pages", "state"}
+var crawlCompanions = []string{"depth", "scope", "include", "exclude", "max-pages", "max-host-pages", "sitemaps", "state"}
 
 func (f *flags) defineCrawl(fs *pflag.FlagSet) {
 	c := &f.cfg.Crawl
@@ -28,6 +28,7 @@ func (f *flags) defineCrawl(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&f.crawl.exclude, "exclude", nil, "with --follow, never follow URLs this regular expression matches (repeatable)")
 	fs.Int64Var(&c.MaxPages, "max-pages", 0, "with --follow, admit at most this many URLs in all, seeds included (0: no limit)")
 	fs.Int64Var(&c.MaxHostPages, "max-host-pages", 0, "with --follow, admit at most this many URLs per host (0: no limit)")
+	fs.BoolVar(&c.Sitemaps, "sitemaps", false, "with --follow, also crawl the URLs of each seed host's sitemaps (its robots.txt's Sitemap lines, else /sitemap.xml), as depth 1, within scope")
 	fs.StringVar(&c.State, "state", "", "with --follow, keep the crawl's state in DIR: the same command run again after a kill or SIGINT goes on where it was")
 }
 

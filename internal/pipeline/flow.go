@@ -61,6 +61,11 @@ func (r *run) flow(stderr io.Writer) {
 		if r.frontier != nil { // the page's links are offered to the frontier before the page goes on
 			d := stages.NewDiscoverer(r.cfg.Crawl, r.frontier)
 			extract = func(ctx context.Context, rec *record.Record) {
+				if rec.Task != nil && rec.Task.Origin.Internal() { // a sitemap: read by discover, never written
+					d.Discover(ctx, rec)
+					rec.Body, rec.Header = nil, nil
+					return
+				}
 				ex.Extract(ctx, rec)
 				d.Discover(ctx, rec)
 			}

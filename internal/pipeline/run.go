@@ -93,6 +93,7 @@ func Run(ctx context.Context, cfg config.Config, stdin io.Reader, stdout, stderr
 	}
 	if r.frontier != nil {
 		switch n := r.frontier.Left(); {
+		case ctx.Err() == nil: // stopped by a closed output (| head): quietly
 		case n > 0 && r.cfg.Crawl.State != "":
 			fmt.Fprintf(stderr, "sluice: stopped with %d admitted URLs not fetched, kept in --state %s: the same command goes on\n", n, r.cfg.Crawl.State)
 		case n > 0:

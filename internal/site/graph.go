@@ -1,6 +1,7 @@
 package site
 
 import (
+	"compress/gzip"
 	"fmt"
 	"net"
 	"net/http"
@@ -33,6 +34,11 @@ import (
 //   - N%13 == 0: /g/SIZE/flaky/N, which answers 503 twice, then a leaf.
 //
 // Leaves (/g/SIZE/leaf/N, /private/N, /flaky/N) are HTML pages without links.
+//
+// /robots.txt names the sitemap index /g/sitemap-index.xml, whose two
+// sitemaps list the pages SitemapURLs gives: /g/sitemaps/a.xml.gz, gzipped
+// and served as application/octet-stream, and /g/sitemaps/b.xml, which
+// lists one URL again and one on evil-HOST (out of scope but for any).
 type graph struct {
 	mu    sync.Mutex
 	tries map[string]int // requests per flaky URL
@@ -40,10 +46,12 @@ type graph struct {
 
 func graphPages(mux *http.ServeMux) {
 	g := &graph{tries: map[string]int{}}
-	mux.HandleFunc("GET /robots.txt", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /robots.txt", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
-		fmt.Fprint(w, "User-agent: *\nDisallow: /g/*/private/\n")
+		fmt.Fprintf(w, "User-agent: *\nDisallow: /g/*/private/\n\nSitemap: http://%s/g/sitemap-index.xml\n", r.Host)
 	})
+	mux.HandleFunc("GET /g/sitemap-index.xml", sitemapIndex)
+	mux.HandleFunc("GET /g/sitemaps/{file}", sitemapFile)
 	mux.HandleFunc("GET /g/{size}/{n}", g.page)
 	mux.HandleFunc("GET /g/{size}/{kind}/{n}", g.other)
 }
@@ -187,4 +195,52 @@ func (g *graph) other(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	fmt.Fprintf(w, "<!doctype html><html><head><title>%s %d</title></head><body>a leaf</body></html>\n", kind, n)
+}
+
+// SitemapURLs returns what the site's two sitemaps list, served at origin
+// ("http://HOST:PORT"): leaves of the graph of 60 pages, one on evil-HOST,
+// and, the second time, one again.
+func SitemapURLs(origin string, file string) []string {
+	var out []string
+	first, last := 41, 50
+	if file == "b.xml" {
+		first, last = 51, 60
+	}
+	for n := first; n <= last; n++ {
+		out = append(out, fmt.Sprintf("%s/g/60/leaf/%d", origin, n))
+	}
+	scheme, hostport, _ := strings.Cut(origin, "://")
+	if file == "b.xml" {
+		out = append(out, fmt.Sprintf("%s/g/60/leaf/41", origin), fmt.Sprintf("%s://evil-%s/g/60/leaf/59", scheme, hostport))
+	}
+	return out
+}
+
+func sitemapIndex(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/xml")
+	fmt.Fprintf(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<sitemapindex xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n"+
+		"<sitemap><loc>http://%[1]s/g/sitemaps/a.xml.gz</loc></sitemap>\n<sitemap><loc>http://%[1]s/g/sitemaps/b.xml</loc></sitemap>\n</sitemapindex>\n", r.Host)
+}
+
+func sitemapFile(w http.ResponseWriter, r *http.Request) {
+	file := r.PathValue("file")
+	if file != "a.xml.gz" && file != "b.xml" {
+		http.NotFound(w, r)
+		return
+	}
+	var b strings.Builder
+	b.WriteString("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n")
+	for _, u := range SitemapURLs("http://"+r.Host, strings.TrimSuffix(file, ".gz")) {
+		fmt.Fprintf(&b, "<url><loc>%s</loc><changefreq>daily</changefreq></url>\n", u)
+	}
+	b.WriteString("</urlset>\n")
+	if file == "b.xml" {
+		w.Header().Set("Content-Type", "application/xml")
+		fmt.Fprint(w, b.String())
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	gz := gzip.NewWriter(w)
+	fmt.Fprint(gz, b.String())
+	gz.Close() // a failure is the client's going away
 }

@@ -152,6 +152,10 @@ func (s *Sink) take(r *record.Record) bool {
 		s.mu.Lock()
 		s.skipped[r.Skip]++
 		s.mu.Unlock()
+	case r.Task != nil && r.Task.Origin.Internal(): // a crawl's own: a sitemap, a robots.txt read for sitemaps
+		s.mu.Lock()
+		s.skipped["sitemap"]++
+		s.mu.Unlock()
 	case r.Requeue():
 		s.mu.Lock()
 		s.requeued++
