@@ -30,6 +30,8 @@ type Task struct {
 	Parent int64  // the seq of the record that first linked here; 0 for a seed
 	Hops   int    // redirects followed in a row to get here, for --max-redirects
 	Scope  *Scope // the seed's scope, shared by every task that descends from it
+
+	Retried bool // it has gone into a retry's backoff: its level no longer waits for it
 }
 
 // Scope is what a seed lets its crawl reach: one of Key's kinds, decided

@@ -40,15 +40,24 @@ func withPath(s string) string {
 	return s
 }
 
-// LinkBase resolves the links of one page.
+// LinkBase resolves the links of one page. A page whose URL (and <base
+// href>) is plain (isPlain) is parsed by the standard's parser only when a
+// link needs it: most links on most pages take a fast way (an absolute
+// plain URL, a plain root-relative or path-relative one), which
+// FuzzPlainURL checks against the parser.
 type LinkBase struct {
-	base   *wurl.Url
-	origin string // scheme://host[:port] of base, for a plain root-relative link
+	base   *wurl.Url // nil until parsed, for a plain one
+	href   string    // the base's serialization without its fragment, when plain
+	origin string    // scheme://host[:port] of base, for a plain root-relative link
+	plain  bool      // href is plain: the fast ways apply
 }
 
 // NewLinkBase returns the base for a page at pageURL with <base href> base
 // ("" for none), nil when pageURL is not a URL.
 func NewLinkBase(pageURL, base string) *LinkBase {
+	if b, ok := plainBase(pageURL, strings.TrimSpace(base)); ok {
+		return b
+	}
 	page, err := webParser.Parse(pageURL)
 	if err != nil {
 		return nil
@@ -61,24 +70,109 @@ func NewLinkBase(pageURL, base string) *LinkBase {
 	return &LinkBase{base: page, origin: page.Protocol() + "//" + page.Host()}
 }
 
+// plainBase is the base of a plain page URL and a <base href> that is
+// absent, plain, or a plain root-relative path; false otherwise.
+func plainBase(pageURL, base string) (*LinkBase, bool) {
+	end, ok := isPlain(pageURL)
+	if !ok {
+		return nil, false
+	}
+	href := withPath(pageURL[:end])
+	switch {
+	case base == "":
+	case strings.HasPrefix(base, "/") && !strings.HasPrefix(base, "//"):
+		end, ok := plainRest(base, 0)
+		if !ok {
+			return nil, false
+		}
+		href = originOf(href) + base[:end]
+	default:
+		end, ok := isPlain(base)
+		if !ok {
+			return nil, false
+		}
+		href = withPath(base[:end])
+	}
+	return &LinkBase{href: href, origin: originOf(href), plain: true}, true
+}
+
+// originOf is scheme://host[:port] of a plain URL.
+func originOf(href string) string {
+	start := strings.Index(href, "//") + 2
+	if i := strings.IndexAny(href[start:], "/?#"); i >= 0 {
+		return href[:start+i]
+	}
+	return href
+}
+
+// parsed is the base parsed by the standard.
+func (b *LinkBase) parsed() *wurl.Url {
+	if b.base == nil {
+		u, err := webParser.Parse(b.href)
+		if err != nil { // isPlain said the standard takes it: a bug
+			panic("sluice: a plain URL the standard refuses: " + b.href)
+		}
+		b.base = u
+	}
+	return b.base
+}
+
 // Resolve returns the absolute http(s) URL a browser makes of href on the
 // page, without its fragment; false for a link the standard rejects, or
 // one that is not http(s).
 func (b *LinkBase) Resolve(href string) (string, bool) {
-	special := b.base.Scheme() == "http" || b.base.Scheme() == "https"
 	if end, ok := isPlain(href); ok {
 		return withPath(href[:end]), true
 	}
-	if special && b.base.Username() == "" && b.base.Password() == "" && strings.HasPrefix(href, "/") && !strings.HasPrefix(href, "//") {
-		if end, ok := plainRest(href, 0); ok {
+	if b.plain {
+		if end, ok := plainRoot(href); ok {
+			return b.origin + href[:end], true
+		}
+		if end, ok := plainRelative(href); ok {
+			return b.dir() + href[:end], true
+		}
+	}
+	base := b.parsed()
+	special := base.Scheme() == "http" || base.Scheme() == "https"
+	if special && base.Username() == "" && base.Password() == "" {
+		if end, ok := plainRoot(href); ok {
 			return b.origin + href[:end], true
 		}
 	}
-	u, err := b.base.Parse(href)
+	u, err := base.Parse(href)
 	if err != nil || (u.Scheme() != "http" && u.Scheme() != "https") {
 		return "", false
 	}
 	return u.Href(true), true
+}
+
+// dir is a plain base up to the last '/' of its path.
+func (b *LinkBase) dir() string {
+	path := b.href
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	return path[:strings.LastIndexByte(path, '/')+1]
+}
+
+// plainRoot: a root-relative link of plain characters, and where its
+// fragment starts.
+func plainRoot(href string) (int, bool) {
+	if !strings.HasPrefix(href, "/") || strings.HasPrefix(href, "//") {
+		return 0, false
+	}
+	return plainRest(href, 0)
+}
+
+// plainRelative: a path-relative link of plain characters ("page2",
+// "a/b?q=1"), and where its fragment starts: not empty, not starting with
+// '/', '?', '#' or '.', and without ':' (which may start a scheme) or dot
+// segments.
+func plainRelative(href string) (int, bool) {
+	if href == "" || strings.IndexByte("/?#.", href[0]) >= 0 || strings.IndexByte(href, ':') >= 0 {
+		return 0, false
+	}
+	return plainRest(href, 0)
 }
 
 // isPlain reports whether s is an http(s) URL already in the form the

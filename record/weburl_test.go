@@ -106,13 +106,24 @@ func TestWPTInputs(t *testing.T) {
 }
 
 // FuzzPlainURL: a URL the fast way takes as it is, the standard writes as
-// it is too; so does a plain root-relative link.
+// it is too; so do plain root-relative and path-relative links, on plain
+// bases with and without <base href>.
 func FuzzPlainURL(f *testing.F) {
 	for _, s := range []string{"http://a.test/x?y=1#z", "https://127.0.0.1:8080/", "http://a.test", "http://a.test?q",
 		"http://a.b.c.d.e/%41", "/root/path?q=1", "http://1.2.3.4/", "http://0x7f.1/", "http://a.test:80/", "http://a.test/./x"} {
 		f.Add(s)
 	}
+	for _, s := range []string{"page2", "a/b?q=1#f", "a/../b", ".x", "x:y", "?q", "a b", "a%2e", "x/./y"} {
+		f.Add(s)
+	}
 	base := NewLinkBase("https://base.test:8443/dir/page", "")
+	withBase := NewLinkBase("http://a.test/x/y?z", "/other/dir/")
+	withQuery := NewLinkBase("http://a.test/x/y?z=/w/", "http://b.test:81/p/q?r")
+	for _, b := range []*LinkBase{base, withBase, withQuery} {
+		if !b.plain {
+			f.Fatalf("base %s is not plain: the fuzz would not reach the fast ways", b.href)
+		}
+	}
 	f.Fuzz(func(t *testing.T, s string) {
 		if end, ok := isPlain(s); ok {
 			u, err := webParser.Parse(s)
@@ -120,12 +131,14 @@ func FuzzPlainURL(f *testing.F) {
 				t.Fatalf("isPlain(%q) but the standard gives %v, %v; the fast way %q", s, u, err, withPath(s[:end]))
 			}
 		}
-		if strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//") {
-			if _, ok := plainRest(s, 0); ok {
-				got, _ := base.Resolve(s)
-				u, err := base.base.Parse(s)
+		_, root := plainRoot(s)
+		_, relative := plainRelative(s)
+		if root || relative {
+			for _, b := range []*LinkBase{base, withBase, withQuery} {
+				got, _ := b.Resolve(s)
+				u, err := b.parsed().Parse(s)
 				if err != nil || u.Href(true) != got {
-					t.Fatalf("Resolve(%q) = %q; the standard gives %v, %v", s, got, u, err)
+					t.Fatalf("Resolve(%q) on %s = %q; the standard gives %v, %v", s, b.href, got, u, err)
 				}
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/reugn/go-streams"
 
@@ -93,8 +94,9 @@ type Frontier struct {
 	spare   []Found
 	parent  []int64 // the parent seq of each offer
 	spareP  []int64
-	done    []int // the depths of the records the sink took since the loop last looked
+	done    []int // the records the sink took since the loop last looked: 2 × depth, +1 when retried
 	spareD  []int
+	retries []int   // the depths of released records that went into a retry for the first time
 	taken   []int64 // --state: seqs the sink took since its last flush
 	durable []int64 // --state: seqs the sink has flushed, to log as written
 
@@ -234,17 +236,40 @@ func (f *Frontier) Offer(parent *record.Record, found []Found) {
 // Done takes the sink's word that it has taken r, a record the frontier
 // released: written, skipped, or handed back to its queue. It never blocks.
 func (f *Frontier) Done(r *record.Record) {
-	depth := 0
+	mark := 0
 	if r.Task != nil {
-		depth = r.Task.Depth
+		mark = 2 * r.Task.Depth
+		if r.Task.Retried {
+			mark++
+		}
 	}
 	f.mu.Lock()
-	f.done = append(f.done, depth)
-	if f.state != nil && r.Skip == "" {
+	f.done = append(f.done, mark)
+	if f.state != nil && r.Skip == "" && r.Seq > 0 { // seq 0: an internal task, not logged
 		f.taken = append(f.taken, r.Seq)
 	}
 	f.mu.Unlock()
 	f.poke()
+}
+
+// Returner wraps back, the schedule, so that a released record that goes
+// into a retry's backoff stops holding back its level (see levels).
+func (f *Frontier) Returner(back Returner) Returner { return retryWatch{back, f} }
+
+type retryWatch struct {
+	Returner
+	f *Frontier
+}
+
+func (w retryWatch) Again(r *record.Record, at time.Time) {
+	if t := r.Task; t != nil && !t.Retried { // the fetch worker owns r until Again
+		t.Retried = true
+		w.f.mu.Lock()
+		w.f.retries = append(w.f.retries, t.Depth)
+		w.f.mu.Unlock()
+		w.f.poke()
+	}
+	w.Returner.Again(r, at)
 }
 
 func (f *Frontier) poke() {
@@ -349,14 +374,17 @@ func (f *Frontier) run() {
 // take admits what was offered and counts what the sink took.
 func (f *Frontier) take() {
 	f.mu.Lock()
-	offers, parents, done, durable := f.offers, f.parent, f.done, f.durable
-	f.offers, f.parent, f.done, f.durable = f.spare[:0], f.spareP[:0], f.spareD[:0], nil
+	offers, parents, done, durable, retries := f.offers, f.parent, f.done, f.durable, f.retries
+	f.offers, f.parent, f.done, f.durable, f.retries = f.spare[:0], f.spareP[:0], f.spareD[:0], nil, nil
 	f.mu.Unlock()
 	for i, o := range offers {
 		f.admit(o, parents[i])
 	}
-	for _, d := range done {
-		f.levels.done(d)
+	for _, d := range retries { // before the dones: a record's retry comes before its done
+		f.levels.retry(d)
+	}
+	for _, m := range done {
+		f.levels.done(m/2, m%2 == 1)
 	}
 	clear(offers)
 	f.spare, f.spareP, f.spareD = offers, parents, done

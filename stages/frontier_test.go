@@ -143,3 +143,44 @@ func TestScope(t *testing.T) {
 		}
 	}
 }
+
+// Levels go in order: none of depth 1 while one of depth 0 is pending or
+// out, but a task gone into a retry no longer holds its level; the run is
+// outstanding until every task is done.
+func TestLevels(t *testing.T) {
+	l := levels{dir: t.TempDir(), mem: 10}
+	for _, p := range []pending{{url: "a", depth: 0}, {url: "b", depth: 0}, {url: "c", depth: 1}} {
+		if err := l.push(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pop := func() string {
+		p, ok, err := l.pop()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			return ""
+		}
+		return p.url
+	}
+	if a, b := pop(), pop(); a != "a" || b != "b" {
+		t.Fatalf("popped %q, %q; want a, b", a, b)
+	}
+	if got := pop(); got != "" {
+		t.Fatalf("popped %q while level 0 is out; want nothing", got)
+	}
+	l.done(0, false)
+	l.retry(0) // b waits out a backoff
+	if got := pop(); got != "c" {
+		t.Fatalf("popped %q; want c once level 0 has only a retry out", got)
+	}
+	l.done(1, false)
+	if n := l.outstanding(); n != 1 {
+		t.Errorf("outstanding %d; want 1 (the retry)", n)
+	}
+	l.done(0, true)
+	if n := l.outstanding(); n != 0 || l.pending() != 0 {
+		t.Errorf("outstanding %d, pending %d; want none", n, l.pending())
+	}
+}

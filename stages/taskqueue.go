@@ -210,13 +210,19 @@ func readPending(b []byte) (pending, []byte, error) {
 // by level: none of depth d+1 while one of depth d or less is pending or
 // outstanding, so that every URL is first found, and admitted, at its
 // least depth (a page of depth 2 that answers before one of depth 1 would
-// otherwise claim the links they share a level too deep). Not safe for
-// concurrent use.
+// otherwise claim the links they share a level too deep).
+//
+// A task waiting out a retry's backoff no longer holds its level back
+// (retry): one flaky page would otherwise stall the crawl for its backoff
+// at every level. The links it leads to still get its depth plus one; only
+// a URL that a page of the next level also links to may be found there
+// first, a level too deep. Not safe for concurrent use.
 type levels struct {
-	queues []*taskQueue
-	out    []int64
-	dir    string
-	mem    int
+	queues   []*taskQueue
+	out      []int64 // released, not done and not retrying, by depth
+	retrying int64   // released, not done, and gone into a retry at least once
+	dir      string
+	mem      int
 }
 
 func (l *levels) at(depth int) {
@@ -253,7 +259,20 @@ func (l *levels) released(depth int) {
 	l.out[depth]++
 }
 
-func (l *levels) done(depth int) { l.out[depth]-- }
+// done counts a released task done; retried says it had gone into a retry.
+func (l *levels) done(depth int, retried bool) {
+	if retried {
+		l.retrying--
+		return
+	}
+	l.out[depth]--
+}
+
+// retry takes a released task of depth out of its level's count.
+func (l *levels) retry(depth int) {
+	l.out[depth]--
+	l.retrying++
+}
 
 func (l *levels) pending() int {
 	n := 0
@@ -264,7 +283,7 @@ func (l *levels) pending() int {
 }
 
 func (l *levels) outstanding() int64 {
-	var n int64
+	n := l.retrying
 	for _, o := range l.out {
 		n += o
 	}

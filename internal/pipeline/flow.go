@@ -53,8 +53,12 @@ func (r *run) flow(stderr io.Writer) {
 		entry = marks
 	}
 	r.src.Via(entry)
+	var back stages.Returner = r.schedule
+	if r.frontier != nil {
+		back = r.frontier.Returner(back)
+	}
 	var f streams.Flow = r.schedule.Via(stages.FetchFlow(r.life.work, r.life.intake.Done(), r.fetcher,
-		r.cfg.Fetch.Concurrency, r.schedule, r.cfg.Retry, r.observe, r.cfg.Limits.Robots))
+		r.cfg.Fetch.Concurrency, back, r.cfg.Retry, r.observe, r.cfg.Limits.Robots))
 	if r.cfg.Extract.Extracting() {
 		ex := stages.NewExtractor(r.cfg.Extract)
 		extract := ex.Extract
