@@ -36,8 +36,9 @@ type CrawlConfig struct {
 	Sitemaps         bool   // --sitemaps: each seed host's sitemaps, from its robots.txt or /sitemap.xml
 }
 
-// DefaultMemTasks is how many pending tasks the frontier keeps in memory.
-const DefaultMemTasks = 100_000
+// DefaultMemTasks is how many pending tasks the frontier keeps in memory
+// per level (about 90 bytes each, with their URLs); the rest wait on disk.
+const DefaultMemTasks = 20_000
 
 // Reasons a discovered URL is not admitted, as --stats counts them.
 const (

@@ -143,6 +143,13 @@ func (q *taskQueue) load() error {
 	return nil
 }
 
+// shrink lets go of an empty queue's buffers.
+func (q *taskQueue) shrink() {
+	if q.len() == 0 && cap(q.head.items)+cap(q.tail.items) > 0 {
+		q.head, q.tail = fifo[pending]{}, fifo[pending]{}
+	}
+}
+
 // close removes the file.
 func (q *taskQueue) close() error {
 	if q.file == nil {
@@ -240,6 +247,9 @@ func (l *levels) push(p pending) error {
 // pop releases the next task, when its level may go.
 func (l *levels) pop() (pending, bool, error) {
 	for d, q := range l.queues {
+		if q.len() == 0 && l.out[d] == 0 && l.retrying == 0 {
+			q.shrink() // a level done with: its buffers go, not kept a whole crawl long
+		}
 		if q.len() > 0 {
 			p, ok, err := q.pop()
 			if ok {
