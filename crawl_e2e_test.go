@@ -223,13 +223,7 @@ func TestCrawlBreadthFirst(t *testing.T) {
 					NotAdmitted map[string]int64 `json:"not_admitted"`
 				} `json:"crawl"`
 			}
-			b, err := os.ReadFile(statsFile)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := json.Unmarshal(b, &stats); err != nil {
-				t.Fatal(err)
-			}
+			readJSON(t, statsFile, &stats)
 			if stats.Crawl.Admitted != int64(len(got)) || stats.Crawl.NotAdmitted["seen"] == 0 {
 				t.Errorf("stats %+v; want %d admitted and the links seen before counted", stats.Crawl, len(got))
 			}
@@ -491,14 +485,20 @@ func TestCrawlSitemaps(t *testing.T) {
 			Skipped map[string]int64 `json:"skipped"`
 		} `json:"records"`
 	}
-	b, err := os.ReadFile(statsFile)
+	readJSON(t, statsFile, &stats)
+	if n := stats.Records.Skipped["sitemap"]; n != 4 {
+		t.Errorf("%d sitemap files read; want 4 (robots.txt, the index, its two sitemaps)", n)
+	}
+}
+
+// readJSON decodes the JSON file name into v.
+func readJSON(t *testing.T, name string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := json.Unmarshal(b, &stats); err != nil {
+	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatal(err)
-	}
-	if n := stats.Records.Skipped["sitemap"]; n != 4 {
-		t.Errorf("%d sitemap files read; want 4 (robots.txt, the index, its two sitemaps)", n)
 	}
 }

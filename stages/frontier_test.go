@@ -1,9 +1,12 @@
 package stages
 
 import (
+	"bytes"
+	"compress/gzip"
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"sluice/record"
@@ -183,4 +186,41 @@ func TestLevels(t *testing.T) {
 	if n := l.outstanding(); n != 0 || l.pending() != 0 {
 		t.Errorf("outstanding %d, pending %d; want none", n, l.pending())
 	}
+}
+
+// readSitemap reads a sitemap's <loc>s with their element, gzipped or
+// not, and never panics on what a server sends.
+func TestReadSitemap(t *testing.T) {
+	doc := `<?xml version="1.0"?><urlset><url><loc> https://a.test/1 </loc></url><url><lastmod>x</lastmod><loc>https://a.test/2</loc></url></urlset>`
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	gz.Write([]byte(`<sitemapindex><sitemap><loc>https://a.test/s.xml</loc></sitemap></sitemapindex>`))
+	gz.Close()
+	for _, tc := range []struct {
+		body []byte
+		want string
+	}{
+		{[]byte(doc), "url= https://a.test/1 ;url=https://a.test/2;"},
+		{buf.Bytes(), "sitemap=https://a.test/s.xml;"},
+		{[]byte("<urlset><url><loc>https://a.test/1</loc></url><url><loc>https://a"), "url=https://a.test/1;"},
+		{[]byte("not xml"), ""},
+	} {
+		var got strings.Builder
+		readSitemap(tc.body, func(parent, loc string) { fmt.Fprintf(&got, "%s=%s;", parent, loc) })
+		if got.String() != tc.want {
+			t.Errorf("readSitemap(%.40q) = %q; want %q", tc.body, got.String(), tc.want)
+		}
+	}
+}
+
+func FuzzReadSitemap(f *testing.F) {
+	f.Add([]byte(`<urlset><url><loc>https://a.test/</loc></url></urlset>`))
+	f.Add([]byte{0x1f, 0x8b, 8, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, body []byte) {
+		n := 0
+		readSitemap(body, func(string, string) { n++ })
+		if n > SitemapMaxURLs {
+			t.Fatalf("%d locs; the cap is %d", n, SitemapMaxURLs)
+		}
+	})
 }

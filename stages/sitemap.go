@@ -29,21 +29,16 @@ func (d *Discoverer) sitemap(r *record.Record) []Found {
 	if base == nil {
 		return nil
 	}
-	internal := func(href string) (Found, bool) {
-		link, ok := base.Resolve(strings.TrimSpace(href))
-		if !ok {
-			return Found{}, false
-		}
-		return Found{URL: link, Host: hostKeyOf(link), Origin: record.OriginSitemapFile, Scope: t.Scope}, true
-	}
 	var found []Found
-	if r.Location != "" { // a sitemap, or robots.txt, that moved
-		if fd, ok := internal(r.Location); ok {
-			found = append(found, fd)
+	file := func(href string) {
+		if link, ok := base.Resolve(strings.TrimSpace(href)); ok {
+			found = append(found, Found{URL: link, Host: hostKeyOf(link), Origin: record.OriginSitemapFile, Scope: t.Scope})
 		}
-		return found
 	}
-	if t.Origin == record.OriginRobots {
+	switch {
+	case r.Location != "": // a sitemap, or robots.txt, that moved
+		file(r.Location)
+	case t.Origin == record.OriginRobots:
 		var names []string
 		if r.Status == 200 {
 			names = robotstxt.Parse(r.Body).Sitemaps
@@ -52,32 +47,42 @@ func (d *Discoverer) sitemap(r *record.Record) []Found {
 			names = []string{"/sitemap.xml"}
 		}
 		for _, name := range names {
-			if fd, ok := internal(name); ok {
-				found = append(found, fd)
+			file(name)
+		}
+	case r.Status == 200:
+		readSitemap(r.Body, func(parent, loc string) {
+			switch parent {
+			case "sitemap":
+				file(loc)
+			case "url":
+				found = d.listed(found, t, base, loc)
 			}
-		}
-		return found
+		})
 	}
-	if r.Status != 200 {
-		return nil
-	}
-	body := io.Reader(bytes.NewReader(r.Body))
-	if bytes.HasPrefix(r.Body, []byte{0x1f, 0x8b}) {
-		gz, err := gzip.NewReader(body)
+	return found
+}
+
+// readSitemap calls fn with each <loc> of a sitemap or sitemap index
+// (gzipped or not) and the element it is in ("url", "sitemap"), up to the
+// protocol's caps. What a file that is not XML held before the point it
+// broke stands.
+func readSitemap(body []byte, fn func(parent, loc string)) {
+	r := io.Reader(bytes.NewReader(body))
+	if bytes.HasPrefix(body, []byte{0x1f, 0x8b}) {
+		gz, err := gzip.NewReader(r)
 		if err != nil {
-			return nil
+			return
 		}
-		body = gz
+		r = gz
 	}
-	dec := xml.NewDecoder(io.LimitReader(body, SitemapMaxBytes))
+	dec := xml.NewDecoder(io.LimitReader(r, SitemapMaxBytes))
 	dec.Strict = false
 	var in []string // the open elements' local names
 	var loc strings.Builder
-	n := 0
-	for n < SitemapMaxURLs {
+	for n := 0; n < SitemapMaxURLs; {
 		tok, err := dec.Token()
 		if err != nil {
-			break // the end, a cap, or a file that is not XML: what was read stands
+			return // the end, a cap, or a file that is not XML
 		}
 		switch e := tok.(type) {
 		case xml.StartElement:
@@ -90,21 +95,13 @@ func (d *Discoverer) sitemap(r *record.Record) []Found {
 		case xml.EndElement:
 			if len(in) >= 2 && in[len(in)-1] == "loc" {
 				n++
-				switch in[len(in)-2] {
-				case "sitemap":
-					if fd, ok := internal(loc.String()); ok {
-						found = append(found, fd)
-					}
-				case "url":
-					found = d.listed(found, t, base, loc.String())
-				}
+				fn(in[len(in)-2], loc.String())
 			}
 			if len(in) > 0 {
 				in = in[:len(in)-1]
 			}
 		}
 	}
-	return found
 }
 
 // listed adds a sitemap's URL, when it is within scope, as a page of depth 1.
