@@ -141,12 +141,16 @@ func (s *crawlState) scan(fn func(entry)) (int64, error) {
 	}
 	br := bufio.NewReaderSize(s.f, 256<<10)
 	var at int64
+	var buf []byte // reused: an entry's strings are copied out of it
 	for {
 		size, err := binary.ReadUvarint(br)
 		if err != nil {
 			return at, nil // the end, or a torn length
 		}
-		body := make([]byte, size)
+		if uint64(cap(buf)) < size {
+			buf = make([]byte, size)
+		}
+		body := buf[:size]
 		if _, err := io.ReadFull(br, body); err != nil {
 			return at, nil // a torn entry
 		}

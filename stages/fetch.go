@@ -360,13 +360,8 @@ func (f *Fetcher) response(r *record.Record, resp *http.Response) {
 	r.FinalURL = resp.Request.URL.String()
 	r.ContentType = resp.Header.Get("Content-Type")
 	r.Quota = ReadQuota(resp.Header, time.Now())
-	if loc := resp.Header.Get("Location"); loc != "" && r.Status >= 300 && r.Status < 400 {
-		r.Location = loc
-		if b := record.NewLinkBase(r.FinalURL, ""); b != nil {
-			if abs, ok := b.Resolve(loc); ok {
-				r.Location = abs
-			}
-		}
+	if r.Status >= 300 && r.Status < 400 {
+		r.Location = location(r.FinalURL, resp.Header.Get("Location"))
 	}
 	if r.Status == http.StatusTooManyRequests || r.Status == http.StatusServiceUnavailable {
 		if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
@@ -376,6 +371,20 @@ func (f *Fetcher) response(r *record.Record, resp *http.Response) {
 	if f.cfg.KeepHeader || r.Robots {
 		r.Header = resp.Header
 	}
+}
+
+// location is a 3xx's Location resolved against the request's URL as a
+// browser resolves it; as sent when it does not resolve; "" for none.
+func location(from, loc string) string {
+	if loc == "" {
+		return ""
+	}
+	if b := record.NewLinkBase(from, ""); b != nil {
+		if abs, ok := b.Resolve(loc); ok {
+			return abs
+		}
+	}
+	return loc
 }
 
 // newRequest builds an attempt's request. A record from record.Parse

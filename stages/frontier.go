@@ -409,7 +409,9 @@ func (f *Frontier) seed(r *record.Record) *record.Record {
 	var href string
 	ok := r.Target != nil
 	if ok {
-		href, ok = serialize(r)
+		var err error
+		href, err = record.WebURL(r.URL) // as links are written, so that a link back to a seed is seen
+		ok = err == nil
 	}
 	if ok {
 		f.seen.add(href)
@@ -527,7 +529,7 @@ func (f *Frontier) release() *record.Record {
 
 // Stats are the frontier's counts for --stats.
 func (f *Frontier) Stats() CrawlStats {
-	return CrawlStats{Admitted: f.Admitted(), Pending: f.Pending(), Left: f.Left(), NotAdmitted: maps.Clone(f.NotAdmitted())}
+	return CrawlStats{Admitted: f.Admitted(), Pending: f.Pending(), Left: f.Left(), NotAdmitted: f.NotAdmitted()}
 }
 
 // CrawlStats is what --stats says of a crawl.
@@ -551,18 +553,4 @@ func (c CrawlStats) String() string {
 		sep = ","
 	}
 	return b.String()
-}
-
-// serialize is r's URL as the WHATWG URL Standard writes it, without its
-// fragment: as links are written, so that a link back to a seed is seen.
-func serialize(r *record.Record) (string, bool) {
-	u := r.URL
-	if r.RequestURL != "" {
-		u = r.RequestURL
-	}
-	b := record.NewLinkBase(u, "")
-	if b == nil {
-		return "", false
-	}
-	return b.Resolve(u)
 }

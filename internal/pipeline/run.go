@@ -195,22 +195,33 @@ func build(ctx context.Context, life *lifetime, cfg config.Config, stdin io.Read
 	if err := r.output(ctx, js, stdout, stderr); err != nil {
 		return r, err
 	}
-	if cfg.Crawl.Follow {
-		if r.frontier, err = stages.NewFrontier(life.intake.Done(), r.cfg.Crawl, r.cfg.Parser.Parse); err != nil {
-			return r, err
-		}
-		r.sink.Taken(r.frontier.Done)
-		r.sink.Flushed(func() {
-			if r.out.Err() == nil { // a record that did not reach stdout is not done
-				r.frontier.Flushed()
-			}
-		})
-		r.closers = append(r.closers, r.frontier.Close)
+	if err := r.crawl(); err != nil {
+		return r, err
 	}
 	if err := r.source(js); err != nil {
 		return r, err
 	}
 	return r, r.serveMetrics(stderr)
+}
+
+// crawl makes the frontier for --follow and tells it of what the sink
+// takes and flushes.
+func (r *run) crawl() error {
+	if !r.cfg.Crawl.Follow {
+		return nil
+	}
+	var err error
+	if r.frontier, err = stages.NewFrontier(r.life.intake.Done(), r.cfg.Crawl, r.cfg.Parser.Parse); err != nil {
+		return err
+	}
+	r.sink.Taken(r.frontier.Done)
+	r.sink.Flushed(func() {
+		if r.out.Err() == nil { // a record that did not reach stdout is not done
+			r.frontier.Flushed()
+		}
+	})
+	r.closers = append(r.closers, r.frontier.Close)
+	return nil
 }
 
 // connect dials NATS for --in or --out.
