@@ -67,7 +67,7 @@ func (e *Encoder) AppendLine(r *Record) []byte {
 	s.WriteObjectStart()
 	s.WriteObjectField("seq")
 	s.WriteInt64(r.Seq)
-	if t := r.Task; t != nil {
+	if t := r.Task; t.Crawled() {
 		if e.field("depth") {
 			s.WriteInt(t.Depth)
 		}

@@ -56,19 +56,43 @@ type Record struct {
 	// What the input object asks to send; nil for the flags' defaults.
 	Request *Request
 
+	// The outcome of the current or last attempt, replaced whole before
+	// each attempt (NewAttempt). Its fields are the record's: r.Status is
+	// r.Response.Status.
+	Response
+
+	Elapsed  time.Duration // over every attempt
+	Attempts int
+
+	// Between stages. Not part of the output.
+	Skip       string    // why the record is neither fetched nor written: "resume" or "duplicate"
+	Sent       time.Time // when the schedule let the current or last attempt go; zero when no limit applied
+	Robots     bool      // the record fetches its host's robots.txt for --robots; it is not written
+	Replayable bool      // the last attempt may be sent again: its method is idempotent (RFC 9110) or it has an Idempotency-Key
+
+	// The record's envelope: where it came from (a crawl's origin, depth
+	// and lineage; a queue's message, lease and acknowledgement). Only the
+	// framework (sources, frontier, discover, sinks) reads or writes it;
+	// nil for a line of input without --follow. See Task.
+	Task *Task
+}
+
+// Response is the side of a record an attempt fills: what the fetch stage
+// read of the final response, and what the extract stage found in it. A
+// new attempt starts from the zero Response, so nothing of a previous
+// attempt's answer can leak into the next one's record.
+type Response struct {
 	// Filled by the fetch stage from the final response.
 	FinalURL      string
 	Status        int
 	Proto         string
 	ContentType   string
-	ContentLength int64 // body bytes read (after content decoding), at most --max-body
-	Truncated     bool  // the body was longer than --max-body
-	Elapsed       time.Duration
-	Attempts      int
+	ContentLength int64  // body bytes read (after content decoding), at most --max-body
+	Truncated     bool   // the body was longer than --max-body
 	Cache         string // --cache: how the cache answered ("miss", "fresh", "revalidated", "changed", "unchanged"); empty without
 
 	// Filled by the fetch stage when asked: --trace, --tls-info,
-	// --redirect-chain. Of the last attempt.
+	// --redirect-chain.
 	Timings    *Timings
 	RemoteAddr string // the address connected to, IP:port
 	LocalAddr  string
@@ -82,23 +106,11 @@ type Record struct {
 	// Filled by the extract stage; see Page.
 	Page *Page
 
-	// Between stages. Not part of the output.
-	Skip       string        // why the record is neither fetched nor written: "resume" or "duplicate"
+	// Not written as such.
 	Body       []byte        // the body read, kept only when extraction or --body needs it; written when set
-	Header     http.Header   // the response headers, kept only for --extract headers
+	Header     http.Header   // the response headers, kept only for --extract headers and robots.txt
 	RetryAfter time.Duration // the server's Retry-After on a 429 or 503, uncapped
 	Quota      *Quota        // what the response's rate-limit fields said of the host's quota; nil when none
-	Sent       time.Time     // when the schedule let the current or last attempt go; zero when no limit applied
-	Robots     bool          // the record fetches its host's robots.txt for --robots; it is not written
-	Replayable bool          // the last attempt may be sent again: its method is idempotent (RFC 9110) or it has an Idempotency-Key
-
-	// The crawl's envelope (--follow); nil otherwise. See Task.
-	Task *Task
-
-	// From a queue (--in nats://…); empty for line input.
-	MsgID   string          // the input message's stream and sequence: the output's Nats-Msg-Id
-	Revoked func() bool     // from a queue: true once this worker has lost the lease of the message's partition (another may own it now); nil otherwise
-	Settle  func(done bool) // called once, by the sink (wire.Sink and its writer): true when the output record is durably taken (ack), false to hand the message back (nak)
 }
 
 // Quota is what a response's rate-limit fields say of its host's quota:
@@ -128,18 +140,39 @@ func (r *Record) Passes() bool {
 // than write it: it was canceled before it finished, so another worker is
 // to do it (its output would otherwise claim the message's Nats-Msg-Id).
 func (r *Record) Requeue() bool {
-	return r.Settle != nil && r.Err != nil && r.Err.Kind == KindCanceled
+	return r.Queued() && r.Err != nil && r.Err.Kind == KindCanceled
 }
 
-// ClearResult forgets the previous attempt's outcome before a new attempt.
-// Attempts and Elapsed add up over attempts and are kept.
-func (r *Record) ClearResult() {
-	r.FinalURL, r.Status, r.Proto, r.ContentType = "", 0, "", ""
-	r.ContentLength, r.Truncated, r.Err, r.Cache, r.Location = 0, false, nil, "", ""
-	r.RetryAfter, r.Quota = 0, nil
-	r.Body, r.Header, r.Page = nil, nil, nil
-	r.Timings, r.RemoteAddr, r.LocalAddr, r.TLS, r.Redirects = nil, "", "", nil, nil
+// Queued reports whether r came from a queue message that is to be settled.
+func (r *Record) Queued() bool { return r.Task != nil && r.Task.Settle != nil }
+
+// Settle settles r's queue message, if it has one: done when its output is
+// durably taken (ack), not done to hand it back (nak). Called once, by the
+// sink (wire.Sink and its writers).
+func (r *Record) Settle(done bool) {
+	if r.Queued() {
+		r.Task.Settle(done)
+	}
 }
+
+// Revoked reports whether r's queue message belongs to a partition whose
+// lease this worker has lost (another worker may own it, and its host, now).
+func (r *Record) Revoked() bool {
+	return r.Task != nil && r.Task.Revoked != nil && r.Task.Revoked()
+}
+
+// MsgID is r's queue message's stream and sequence, the output's
+// Nats-Msg-Id; "" for line input.
+func (r *Record) MsgID() string {
+	if r.Task == nil {
+		return ""
+	}
+	return r.Task.MsgID
+}
+
+// NewAttempt forgets the previous attempt's outcome before a new attempt.
+// Attempts and Elapsed add up over attempts and are kept.
+func (r *Record) NewAttempt() { r.Response = Response{} }
 
 // Page is what the extract stage found. A part that was not asked for, or
 // does not apply (the body is not HTML), is left at its zero value and is

@@ -80,9 +80,8 @@ func TestParseDoesNotKeepLine(t *testing.T) {
 
 func TestAppendLine(t *testing.T) {
 	full := &Record{
-		Seq: 3, URL: "http://a.test/", FinalURL: "http://a.test/b", Status: 200,
-		Proto: "HTTP/1.1", ContentType: "text/html", ContentLength: 12, Truncated: true,
-		Elapsed: 1500 * time.Microsecond, Attempts: 1, Input: []byte(`{"url":"http://a.test/","n":1}`),
+		Seq: 3, URL: "http://a.test/",
+		Elapsed: 1500 * time.Microsecond, Attempts: 1, Input: []byte(`{"url":"http://a.test/","n":1}`), Response: Response{FinalURL: "http://a.test/b", Status: 200, Proto: "HTTP/1.1", ContentType: "text/html", ContentLength: 12, Truncated: true},
 	}
 	failed := &Record{Seq: 4, URL: "bad\xffurl", Input: []byte("{\"url\":\"bad\xffurl\"}")}
 	failed.Fail(KindInvalidInput, "line is not valid UTF-8: %q", "\xff")
@@ -125,8 +124,7 @@ func TestAppendLineStrings(t *testing.T) {
 	enc := NewEncoder()
 	for _, v := range cases {
 		title := v
-		r := &Record{Seq: 1, URL: v, FinalURL: v, Status: 200, Proto: v, ContentType: v,
-			Page: &Page{Title: &title, Meta: map[string]string{v: v}, Fields: []Field{{Name: v, One: &title}}}}
+		r := &Record{Seq: 1, URL: v, Response: Response{FinalURL: v, Status: 200, Proto: v, ContentType: v, Page: &Page{Title: &title, Meta: map[string]string{v: v}, Fields: []Field{{Name: v, One: &title}}}}}
 		r.Fail(KindHTTP, "%s", v)
 		line := enc.AppendLine(r)
 		var got struct {
@@ -197,8 +195,7 @@ func FuzzParse(f *testing.F) {
 // An encoder with fields to drop writes the others, in their order, and seq.
 func TestAppendLineDrop(t *testing.T) {
 	title := "T"
-	r := &Record{Seq: 3, URL: "http://a.test/", FinalURL: "http://a.test/", Status: 200, Proto: "HTTP/1.1", Attempts: 1,
-		Page: &Page{Title: &title, JSON: []byte(`{"a":1}`)}, Input: []byte(`{"url":"http://a.test/"}`)}
+	r := &Record{Seq: 3, URL: "http://a.test/", Attempts: 1, Input: []byte(`{"url":"http://a.test/"}`), Response: Response{FinalURL: "http://a.test/", Status: 200, Proto: "HTTP/1.1", Page: &Page{Title: &title, JSON: []byte(`{"a":1}`)}}}
 	for _, tc := range []struct {
 		drop []string
 		want string

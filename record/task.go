@@ -17,21 +17,36 @@ const (
 // schedule, read by the discover stage, and never written.
 func (o Origin) Internal() bool { return o == OriginSitemapFile || o == OriginRobots }
 
-// Task is a crawl's envelope of a record (--follow): where the record came
-// from and what it may lead to. Only the frontier and the discover stage
-// read or write it; the fetch and extract stages never look at it. It is
-// nil for a run that does not crawl.
+// Task is a record's envelope: where the record came from and what it may
+// lead to. A crawl (--follow) gives every record one: its origin, depth and
+// lineage; only the frontier and the discover stage read or write those. A
+// queue (--in) gives one to every message: the Ack its sink settles. The
+// fetch and extract stages never look at it. It is nil for a line of input
+// without --follow.
 //
-// Depth and Parent are also written out (depth, parent): they say where in
-// the crawl the record was found.
+// Depth and Parent are also written out (depth, parent) for a crawl: they
+// say where in the crawl the record was found.
 type Task struct {
 	Origin Origin
 	Depth  int    // links followed from the seed: 0 for a seed; a redirect keeps its page's depth
 	Parent int64  // the seq of the record that first linked here; 0 for a seed
 	Hops   int    // redirects followed in a row to get here, for --max-redirects
-	Scope  *Scope // the seed's scope, shared by every task that descends from it
+	Scope  *Scope // the seed's scope, shared by every task that descends from it; nil when not crawling
 
 	Retried bool // it has gone into a retry's backoff: its level no longer waits for it
+
+	Ack
+}
+
+// Crawled reports whether t is a crawl's task (--follow).
+func (t *Task) Crawled() bool { return t != nil && t.Scope != nil }
+
+// Ack is a queue message's part of the envelope (--in nats://…); zero for
+// line input.
+type Ack struct {
+	MsgID   string          // the input message's stream and sequence: the output's Nats-Msg-Id
+	Revoked func() bool     // true once this worker has lost the lease of the message's partition (another may own it now)
+	Settle  func(done bool) // called once, by the sink: true when the output record is durably taken (ack), false to hand the message back (nak)
 }
 
 // Scope is what a seed lets its crawl reach: one of Key's kinds, decided

@@ -137,9 +137,7 @@ func (s *NATS) refuse(r *record.Record, err error) {
 		s.refusal = err
 	}
 	s.mu.Unlock()
-	if r.Settle != nil {
-		r.Settle(true) // redelivering it would fail the same way, forever
-	}
+	r.Settle(true) // redelivering it would fail the same way, forever
 }
 
 // send publishes p.msg asynchronously, trying again while the client
@@ -178,9 +176,7 @@ func (s *NATS) settle() {
 				if p.r.Err != nil {
 					s.errors.Add(1)
 				}
-				if p.r.Settle != nil {
-					p.r.Settle(true)
-				}
+				p.r.Settle(true)
 			case <-p.ack.Err():
 				if s.send(&p) == nil {
 					continue
@@ -194,7 +190,5 @@ func (s *NATS) settle() {
 
 func (s *NATS) giveUp(r *record.Record) {
 	s.lost.Add(1)
-	if r.Settle != nil {
-		r.Settle(false) // back to the queue: another worker publishes it
-	}
+	r.Settle(false) // back to the queue: another worker publishes it
 }

@@ -82,12 +82,10 @@ func (s *NDJSON) Flush(bool) {
 // drains: the output is gone, but upstream must still finish.
 func (s *NDJSON) Write(r *record.Record) {
 	if s.Err() != nil || !s.check(writeAll(s.w, s.enc.AppendLine(r))) {
-		if r.Settle != nil {
-			r.Settle(false)
-		}
+		r.Settle(false)
 		return
 	}
-	if r.Settle != nil {
+	if r.Queued() {
 		s.unsettled = append(s.unsettled, r)
 	}
 	s.n.Add(1)

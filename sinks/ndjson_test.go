@@ -134,14 +134,14 @@ func TestSinkPassThrough(t *testing.T) {
 	w := NewNDJSON(&out, NDJSONOptions{})
 	sink, wait := run(w)
 	var settled []bool
-	canceled := &record.Record{Seq: 3, URL: "http://a.test/c", Settle: func(done bool) { settled = append(settled, done) }}
+	canceled := &record.Record{Seq: 3, URL: "http://a.test/c", Task: &record.Task{Ack: record.Ack{Settle: func(done bool) { settled = append(settled, done) }}}}
 	canceled.Fail(record.KindCanceled, "stopped")
 	for _, r := range []*record.Record{
-		{Seq: 1, URL: "http://a.test/a", Status: 200},
+		{Seq: 1, URL: "http://a.test/a", Response: record.Response{Status: 200}},
 		{Seq: 2, URL: "http://a.test/a", Skip: "duplicate"},
 		canceled,
 		{Seq: 4, URL: "http://a.test/d", Skip: "resume"},
-		{Seq: 5, URL: "http://a.test/e", Status: 404},
+		{Seq: 5, URL: "http://a.test/e", Response: record.Response{Status: 404}},
 	} {
 		sink.In() <- r
 	}

@@ -141,15 +141,14 @@ func (w *Queue) hold(msg jetstream.Msg, p int, l *lease) *record.Record {
 	w.counts.setPending(p, int64(md.NumPending))
 	line := bytes.TrimSpace(msg.Data())
 	r := w.parser.Parse(int64(md.Sequence.Stream), line)
-	r.MsgID = natsq.MsgID(w.q.Stream, md.Sequence.Stream)
-	r.Revoked = l.revoked
+	r.Task = &record.Task{Ack: record.Ack{MsgID: natsq.MsgID(w.q.Stream, md.Sequence.Stream), Revoked: l.revoked}}
 	h := &held{msg: msg, l: l}
 	w.mu.Lock()
 	w.unsett[h] = struct{}{}
 	w.mu.Unlock()
 	l.inflight.Add(1)
 	var settled atomic.Bool
-	r.Settle = func(done bool) {
+	r.Task.Settle = func(done bool) {
 		if settled.CompareAndSwap(false, true) {
 			w.acks <- settlement{h, done} // never blocks: it has room for the window
 		}

@@ -57,9 +57,8 @@ func extractFile(t testing.TB, e *Extractor, name, contentType string) []byte {
 	h := http.Header{}
 	h.Set("Content-Type", contentType)
 	r := &record.Record{
-		Seq: 1, URL: "https://example.test/docs/page.html", FinalURL: "https://example.test/docs/page.html",
-		Status: 200, Proto: "HTTP/1.1", ContentType: contentType, ContentLength: int64(len(body)),
-		Attempts: 1, Body: body, Header: h,
+		Seq: 1, URL: "https://example.test/docs/page.html",
+		Attempts: 1, Response: record.Response{FinalURL: "https://example.test/docs/page.html", Status: 200, Proto: "HTTP/1.1", ContentType: contentType, ContentLength: int64(len(body)), Body: body, Header: h},
 	}
 	e.Extract(context.Background(), r)
 	if r.Body != nil || r.Header != nil {
@@ -185,7 +184,7 @@ func TestExtractBody(t *testing.T) {
 		{[]byte("caf\xe9"), `"body_base64":"Y2Fm6Q=="`},
 		{[]byte("a\x00b"), `"body_base64":"YQBi"`},
 	} {
-		r := &record.Record{Seq: 1, Status: 200, ContentType: "text/plain", Body: tc.body}
+		r := &record.Record{Seq: 1, Response: record.Response{Status: 200, ContentType: "text/plain", Body: tc.body}}
 		e.Extract(context.Background(), r)
 		if line := string(record.NewEncoder().AppendLine(r)); !strings.Contains(line, tc.want) {
 			t.Errorf("--body of %q: %s; want %s", tc.body, line, tc.want)
@@ -216,7 +215,7 @@ func TestExtractHostilePages(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := &record.Record{Status: 200, ContentType: "text/html", FinalURL: "http://a.test/", Body: []byte(tc.body)}
+			r := &record.Record{Response: record.Response{Status: 200, ContentType: "text/html", FinalURL: "http://a.test/", Body: []byte(tc.body)}}
 			e.Extract(context.Background(), r)
 			if r.Page == nil {
 				t.Fatal("no page")
@@ -255,7 +254,7 @@ func FuzzExtract(f *testing.F) {
 		Selects: []Select{mustSelect(f, "p=p", false), mustSelect(f, "a=a@href", true)}})
 	enc := record.NewEncoder()
 	f.Fuzz(func(t *testing.T, body []byte, contentType string) {
-		r := &record.Record{Status: 200, ContentType: contentType, FinalURL: "http://a.test/x/", Body: body, Header: http.Header{"X": {string(body)}}}
+		r := &record.Record{Response: record.Response{Status: 200, ContentType: contentType, FinalURL: "http://a.test/x/", Body: body, Header: http.Header{"X": {string(body)}}}}
 		e.Extract(context.Background(), r)
 		if line := enc.AppendLine(r); !utf8.Valid(line) || !json.Valid(line) {
 			t.Fatalf("Extract(%q, %q): invalid output %q", body, contentType, line)
@@ -273,7 +272,7 @@ func BenchmarkExtract(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(page)))
 		for b.Loop() {
-			r := &record.Record{Status: 200, ContentType: "text/html; charset=utf-8", FinalURL: "http://a.test/", Body: page}
+			r := &record.Record{Response: record.Response{Status: 200, ContentType: "text/html; charset=utf-8", FinalURL: "http://a.test/", Body: page}}
 			e.Extract(context.Background(), r)
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pages/s")

@@ -268,7 +268,7 @@ var credentialHeaders = []string{"Authorization", "Cookie", "Proxy-Authorization
 // keeps no body: a record that failed passes extraction (record.Passes),
 // and what it read is not output.
 func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
-	r.ClearResult()
+	r.NewAttempt()
 	sh := f.shape(r.Request)
 	var lk *cacheLookup
 	if f.cfg.Cache != nil && !r.Robots {

@@ -56,7 +56,7 @@ func FetchFlow(ctx context.Context, stop <-chan struct{}, f Doer, workers int, b
 		}
 		switch {
 		case r.Attempts == 0 && r.Passes():
-		case r.Revoked != nil && r.Revoked():
+		case r.Revoked():
 			// Another worker may own the partition, and the host, now:
 			// back to the queue, for whoever owns it, without a request.
 			r.Fail(record.KindCanceled, "not started: this worker lost the partition's lease")

@@ -77,7 +77,7 @@ func TestParseHashList(t *testing.T) {
 // unless --body asked for it.
 func TestExtractHashes(t *testing.T) {
 	e := NewExtractor(ExtractConfig{Hashes: []string{"sha256", "md5", "mmh3"}})
-	r := &record.Record{Seq: 1, URL: "http://a.test/", Status: 200, ContentType: "text/plain", Body: []byte("abc")}
+	r := &record.Record{Seq: 1, URL: "http://a.test/", Response: record.Response{Status: 200, ContentType: "text/plain", Body: []byte("abc")}}
 	e.Extract(context.Background(), r)
 	line := string(record.NewEncoder().AppendLine(r))
 	want := `"hash":{"sha256":"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad","md5":"900150983cd24fb0d6963f7d28e17f72","mmh3":`

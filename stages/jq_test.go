@@ -36,7 +36,7 @@ func jqPage(t *testing.T, cfg ExtractConfig, contentType, body string, specs ...
 		}
 		cfg.JQ = append(cfg.JQ, q)
 	}
-	r := &record.Record{Status: 200, ContentType: contentType, Body: []byte(body)}
+	r := &record.Record{Response: record.Response{Status: 200, ContentType: contentType, Body: []byte(body)}}
 	NewExtractor(cfg).Extract(t.Context(), r)
 	return r.Page
 }
@@ -134,7 +134,7 @@ func BenchmarkJQ(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
 			for b.Loop() {
-				r := &record.Record{Status: 200, ContentType: "application/json", Body: body}
+				r := &record.Record{Response: record.Response{Status: 200, ContentType: "application/json", Body: body}}
 				e.Extract(b.Context(), r)
 				if r.Page == nil || string(r.Page.JSON) != bc.want {
 					b.Fatalf("page %+v", r.Page)

@@ -108,7 +108,7 @@ func TestBackoff(t *testing.T) {
 		{1, 300 * time.Millisecond, 300 * time.Millisecond},
 	}
 	for _, tc := range tests {
-		r := &record.Record{Attempts: tc.attempts, RetryAfter: tc.retryAfter}
+		r := &record.Record{Attempts: tc.attempts, Response: record.Response{RetryAfter: tc.retryAfter}}
 		if got := p.backoff(r, highest); got != tc.want {
 			t.Errorf("backoff(attempts %d, Retry-After %v) = %v; want %v", tc.attempts, tc.retryAfter, got, tc.want)
 		}
@@ -131,11 +131,11 @@ func TestRetryable(t *testing.T) {
 		r      *record.Record
 		want   bool
 	}{
-		{"503", p, &record.Record{Attempts: 1, Status: 503, Replayable: true}, true},
-		{"429 second attempt", p, &record.Record{Attempts: 2, Status: 429, Replayable: true}, true},
-		{"503 out of retries", p, &record.Record{Attempts: 3, Status: 503, Replayable: true}, false},
-		{"500 not listed", p, &record.Record{Attempts: 1, Status: 500, Replayable: true}, false},
-		{"200", p, &record.Record{Attempts: 1, Status: 200, Replayable: true}, false},
+		{"503", p, &record.Record{Attempts: 1, Replayable: true, Response: record.Response{Status: 503}}, true},
+		{"429 second attempt", p, &record.Record{Attempts: 2, Replayable: true, Response: record.Response{Status: 429}}, true},
+		{"503 out of retries", p, &record.Record{Attempts: 3, Replayable: true, Response: record.Response{Status: 503}}, false},
+		{"500 not listed", p, &record.Record{Attempts: 1, Replayable: true, Response: record.Response{Status: 500}}, false},
+		{"200", p, &record.Record{Attempts: 1, Replayable: true, Response: record.Response{Status: 200}}, false},
 		{"timeout", p, failed(record.KindTimeout, 1), true},
 		{"connect", p, failed(record.KindConnect, 1), true},
 		{"reset", p, failed(record.KindReset, 1), true},
@@ -143,12 +143,12 @@ func TestRetryable(t *testing.T) {
 		{"tls", p, failed(record.KindTLS, 1), false},
 		{"invalid input", p, failed(record.KindInvalidInput, 0), false},
 		{"503 with fail-status", p, func() *record.Record {
-			r := &record.Record{Attempts: 1, Status: 503, Replayable: true}
+			r := &record.Record{Attempts: 1, Replayable: true, Response: record.Response{Status: 503}}
 			r.Fail(record.KindHTTP, "HTTP 503")
 			return r
 		}(), true},
-		{"not replayable (POST)", p, &record.Record{Attempts: 1, Status: 503}, false},
-		{"not replayable, --retry-unsafe", RetryPolicy{Retries: 2, Statuses: DefaultRetryStatuses, Unsafe: true}, &record.Record{Attempts: 1, Status: 503}, true},
+		{"not replayable (POST)", p, &record.Record{Attempts: 1, Response: record.Response{Status: 503}}, false},
+		{"not replayable, --retry-unsafe", RetryPolicy{Retries: 2, Statuses: DefaultRetryStatuses, Unsafe: true}, &record.Record{Attempts: 1, Response: record.Response{Status: 503}}, true},
 	}
 	for _, tc := range tests {
 		if got := tc.policy.retryable(tc.r); got != tc.want {

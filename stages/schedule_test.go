@@ -47,7 +47,7 @@ type fakeFetcher struct {
 }
 
 func (f *fakeFetcher) Fetch(_ context.Context, r *record.Record) {
-	r.ClearResult()
+	r.NewAttempt()
 	r.Attempts++
 	r.Replayable = true // a GET
 	f.l.mu.Lock()
@@ -436,7 +436,7 @@ func TestScheduleNoDeadlockSmallestWindow(t *testing.T) {
 		l := newLoop(t, lim, pol, 1, func(r *record.Record) { r.Fail(record.KindConnect, "refused") })
 		go func() {
 			l.feed("a.test", 1, 20)
-			l.sched.In() <- &record.Record{Seq: 21, URL: "nope", Err: &record.Error{Kind: record.KindInvalidInput}}
+			l.sched.In() <- &record.Record{Seq: 21, URL: "nope", Response: record.Response{Err: &record.Error{Kind: record.KindInvalidInput}}}
 			l.feed("b.test", 22, 20)
 			close(l.sched.In())
 		}()
@@ -572,8 +572,8 @@ func TestGiveBackKeepsOnlyRecordsToRetry(t *testing.T) {
 	}
 	// Never started: the reports wait in the backlog, as they do while the
 	// schedule goroutine is starved for CPU.
-	done := &record.Record{Seq: 1, Host: "a.test", Sent: time.Now(), Status: 200, Body: make([]byte, 1<<20)}
-	again := &record.Record{Seq: 2, Host: "a.test", Sent: time.Now(), Status: 503}
+	done := &record.Record{Seq: 1, Host: "a.test", Sent: time.Now(), Response: record.Response{Status: 200, Body: make([]byte, 1<<20)}}
+	again := &record.Record{Seq: 2, Host: "a.test", Sent: time.Now(), Response: record.Response{Status: 503}}
 	doneRef, againRef := weak.Make(done), weak.Make(again)
 	s.Done(done)
 	s.Again(again, time.Now())

@@ -22,7 +22,7 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func attempt(host string, status int, kind record.Kind, body int64, ttfb time.Duration) *record.Record {
-	r := &record.Record{Host: host, Status: status, ContentLength: body}
+	r := &record.Record{Host: host, Response: record.Response{Status: status, ContentLength: body}}
 	if kind != "" {
 		r.Err = &record.Error{Kind: kind}
 	}

@@ -187,8 +187,8 @@ func RecordMsg(subject string, drop ...string) func(*record.Record) (*nats.Msg, 
 	return func(r *record.Record) (*nats.Msg, error) {
 		msg := nats.NewMsg(subject)
 		msg.Data = bytes.Clone(bytes.TrimSuffix(enc.AppendLine(r), []byte("\n")))
-		if r.MsgID != "" {
-			msg.Header.Set(jetstream.MsgIDHeader, r.MsgID)
+		if id := r.MsgID(); id != "" {
+			msg.Header.Set(jetstream.MsgIDHeader, id)
 		}
 		return msg, nil
 	}

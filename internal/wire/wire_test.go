@@ -23,7 +23,7 @@ func TestMapPassThrough(t *testing.T) {
 	})
 	failed := &record.Record{Seq: 2}
 	failed.Fail(record.KindConnect, "refused")
-	httpErr := &record.Record{Seq: 3, Status: 404}
+	httpErr := &record.Record{Seq: 3, Response: record.Response{Status: 404}}
 	httpErr.Fail(record.KindHTTP, "HTTP 404")
 	in := []*record.Record{{Seq: 1}, failed, httpErr, {Seq: 4, Skip: "duplicate"}}
 	go func() {
@@ -78,7 +78,7 @@ func TestSinkLog(t *testing.T) {
 	var log strings.Builder
 	s := NewSink(&w)
 	s.LogTo(&log)
-	ok := &record.Record{Seq: 1, URL: "http://a.test/", Status: 200, Attempts: 1}
+	ok := &record.Record{Seq: 1, URL: "http://a.test/", Attempts: 1, Response: record.Response{Status: 200}}
 	bad := &record.Record{Seq: 2, URL: "x\x1b[2J"}
 	bad.Fail(record.KindInvalidInput, "nope")
 	go func() {
