@@ -32,6 +32,7 @@ type CrawlConfig struct {
 	WritePage        bool  // something else is extracted: the page is written
 	SpillDir         string
 	MemTasks         int    // pending tasks kept in memory before the rest go to disk; 0: DefaultMemTasks
+	MemSeen          int    // URLs the seen set keeps in memory before the rest go to disk; 0: DefaultMemSeen
 	State            string // --state DIR: the crawl's log, to go on after a kill; "" for none
 	Sitemaps         bool   // --sitemaps: each seed host's sitemaps, from its robots.txt or /sitemap.xml
 }
@@ -138,10 +139,13 @@ func NewFrontier(stop <-chan struct{}, cfg CrawlConfig, parse func(seq int64, li
 	if cfg.MemTasks <= 0 {
 		cfg.MemTasks = DefaultMemTasks
 	}
+	if cfg.MemSeen <= 0 {
+		cfg.MemSeen = DefaultMemSeen
+	}
 	f := &Frontier{
 		in: make(chan any), kick: make(chan struct{}, 1), stop: stop, cfg: cfg, parse: parse,
 		hostPages: map[string]int64{}, mapped: map[string]bool{}, scopeIndex: map[record.Scope]int{}, scopeIDs: map[*record.Scope]int{},
-		levels: levels{dir: cfg.SpillDir, mem: cfg.MemTasks},
+		levels: levels{dir: cfg.SpillDir, mem: cfg.MemTasks}, seen: newSeenSet(cfg.SpillDir, cfg.MemSeen),
 	}
 	if cfg.State != "" {
 		if err := f.resume(); err != nil {
@@ -331,6 +335,10 @@ func (f *Frontier) run() {
 	defer func() {
 		if err := f.levels.close(); err != nil {
 			f.fail(err)
+		}
+		f.seen.close()
+		if f.seen.err != nil {
+			f.fail(f.seen.err)
 		}
 	}()
 	in, stop := f.in, f.stop

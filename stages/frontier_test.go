@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,26 +13,65 @@ import (
 	"sluice/record"
 )
 
-// The seen set answers exactly: every URL new once, then seen, across its
-// growths.
+// The seen set answers exactly: every URL new once, then seen, across the
+// table's growths (memory only), and across runs on disk and their merges
+// (a bound of 1,000), and when the disk refuses (the set stays in memory).
 func TestSeenSet(t *testing.T) {
-	var s seenSet
 	const n = 200_000
-	for i := range n {
-		if !s.add(fmt.Sprintf("https://example.com/page/%d", i)) {
-			t.Fatalf("page %d: seen before it was added", i)
-		}
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name   string
+		set    seenSet
+		runs   int // at most
+		errors bool
+	}{
+		{"memory", newSeenSet("", 0), 0, false},
+		{"disk", newSeenSet(dir, 1000), 8, false}, // 200 runs of 1,000 merged: log₂(200)+1
+		{"no disk", newSeenSet(filepath.Join(t.TempDir(), "missing"), 1000), 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &tc.set
+			defer s.close()
+			url := func(i int) string { return fmt.Sprintf("https://example.com/page/%d", i) }
+			for i := range n {
+				if !s.add(url(i)) {
+					t.Fatalf("page %d: seen before it was added", i)
+				}
+				if i%7 == 0 && s.add(url(i/2)) { // an older one, from memory or a run
+					t.Fatalf("page %d: new again after page %d", i/2, i)
+				}
+			}
+			for i := range n {
+				if s.add(url(i)) {
+					t.Fatalf("page %d: new the second time", i)
+				}
+			}
+			if s.len() != n {
+				t.Errorf("len %d; want %d", s.len(), n)
+			}
+			if len(s.runs) > tc.runs {
+				t.Errorf("%d runs; want at most %d", len(s.runs), tc.runs)
+			}
+			if (s.err != nil) != tc.errors {
+				t.Errorf("err %v; want an error: %v", s.err, tc.errors)
+			}
+			inRuns := 0
+			for _, r := range s.runs {
+				inRuns += r.n
+				if per := float64(8*len(r.bloom)+16*len(r.first)) / float64(r.n); per > 1.4 {
+					t.Errorf("a run keeps %.2f bytes a URL in memory; want at most 1.4", per)
+				}
+			}
+			if inRuns+s.table.n != n {
+				t.Errorf("%d in runs and %d in the table; want %d in all", inRuns, s.table.n, n)
+			}
+			if per := float64(16*len(s.table.slots)) / float64(s.table.n); len(s.runs) == 0 && per > 28 {
+				t.Errorf("%.1f bytes a URL; want 18 to 28", per)
+			}
+		})
 	}
-	for i := range n {
-		if s.add(fmt.Sprintf("https://example.com/page/%d", i)) {
-			t.Fatalf("page %d: new the second time", i)
-		}
-	}
-	if s.len() != n {
-		t.Errorf("len %d; want %d", s.len(), n)
-	}
-	if per := float64(16*len(s.slots)) / n; per > 28 {
-		t.Errorf("%.1f bytes a URL; want 18 to 28", per)
+	if entries, _ := os.ReadDir(dir); len(entries) > 0 {
+		t.Errorf("left behind: %s", entries[0].Name()) // runs are unlinked once made
 	}
 }
 
