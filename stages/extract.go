@@ -192,6 +192,18 @@ func decode(body []byte, contentType string) ([]byte, string) {
 	return out, name
 }
 
+// The selectors the extract stage uses on every page, compiled once
+// (goquery's Find compiles its argument on each call).
+var (
+	selBase    = cascadia.MustCompile("base[href]")
+	selTitle   = cascadia.MustCompile("title")
+	selBody    = cascadia.MustCompile("body")
+	selLinks   = cascadia.MustCompile("a[href], area[href]")
+	selMeta    = cascadia.MustCompile("meta[content]")
+	selLinkRel = cascadia.MustCompile("link[rel][href]")
+	selLang    = cascadia.MustCompile("html[lang]")
+)
+
 func (e *Extractor) parse(r *record.Record, p *record.Page) {
 	body, name := decode(r.Body, r.ContentType)
 	p.Charset = name
@@ -201,11 +213,11 @@ func (e *Extractor) parse(r *record.Record, p *record.Page) {
 		return
 	}
 	doc := goquery.NewDocumentFromNode(root)
-	baseHref, _ := doc.Find("base[href]").First().Attr("href")
+	baseHref, _ := doc.FindMatcher(selBase).First().Attr("href")
 	base := record.NewLinkBase(r.FinalURL, baseHref)
 	if e.cfg.Title {
 		t := ""
-		if n := doc.Find("title").First(); n.Length() > 0 {
+		if n := doc.FindMatcher(selTitle).First(); n.Length() > 0 {
 			t = textOf(n.Get(0), e.cfg.TextMax, false)
 		}
 		p.Title = &t
@@ -218,7 +230,7 @@ func (e *Extractor) parse(r *record.Record, p *record.Page) {
 	}
 	if e.cfg.Text {
 		n := root
-		if b := doc.Find("body").First(); b.Length() > 0 {
+		if b := doc.FindMatcher(selBody).First(); b.Length() > 0 {
 			n = b.Get(0)
 		}
 		t := textOf(n, e.cfg.TextMax, true)
@@ -271,7 +283,7 @@ func links(doc *goquery.Document, base *record.LinkBase, page string, sameHost b
 	}
 	pageHost := hostKeyOf(page)
 	seen := map[string]bool{}
-	doc.Find("a[href], area[href]").Each(func(_ int, s *goquery.Selection) {
+	doc.FindMatcher(selLinks).Each(func(_ int, s *goquery.Selection) {
 		href, _ := s.Attr("href")
 		link, ok := base.Resolve(href)
 		if !ok || seen[link] {
@@ -304,7 +316,7 @@ func meta(doc *goquery.Document, base *record.LinkBase) map[string]string {
 			m[k] = fold(v)
 		}
 	}
-	doc.Find("meta[content]").Each(func(_ int, s *goquery.Selection) {
+	doc.FindMatcher(selMeta).Each(func(_ int, s *goquery.Selection) {
 		content, _ := s.Attr("content")
 		name := strings.ToLower(strings.TrimSpace(s.AttrOr("name", "")))
 		prop := strings.ToLower(strings.TrimSpace(s.AttrOr("property", "")))
@@ -315,7 +327,7 @@ func meta(doc *goquery.Document, base *record.LinkBase) map[string]string {
 			set(prop, content)
 		}
 	})
-	doc.Find("link[rel][href]").EachWithBreak(func(_ int, s *goquery.Selection) bool {
+	doc.FindMatcher(selLinkRel).EachWithBreak(func(_ int, s *goquery.Selection) bool {
 		for _, rel := range strings.Fields(strings.ToLower(s.AttrOr("rel", ""))) {
 			if rel == "canonical" {
 				if base == nil {
@@ -329,7 +341,7 @@ func meta(doc *goquery.Document, base *record.LinkBase) map[string]string {
 		}
 		return true
 	})
-	if lang, ok := doc.Find("html[lang]").First().Attr("lang"); ok && strings.TrimSpace(lang) != "" {
+	if lang, ok := doc.FindMatcher(selLang).First().Attr("lang"); ok && strings.TrimSpace(lang) != "" {
 		set("lang", lang)
 	}
 	return m
