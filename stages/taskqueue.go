@@ -247,8 +247,11 @@ func (l *levels) push(p pending) error {
 // pop releases the next task, when its level may go.
 func (l *levels) pop() (pending, bool, error) {
 	for d, q := range l.queues {
-		if q.len() == 0 && l.out[d] == 0 && l.retrying == 0 {
-			q.shrink() // a level done with: its buffers go, not kept a whole crawl long
+		if q.len() == 0 && l.out[d] == 0 {
+			// A level done with (a retrying task's links may still come to
+			// the next, which makes new buffers): its buffers go, not kept
+			// a whole crawl long.
+			q.shrink()
 		}
 		if q.len() > 0 {
 			p, ok, err := q.pop()
