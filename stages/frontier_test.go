@@ -222,6 +222,12 @@ func TestLevels(t *testing.T) {
 	if n := l.outstanding(); n != 1 {
 		t.Errorf("outstanding %d; want 1 (the retry)", n)
 	}
+	pop() // levels 0 and 1 are done with, a retry or not: their buffers go
+	for d, q := range l.queues {
+		if c := cap(q.head.items) + cap(q.tail.items); c > 0 {
+			t.Errorf("level %d keeps room for %d tasks while a retry is out; want none", d, c)
+		}
+	}
 	l.done(0, true)
 	if n := l.outstanding(); n != 0 || l.pending() != 0 {
 		t.Errorf("outstanding %d, pending %d; want none", n, l.pending())

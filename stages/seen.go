@@ -47,8 +47,8 @@ type seenSet struct {
 }
 
 // DefaultMemSeen is how many URLs the seen set holds in memory before the
-// rest go to disk: 262,144, about 6 MiB.
-const DefaultMemSeen = 1 << 18
+// rest go to disk: 131,072, about 3 MiB.
+const DefaultMemSeen = 1 << 17
 
 func newSeenSet(dir string, memMax int) seenSet { return seenSet{dir: dir, memMax: memMax} }
 
