@@ -302,34 +302,31 @@ func (t *fpTable) insert(x fp) bool {
 }
 
 func (t *fpTable) put(x fp) bool {
-	n := uint64(len(t.slots))
-	i, _ := bits.Mul64(x[0], n)
-	for {
-		switch t.slots[i] {
-		case x:
-			return false
-		case fp{}:
-			t.slots[i] = x
-			return true
-		}
-		if i++; i == n {
-			i = 0
-		}
+	i, found := t.slot(x)
+	if !found {
+		t.slots[i] = x
 	}
+	return !found
 }
 
 func (t *fpTable) has(x fp) bool {
-	n := uint64(len(t.slots))
-	if n == 0 {
+	if len(t.slots) == 0 {
 		return false
 	}
-	i, _ := bits.Mul64(x[0], n)
+	_, found := t.slot(x)
+	return found
+}
+
+// slot is where x is (found), or the empty slot where it would go.
+func (t *fpTable) slot(x fp) (i uint64, found bool) {
+	n := uint64(len(t.slots))
+	i, _ = bits.Mul64(x[0], n)
 	for {
 		switch t.slots[i] {
 		case x:
-			return true
+			return i, true
 		case fp{}:
-			return false
+			return i, false
 		}
 		if i++; i == n {
 			i = 0
