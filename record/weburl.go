@@ -226,12 +226,9 @@ func plainHost(h string) bool {
 }
 
 func plainIPv4(h string) bool {
-	parts := strings.Split(h, ".")
-	if len(parts) != 4 {
-		return false
-	}
-	for _, p := range parts {
-		if p == "" || len(p) > 3 || len(p) > 1 && p[0] == '0' {
+	for k := range 4 {
+		p, rest, found := strings.Cut(h, ".")
+		if found == (k == 3) || p == "" || len(p) > 3 || len(p) > 1 && p[0] == '0' {
 			return false
 		}
 		n := 0
@@ -244,6 +241,7 @@ func plainIPv4(h string) bool {
 		if n > 255 {
 			return false
 		}
+		h = rest
 	}
 	return true
 }

@@ -3,6 +3,7 @@ package stages
 import (
 	"context"
 	"net/url"
+	"strings"
 
 	"sluice/record"
 )
@@ -60,12 +61,12 @@ func (d *Discoverer) Discover(_ context.Context, r *record.Record) {
 // check reads link, an absolute http(s) URL as record.LinkBase writes it,
 // against t's scope and the patterns.
 func (d *Discoverer) check(t *record.Task, link string) (Found, bool) {
-	u, err := url.Parse(link)
-	if err != nil || u.Host == "" {
+	scheme, hostport, ok := linkHost(link)
+	if !ok {
 		d.f.Count(NotScope) // not a URL the fetch stage could send
 		return Found{}, false
 	}
-	if !inScope(t.Scope, link, u) {
+	if !inScope(t.Scope, link, scheme, hostport) {
 		d.f.Count(NotScope)
 		return Found{}, false
 	}
@@ -73,7 +74,37 @@ func (d *Discoverer) check(t *record.Task, link string) (Found, bool) {
 		d.f.Count(NotExcluded)
 		return Found{}, false
 	}
-	return Found{URL: link, Host: record.HostKey(u.Scheme, u.Host), Scope: t.Scope}, true
+	return Found{URL: link, Host: record.HostKey(scheme, hostport), Scope: t.Scope}, true
+}
+
+// linkHost is link's scheme and host with its port (url.URL's Host);
+// false when it has no host.
+func linkHost(link string) (scheme, hostport string, ok bool) {
+	if scheme, hostport, ok = splitLink(link); ok {
+		return scheme, hostport, true
+	}
+	u, err := url.Parse(link)
+	if err != nil || u.Host == "" {
+		return "", "", false
+	}
+	return u.Scheme, u.Host, true
+}
+
+// splitLink takes the scheme and host (with its port) from a link as the
+// WHATWG serializer writes it, when that is plain: no userinfo and no IPv6
+// literal (url.Parse reads those). It saves a url.Parse per link.
+func splitLink(link string) (scheme, hostport string, ok bool) {
+	scheme, rest, ok := strings.Cut(link, "://")
+	if !ok || scheme != "http" && scheme != "https" {
+		return "", "", false
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	if rest == "" || strings.ContainsAny(rest, "@[") {
+		return "", "", false
+	}
+	return scheme, rest, true
 }
 
 // included applies --include (one must match, when any is given) and

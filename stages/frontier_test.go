@@ -155,11 +155,17 @@ func TestScope(t *testing.T) {
 			[]string{"https://example.com/x", "http://example.com:80/y"},
 			[]string{"http://www.example.com/", "http://example.com:8080/", "http://example.org/"}},
 		{ScopeHost, "http://127.0.0.1:8080/",
-			[]string{"https://127.0.0.1:8080/z"},
+			[]string{"https://127.0.0.1:8080/z", "http://user:pw@127.0.0.1:8080/", "http://127.0.0.1:8080?q", "http://127.0.0.1:8080#f"},
 			[]string{"http://127.0.0.1/", "http://127.0.0.2:8080/"}},
 		{ScopeDomain, "https://www.example.co.uk/",
 			[]string{"http://example.co.uk/", "https://a.b.example.co.uk:8443/"},
 			[]string{"https://evilexample.co.uk/", "https://co.uk/", "https://example.com/"}},
+		{ScopeHost, "http://[::1]:8080/",
+			[]string{"http://[::1]:8080/a", "http://u@[::1]:8080/"},
+			[]string{"http://[::1]/", "http://[::2]:8080/", "http://127.0.0.1:8080/"}},
+		{ScopeDomain, "http://[::1]:8080/",
+			[]string{"http://[::1]/a", "https://[::1]:9/"},
+			[]string{"http://[::2]/"}},
 		{ScopeDomain, "http://blog.example.com/",
 			[]string{"http://example.com/", "http://shop.example.com/"},
 			[]string{"http://evilexample.com/", "http://example.com.evil.net/"}},
@@ -175,12 +181,12 @@ func TestScope(t *testing.T) {
 		href, _ := record.NewLinkBase(tc.seed, "").Resolve(tc.seed)
 		s := scopeOf(tc.kind, href, seed)
 		for _, link := range tc.in {
-			if u, _ := url.Parse(link); !inScope(&s, link, u) {
+			if scheme, host, _ := linkHost(link); !inScope(&s, link, scheme, host) {
 				t.Errorf("%s scope of %s (%+v): %s is out; want in", tc.kind, tc.seed, s, link)
 			}
 		}
 		for _, link := range tc.out {
-			if u, _ := url.Parse(link); inScope(&s, link, u) {
+			if scheme, host, _ := linkHost(link); inScope(&s, link, scheme, host) {
 				t.Errorf("%s scope of %s (%+v): %s is in; want out", tc.kind, tc.seed, s, link)
 			}
 		}

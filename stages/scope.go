@@ -69,16 +69,22 @@ func registrable(host string) string {
 
 // inScope reports whether link, an absolute http(s) URL as
 // record.LinkBase serializes it and u parsed, is within s.
-func inScope(s *record.Scope, link string, u *url.URL) bool {
+func inScope(s *record.Scope, link, scheme, hostport string) bool {
 	switch s.Kind {
 	case ScopeHost:
-		return record.HostKey(u.Scheme, u.Host) == s.Key
+		return record.HostKey(scheme, hostport) == s.Key
 	case ScopeDomain:
-		h := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+		h := strings.ToLower(strings.TrimSuffix(hostname(hostport), "."))
 		// On a label boundary: evilexample.com is not within example.com.
 		return h == s.Key || strings.HasSuffix(h, "."+s.Key)
 	case ScopePrefix:
 		return strings.HasPrefix(link, s.Key)
 	}
 	return true
+}
+
+// hostname is hostport without its port, and an IPv6 literal without its
+// brackets, as url.URL.Hostname gives it.
+func hostname(hostport string) string {
+	return (&url.URL{Host: hostport}).Hostname()
 }
