@@ -43,7 +43,8 @@ func withPath(s string) string {
 // LinkBase resolves the links of one page. A page whose URL (and <base
 // href>) is plain (isPlain) is parsed by the standard's parser only when a
 // link needs it: most links on most pages take a fast way (an absolute
-// plain URL, a plain root-relative or path-relative one), which
+// plain URL, a plain root-relative or path-relative one, the latter perhaps
+// after "../" segments), which
 // FuzzPlainURL checks against the parser.
 type LinkBase struct {
 	base   *wurl.Url // nil until parsed, for a plain one
@@ -131,6 +132,14 @@ func (b *LinkBase) Resolve(href string) (string, bool) {
 		if end, ok := plainRelative(href); ok {
 			return b.dir() + href[:end], true
 		}
+		if up, rest, ok := leadingDots(href); ok {
+			if rest == len(href) || href[rest] == '#' {
+				return b.up(up), true
+			}
+			if end, ok := plainRelative(href[rest:]); ok {
+				return b.up(up) + href[rest:rest+end], true
+			}
+		}
 	}
 	base := b.parsed()
 	special := base.Scheme() == "http" || base.Scheme() == "https"
@@ -153,6 +162,34 @@ func (b *LinkBase) dir() string {
 		path = path[:i]
 	}
 	return path[:strings.LastIndexByte(path, '/')+1]
+}
+
+// up is dir with n more segments taken off its path, never past the root
+// (the standard's ".." on a path of fewer segments stays at "/").
+func (b *LinkBase) up(n int) string {
+	dir := b.dir()
+	root := len(b.origin)
+	for ; n > 0 && len(dir) > root+1; n-- {
+		dir = dir[:strings.LastIndexByte(dir[:len(dir)-1], '/')+1]
+	}
+	return dir
+}
+
+// leadingDots counts the "../" segments at the start of a path-relative
+// link, passing over "./" ones, and says where the rest starts; false
+// when there is none of either. Only these exact forms are taken: "..",
+// "." at the end, "%2e" and "\\" are left to the parser.
+func leadingDots(href string) (up, rest int, ok bool) {
+	for {
+		switch {
+		case strings.HasPrefix(href[rest:], "../"):
+			up, rest = up+1, rest+3
+		case strings.HasPrefix(href[rest:], "./"):
+			rest += 2
+		default:
+			return up, rest, rest > 0
+		}
+	}
 }
 
 // plainRoot: a root-relative link of plain characters, and where its

@@ -113,7 +113,8 @@ func FuzzPlainURL(f *testing.F) {
 		"http://a.b.c.d.e/%41", "/root/path?q=1", "http://1.2.3.4/", "http://0x7f.1/", "http://a.test:80/", "http://a.test/./x"} {
 		f.Add(s)
 	}
-	for _, s := range []string{"page2", "a/b?q=1#f", "a/../b", ".x", "x:y", "?q", "a b", "a%2e", "x/./y"} {
+	for _, s := range []string{"page2", "a/b?q=1#f", "a/../b", ".x", "x:y", "?q", "a b", "a%2e", "x/./y",
+		"../x", "../../../../y?q#f", "./a", "../", "..", "./../a/b", "../#f", ".././x", "..%2fx", "../.x", ".../x"} {
 		f.Add(s)
 	}
 	base := NewLinkBase("https://base.test:8443/dir/page", "")
@@ -133,7 +134,8 @@ func FuzzPlainURL(f *testing.F) {
 		}
 		_, root := plainRoot(s)
 		_, relative := plainRelative(s)
-		if root || relative {
+		_, _, dotted := leadingDots(s)
+		if root || relative || dotted {
 			for _, b := range []*LinkBase{base, withBase, withQuery} {
 				got, _ := b.Resolve(s)
 				u, err := b.parsed().Parse(s)

@@ -207,6 +207,16 @@ var (
 func (e *Extractor) parse(r *record.Record, p *record.Page) {
 	body, name := decode(r.Body, r.ContentType)
 	p.Charset = name
+	if e.cfg.Links && !e.cfg.Title && !e.cfg.Meta && !e.cfg.Text && len(e.cfg.Selects) == 0 {
+		if hrefs, baseHref, ok := scanLinks(body); ok { // links alone (as --follow wants them): no tree
+			l := newLinkList(record.NewLinkBase(r.FinalURL, baseHref), r.FinalURL, e.cfg.LinksSameHost)
+			for _, h := range hrefs {
+				l.add(h)
+			}
+			p.Links, p.HasLinks = l.out, true
+			return
+		}
+	}
 	root, err := html.Parse(bytes.NewReader(body))
 	if err != nil { // x/net/html refuses elements nested more than 512 deep
 		p.Error = err.Error()
@@ -277,25 +287,47 @@ func (e *Extractor) selectField(doc *goquery.Document, s Select) record.Field {
 // WHATWG URL Standard: record.LinkBase), without fragments, once each as
 // written, in page order. A link the standard rejects is left out.
 func links(doc *goquery.Document, base *record.LinkBase, page string, sameHost bool) []string {
-	out := []string{}
-	if base == nil {
-		return out
-	}
-	pageHost := hostKeyOf(page)
-	seen := map[string]bool{}
+	l := newLinkList(base, page, sameHost)
 	doc.FindMatcher(selLinks).Each(func(_ int, s *goquery.Selection) {
 		href, _ := s.Attr("href")
-		link, ok := base.Resolve(href)
-		if !ok || seen[link] {
-			return // mailto:, javascript:, tel:, data:, what the standard rejects, and repeats
-		}
-		if sameHost && hostKeyOf(link) != pageHost {
-			return
-		}
-		seen[link] = true
-		out = append(out, link)
+		l.add(href)
 	})
-	return out
+	return l.out
+}
+
+// linkList gathers a page's links for links and for scanLinks' hrefs.
+type linkList struct {
+	base     *record.LinkBase
+	sameHost bool
+	pageHost string
+	seen     map[string]bool
+	out      []string
+}
+
+func newLinkList(base *record.LinkBase, page string, sameHost bool) *linkList {
+	l := &linkList{base: base, sameHost: sameHost, out: []string{}}
+	if sameHost {
+		l.pageHost = hostKeyOf(page)
+	}
+	return l
+}
+
+func (l *linkList) add(href string) {
+	if l.base == nil {
+		return
+	}
+	link, ok := l.base.Resolve(href)
+	if !ok || l.seen[link] {
+		return // mailto:, javascript:, tel:, data:, what the standard rejects, and repeats
+	}
+	if l.sameHost && hostKeyOf(link) != l.pageHost {
+		return
+	}
+	if l.seen == nil {
+		l.seen = map[string]bool{}
+	}
+	l.seen[link] = true
+	l.out = append(l.out, link)
 }
 
 // hostKeyOf is the politeness key of an absolute URL, "" when it has none.
