@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -12,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 
@@ -38,12 +41,21 @@ type crawlRecord struct {
 type graphSite struct {
 	port    string
 	resolve []string
+	robots  *atomic.Int64 // robots.txt requests, any host
 }
 
 func newGraphSite(t *testing.T) graphSite {
-	srv := newSite(t)
+	g := graphSite{robots: new(atomic.Int64)}
+	handler := site.Handler()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/robots.txt" {
+			g.robots.Add(1)
+		}
+		handler.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
 	u, _ := url.Parse(srv.URL)
-	g := graphSite{port: u.Port()}
+	g.port = u.Port()
 	for _, name := range []string{"a.test", "www.a.test", "evil-a.test"} {
 		g.resolve = append(g.resolve, "--resolve", name+":"+g.port+":127.0.0.1")
 	}
@@ -488,6 +500,9 @@ func TestCrawlSitemaps(t *testing.T) {
 	readJSON(t, statsFile, &stats)
 	if n := stats.Records.Skipped["sitemap"]; n != 4 {
 		t.Errorf("%d sitemap files read; want 4 (robots.txt, the index, its two sitemaps)", n)
+	}
+	if n := g.robots.Load(); n != 1 {
+		t.Errorf("robots.txt asked for %d times; want once, for --robots and --sitemaps both", n)
 	}
 }
 

@@ -77,3 +77,43 @@ func TestRobotsPartlyParsed(t *testing.T) {
 		}
 	}
 }
+
+// TestRobotsRedirected: a robots.txt behind redirects is read where they
+// lead, up to five of them (RFC 9309, 2.3.1.2), also with --max-redirects 0
+// and with --follow, which follow none for pages; past five the file is
+// taken as unavailable, which allows everything.
+func TestRobotsRedirected(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		hops   int
+		args   []string
+		denied bool
+	}{
+		{"one hop, --max-redirects 0", 1, []string{"--max-redirects", "0"}, true},
+		{"five hops, --follow", 5, []string{"--follow", "--depth", "1"}, true},
+		{"six hops", 6, nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHost(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+				var n int
+				switch _, err := fmt.Sscanf(r.URL.Path, "/robots/%d", &n); {
+				case r.URL.Path == "/robots.txt":
+					http.Redirect(w, r, "/robots/1", http.StatusMovedPermanently)
+				case err == nil && n < tc.hops:
+					http.Redirect(w, r, fmt.Sprintf("/robots/%d", n+1), http.StatusFound)
+				case err == nil:
+					fmt.Fprint(w, "User-agent: *\nDisallow: /private\n")
+				default:
+					w.Header().Set("Content-Type", "text/html")
+					fmt.Fprint(w, `<a href="/private/x">x</a>`)
+				}
+			})
+			recs, _ := runOK(t, h.URL+"/private/y\n", append([]string{"--robots", "--ordered"}, tc.args...)...)
+			for _, r := range recs {
+				if denied := r.kind() == "robots"; denied != tc.denied || (denied && r.Attempts != 0) {
+					t.Errorf("%s: kind %q, %d attempts; want denied %v", r.URL, r.kind(), r.Attempts, tc.denied)
+				}
+			}
+		})
+	}
+}

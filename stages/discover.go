@@ -15,12 +15,16 @@ import (
 // keeps no state of its own: what was seen, and the page limits, are the
 // frontier's. Safe for concurrent use.
 type Discoverer struct {
-	cfg CrawlConfig
-	f   *Frontier
+	cfg    CrawlConfig
+	f      *Frontier
+	robots *Robots // --robots: robots.txt's Sitemap lines come from its cache; nil without
 }
 
-// NewDiscoverer returns the stage that offers to f.
-func NewDiscoverer(cfg CrawlConfig, f *Frontier) *Discoverer { return &Discoverer{cfg: cfg, f: f} }
+// NewDiscoverer returns the stage that offers to f; robots is --robots'
+// cache, or nil.
+func NewDiscoverer(cfg CrawlConfig, f *Frontier, robots *Robots) *Discoverer {
+	return &Discoverer{cfg: cfg, f: f, robots: robots}
+}
 
 // Discover offers what r leads to. A record without a task envelope (it
 // was not crawlable: invalid, skipped) leads nowhere.

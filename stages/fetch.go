@@ -236,13 +236,26 @@ type redirectError struct{ msg string }
 
 func (e *redirectError) Error() string { return e.msg }
 
+// RobotsMaxRedirects is how many redirects a --robots request for
+// robots.txt follows, whatever --max-redirects says of pages (and with
+// --follow, which follows none itself): RFC 9309, 2.3.1.2, asks for at
+// least five.
+const RobotsMaxRedirects = 5
+
+// robotsKey marks the context of a robots.txt request.
+type robotsKey struct{}
+
 func (f *Fetcher) checkRedirect(req *http.Request, via []*http.Request) error {
-	if f.cfg.MaxRedirects == 0 {
+	limit := f.cfg.MaxRedirects
+	if req.Context().Value(robotsKey{}) != nil {
+		limit = RobotsMaxRedirects
+	}
+	if limit == 0 {
 		return http.ErrUseLastResponse
 	}
 	traceOf(req).hop(req.Response)
-	if len(via) > f.cfg.MaxRedirects {
-		return &redirectError{fmt.Sprintf("stopped after %d redirects", f.cfg.MaxRedirects)}
+	if len(via) > limit {
+		return &redirectError{fmt.Sprintf("stopped after %d redirects", limit)}
 	}
 	if s := req.URL.Scheme; s != "http" && s != "https" {
 		return &redirectError{fmt.Sprintf("redirect to unsupported scheme %q", s)}
@@ -290,6 +303,9 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 
 	actx, cancel := context.WithTimeout(ctx, f.timeout(r))
 	defer cancel()
+	if r.Robots {
+		actx = context.WithValue(actx, robotsKey{}, true)
+	}
 	var at *attemptTrace
 	if f.tracing() {
 		actx, at = f.startTrace(actx, start)

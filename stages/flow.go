@@ -50,6 +50,15 @@ func FetchFlow(ctx context.Context, stop <-chan struct{}, f Doer, workers int, b
 			fetchRobots(ctx, stop, f, back, p, obs, robots, r)
 			return false
 		}
+		if robots != nil && r.Task != nil && r.Task.Origin == record.OriginRobots {
+			// --sitemaps with --robots: the schedule fetched this host's
+			// robots.txt before anything of the host went; the discover
+			// stage reads its Sitemap lines from the cache, not a second copy.
+			if back != nil {
+				back.Done(r)
+			}
+			return true
+		}
 		allowed, why := true, ""
 		if robots != nil && r.Attempts == 0 && !r.Passes() {
 			allowed, why = robots.Allowed(r)

@@ -29,6 +29,7 @@ type Robots struct {
 
 type robotsEntry struct {
 	rules    robotstxt.Rules // for the agent; the zero Rules allow everything
+	sitemaps []string        // its Sitemap lines, for --sitemaps
 	disallow bool            // robots.txt could not be read: nothing may be fetched
 	why      string          // for disallow
 	expires  time.Time
@@ -69,18 +70,23 @@ func (rb *Robots) Request(r *record.Record) *record.Record {
 }
 
 // Store reads a fetched robots.txt record: a 2xx body is parsed, any other
-// 4xx allows everything, and a 5xx, a 429 or no answer at all disallows
-// everything until robotsRetry has passed (RFC 9309, 2.3.1).
+// 4xx, or more redirects than RobotsMaxRedirects, allows everything, and a
+// 5xx, a 429 or no answer at all disallows everything until robotsRetry
+// has passed (RFC 9309, 2.3.1).
 func (rb *Robots) Store(r *record.Record) {
 	now := rb.now()
 	e := &robotsEntry{expires: now.Add(freshness(r.Header))}
 	switch {
+	case r.Err != nil && r.Err.Kind == record.KindRedirects:
+		// More than RobotsMaxRedirects: RFC 9309 lets a crawler take the
+		// file as unavailable, as a 4xx, which allows everything.
 	case r.Err != nil && r.Status == 0:
 		e.disallow, e.why, e.expires = true, fmt.Sprintf("could not be read (%s)", r.Err.Kind), now.Add(robotsRetry)
 	case r.Status >= 500 || r.Status == http.StatusTooManyRequests:
 		e.disallow, e.why, e.expires = true, fmt.Sprintf("could not be read (HTTP %d)", r.Status), now.Add(robotsRetry)
 	case r.Status >= 200 && r.Status < 300:
-		e.rules = robotstxt.Parse(r.Body).For(rb.agent)
+		file := robotstxt.Parse(r.Body)
+		e.rules, e.sitemaps = file.For(rb.agent), file.Sitemaps
 	}
 	rb.mu.Lock()
 	defer rb.mu.Unlock()
@@ -101,6 +107,18 @@ func freshness(h http.Header) time.Duration {
 		}
 	}
 	return robotsMaxAge
+}
+
+// Sitemaps returns the Sitemap lines of host's robots.txt, and whether the
+// file is at hand (read, or found missing or unreadable: no lines).
+func (rb *Robots) Sitemaps(host string) ([]string, bool) {
+	rb.mu.Lock()
+	defer rb.mu.Unlock()
+	e := rb.hosts[host]
+	if e == nil {
+		return nil, false
+	}
+	return e.sitemaps, true
 }
 
 // Allowed reports whether r may be fetched, and why not; a host whose

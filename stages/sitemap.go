@@ -17,7 +17,8 @@ const (
 	SitemapMaxBytes = 50 << 20 // uncompressed
 )
 
-// sitemap reads an internal task's body (--sitemaps): a robots.txt leads to
+// sitemap reads an internal task's body (--sitemaps): a robots.txt (with
+// --robots, the copy the schedule fetched for the host) leads to
 // the sitemaps its Sitemap lines name, or to /sitemap.xml when it names
 // none; a sitemap index to its sitemaps; a sitemap to its URLs, which are
 // pages of depth 1 within the seed's scope. Gzip is recognised by its magic
@@ -25,7 +26,11 @@ const (
 // protocol's caps is not read.
 func (d *Discoverer) sitemap(r *record.Record) []Found {
 	t := r.Task
-	base := record.NewLinkBase(r.FinalURL, "")
+	page := r.FinalURL
+	if page == "" { // robots.txt read from --robots' cache, not fetched
+		page = r.URL
+	}
+	base := record.NewLinkBase(page, "")
 	if base == nil {
 		return nil
 	}
@@ -40,7 +45,10 @@ func (d *Discoverer) sitemap(r *record.Record) []Found {
 		file(r.Location)
 	case t.Origin == record.OriginRobots:
 		var names []string
-		if r.Status == 200 {
+		switch {
+		case d.robots != nil: // not fetched: the schedule's copy (FetchFlow)
+			names, _ = d.robots.Sitemaps(r.Host)
+		case r.Status == 200:
 			names = robotstxt.Parse(r.Body).Sitemaps
 		}
 		if len(names) == 0 {

@@ -63,7 +63,7 @@ func (r *run) flow(stderr io.Writer) {
 		ex := stages.NewExtractor(r.cfg.Extract)
 		extract := ex.Extract
 		if r.frontier != nil { // the page's links are offered to the frontier before the page goes on
-			d := stages.NewDiscoverer(r.cfg.Crawl, r.frontier)
+			d := stages.NewDiscoverer(r.cfg.Crawl, r.frontier, r.cfg.Limits.Robots)
 			extract = func(ctx context.Context, rec *record.Record) {
 				if rec.Task != nil && rec.Task.Origin.Internal() { // a sitemap: read by discover, never written
 					d.Discover(ctx, rec)
