@@ -377,11 +377,23 @@ func TestCrawlFlags(t *testing.T) {
 // in both only for records in flight at the kill, under the same seq; a
 // third run finds nothing left to do.
 func TestCrawlResumeAfterKill(t *testing.T) {
+	for _, ordered := range []bool{false, true} {
+		t.Run(fmt.Sprintf("ordered=%v", ordered), func(t *testing.T) { testCrawlResumeAfterKill(t, ordered) })
+	}
+}
+
+// testCrawlResumeAfterKill is TestCrawlResumeAfterKill, with --ordered or
+// without: ordered, each run writes its seqs rising, and the second takes
+// up past the seqs the first wrote.
+func testCrawlResumeAfterKill(t *testing.T, ordered bool) {
 	g := newGraphSite(t)
 	const size = 3000
 	seed := g.origin("a.test") + fmt.Sprintf("/g/%d/1", size)
 	state := filepath.Join(t.TempDir(), "crawl.d")
 	args := append([]string{"--follow", "--depth", "20", "-c", "4", "--window", "32", "--state", state, "--retry-base", "1ms", "--retry-max", "2ms"}, g.resolve...)
+	if ordered {
+		args = append(args, "--ordered")
+	}
 
 	first := startSluice(t, args...)
 	if _, err := io.WriteString(first.stdin, seed+"\n"); err != nil {
@@ -403,12 +415,17 @@ func TestCrawlResumeAfterKill(t *testing.T) {
 	}
 	seqs := map[string]int64{}
 	dups := 0
-	for _, out := range []string{out1, stdout} {
+	for run, out := range []string{out1, stdout} {
+		last := int64(0)
 		for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
 			var r crawlRecord
 			if err := json.Unmarshal([]byte(line), &r); err != nil {
 				t.Fatalf("%v: %q", err, line)
 			}
+			if ordered && r.Seq <= last {
+				t.Errorf("run %d: seq %d after %d; want them rising with --ordered", run+1, r.Seq, last)
+			}
+			last = r.Seq
 			if seq, again := seqs[r.URL]; again {
 				dups++
 				if seq != r.Seq {
@@ -433,6 +450,12 @@ func TestCrawlResumeAfterKill(t *testing.T) {
 	}
 	if len(bySeq) != len(seqs) {
 		t.Errorf("%d seqs for %d URLs; want one each", len(bySeq), len(seqs))
+	}
+	for seq := int64(1); seq <= int64(len(want)); seq++ {
+		if !bySeq[seq] {
+			t.Errorf("seq %d in neither run; want 1 to %d", seq, len(want))
+			break
+		}
 	}
 	// In flight at the kill: at most the window, the fetch and parse
 	// workers, and the records between the stages and in the sink.
@@ -515,5 +538,24 @@ func readJSON(t *testing.T, name string, v any) {
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCrawlStateOut: --state with --out counts a record written when the
+// broker has acked it: the crawl's records are published once each, and
+// the same command again publishes nothing.
+func TestCrawlStateOut(t *testing.T) {
+	ns := natsServer(t, t.TempDir(), -1)
+	g := newGraphSite(t)
+	seed := g.origin("a.test") + "/g/60/1"
+	args := append([]string{"--follow", "--depth", "3", "--state", filepath.Join(t.TempDir(), "crawl.d"), "--out", ns.ClientURL() + "/crawl.out",
+		"--retry-base", "1ms", "--retry-max", "2ms"}, g.resolve...)
+	want := len(g.expectCrawl(seed, 60, 3, "host"))
+	for run := 1; run <= 2; run++ {
+		stdout, stderr, code := runSluice(t, seed+"\n", args...)
+		if code != 0 || stdout != "" {
+			t.Fatalf("run %d: exit %d, stdout %q: %s", run, code, stdout, stderr)
+		}
+		checkEveryOnce(t, streamSeqs(t, jsConn(t, ns.ClientURL()), "CRAWL_OUT", 0), want)
 	}
 }

@@ -308,6 +308,13 @@ func queueState(js jetstream.JetStream, in, out string) string {
 // whose nodes had just been restarted.
 func outputSeqs(t *testing.T, js jetstream.JetStream, stream string) []int64 {
 	t.Helper()
+	return streamSeqs(t, js, stream, 200)
+}
+
+// streamSeqs is the seqs of the records in stream, each of which must have
+// status (any, for 0).
+func streamSeqs(t *testing.T, js jetstream.JetStream, stream string, status int) []int64 {
+	t.Helper()
 	var s jetstream.Stream
 	var err error
 	waitFor(t, "stream "+stream, func() bool {
@@ -333,8 +340,8 @@ func outputSeqs(t *testing.T, js jetstream.JetStream, stream string) []int64 {
 			Seq    int64
 			Status int
 		}
-		if err := json.Unmarshal(msg.Data, &r); err != nil || r.Status != 200 {
-			t.Fatalf("record %q: %v; want status 200", msg.Data, err)
+		if err := json.Unmarshal(msg.Data, &r); err != nil || status != 0 && r.Status != status {
+			t.Fatalf("record %q: %v; want status %d", msg.Data, err, status)
 		}
 		seqs = append(seqs, r.Seq)
 	}

@@ -30,7 +30,7 @@ func NewDiscoverer(cfg CrawlConfig, f *Frontier, robots *Robots) *Discoverer {
 // was not crawlable: invalid, skipped) leads nowhere.
 func (d *Discoverer) Discover(_ context.Context, r *record.Record) {
 	t := r.Task
-	if t == nil {
+	if t == nil || t.Scope == nil { // no envelope, or one that only acks (--state)
 		return
 	}
 	if t.Origin.Internal() {

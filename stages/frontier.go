@@ -99,8 +99,7 @@ type Frontier struct {
 	done    []int // the records the sink took since the loop last looked: 2 × depth, +1 when retried
 	spareD  []int
 	retries []int   // the depths of released records that went into a retry for the first time
-	taken   []int64 // --state: seqs the sink took since its last flush
-	durable []int64 // --state: seqs the sink has flushed, to log as written
+	durable []int64 // --state: seqs settled (durably written), to log as written
 
 	// Owned by the loop.
 	seen       seenSet
@@ -191,15 +190,15 @@ func (f *Frontier) resume() error {
 	return nil
 }
 
-// Close logs what the sink flushed since the frontier's goroutine ended
-// and closes --state's log. It is called once the sink has finished.
+// Close logs what was settled since the frontier's goroutine ended and
+// closes --state's log. It is called once the sink has finished.
 func (f *Frontier) Close() error {
 	if f.state == nil {
 		return nil
 	}
 	f.mu.Lock()
-	durable := append(f.durable, f.taken...) // the sink has finished: what it took is flushed
-	f.durable, f.taken = nil, nil
+	durable := f.durable
+	f.durable = nil
 	f.mu.Unlock()
 	for _, seq := range durable {
 		f.state.written(seq)
@@ -207,17 +206,29 @@ func (f *Frontier) Close() error {
 	return f.state.close()
 }
 
-// Flushed takes the sink's word that what it took is written out. It never
-// blocks.
-func (f *Frontier) Flushed() {
-	if f.state == nil {
+// settleOn gives r, a record the frontier passes on, an acknowledgement
+// for --state: the writer settles it once its line is durably out (stdout
+// flushed, or the broker's ack for --out), and only then is it logged as
+// written. One not settled (a write that failed, a record canceled at the
+// end of the grace period, which the sink then hands back rather than
+// writes) is done again by the run that goes on.
+func (f *Frontier) settleOn(r *record.Record) {
+	if f.state == nil || r.Seq <= 0 { // seq 0: an internal task, not logged
 		return
 	}
-	f.mu.Lock()
-	f.durable = append(f.durable, f.taken...)
-	f.taken = f.taken[:0]
-	f.mu.Unlock()
-	f.poke()
+	if r.Task == nil {
+		r.Task = &record.Task{} // an input line with nothing to crawl from: the envelope only acks
+	}
+	seq := r.Seq
+	r.Task.Settle = func(done bool) {
+		if !done {
+			return
+		}
+		f.mu.Lock()
+		f.durable = append(f.durable, seq)
+		f.mu.Unlock()
+		f.poke()
+	}
 }
 
 // In returns the channel of input records; the upstream closes it.
@@ -250,9 +261,6 @@ func (f *Frontier) Done(r *record.Record) {
 	}
 	f.mu.Lock()
 	f.done = append(f.done, mark)
-	if f.state != nil && r.Skip == "" && r.Seq > 0 { // seq 0: an internal task, not logged
-		f.taken = append(f.taken, r.Seq)
-	}
 	f.mu.Unlock()
 	f.poke()
 }
@@ -306,6 +314,11 @@ func (f *Frontier) NotAdmitted() map[string]int64 {
 	}
 	return m
 }
+
+// WrittenBefore reports whether a run before wrote seq (--state): the
+// frontier does not release it again (a seed comes as skipped). Safe for
+// concurrent use once the frontier is made.
+func (f *Frontier) WrittenBefore(seq int64) bool { return f.before.has(seq) }
 
 // Admitted returns how many tasks were admitted, seeds included.
 func (f *Frontier) Admitted() int64 { return f.admitted.Load() }
@@ -427,8 +440,12 @@ func (f *Frontier) seed(r *record.Record) *record.Record {
 	if f.before.has(r.Seq) && r.Skip == "" {
 		r.Skip = "resume"
 	}
-	if !ok || r.Skip != "" {
-		return r // nothing to crawl from: it is written, or skipped, as it is
+	if r.Skip != "" {
+		return r // written before: skipped
+	}
+	if !ok {
+		f.settleOn(r)
+		return r // nothing to crawl from: it is written as it is
 	}
 	if f.cfg.MaxHostPages > 0 {
 		f.hostPages[r.Host]++
@@ -439,6 +456,7 @@ func (f *Frontier) seed(r *record.Record) *record.Record {
 		f.mapped[r.Host] = true
 		f.internal(pending{url: r.Target.Scheme + "://" + r.Target.Host + "/robots.txt", host: r.Host, origin: uint8(record.OriginRobots), scope: scope})
 	}
+	f.settleOn(r)
 	return r
 }
 
@@ -532,6 +550,7 @@ func (f *Frontier) release() *record.Record {
 	}
 	r := f.parse(seq, []byte(p.url))
 	r.Task = &record.Task{Origin: record.Origin(p.origin), Depth: p.depth, Parent: p.parent, Hops: p.hops, Scope: f.scopes[p.scope]}
+	f.settleOn(r)
 	return r
 }
 

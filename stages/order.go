@@ -24,9 +24,12 @@ import (
 // holds more than capacity records and never has to refuse one: the record
 // it waits for can always reach it, and the pipeline cannot deadlock. Seqs
 // must be 1, 2, 3, ... with none missing, which sources.Lines guarantees
-// (records skipped by --resume or --unique still pass, marked).
+// (records skipped by --resume or --unique still pass, marked), but for
+// those Gone says never come: a crawl that goes on (--state) does not
+// release again the tasks a run before wrote.
 type Order struct {
 	capacity int64
+	gone     func(seq int64) bool // never comes, or comes only as a skipped record; nil: none
 
 	mu   sync.Mutex
 	cond *sync.Cond
@@ -40,9 +43,29 @@ func NewOrder(capacity int) *Order {
 	return o
 }
 
+// Gone tells the order of seqs that a run before wrote (--state): they are
+// passed over, and a record of one (a seed, skipped) goes out as it comes.
+// It is called before the order runs.
+func (o *Order) Gone(gone func(seq int64) bool) {
+	o.gone = gone
+	o.next = o.after(0)
+}
+
+// after is the first seq past s that is not gone.
+func (o *Order) after(s int64) int64 {
+	s++
+	for o.gone != nil && o.gone(s) {
+		s++
+	}
+	return s
+}
+
 // Gate is the entrance: a Flow that holds each record until it fits.
 func (o *Order) Gate() streams.Flow {
 	return wire.NewPool(1, func(r *record.Record) bool {
+		if o.gone != nil && o.gone(r.Seq) {
+			return true // skipped: takes no place in the buffer
+		}
 		o.mu.Lock()
 		for r.Seq >= o.next+o.capacity {
 			o.cond.Wait()
@@ -66,13 +89,13 @@ func (o *Order) run(in <-chan any, out chan<- any) {
 	release := func(r *record.Record) {
 		out <- r
 		o.mu.Lock()
-		o.next = r.Seq + 1
+		o.next = o.after(r.Seq)
 		o.cond.Broadcast()
 		o.mu.Unlock()
 	}
 	for v := range in {
 		r := v.(*record.Record)
-		if r.Seq == 0 { // a crawl's internal task (a sitemap): never written, in no order
+		if r.Seq == 0 || o.gone != nil && o.gone(r.Seq) { // a crawl's internal task (a sitemap), or a seed written before: never written, in no order
 			out <- r
 			continue
 		}

@@ -66,10 +66,6 @@ func (f *flags) crawlConfig() error {
 		return errors.New("--follow does not take --in yet: a crawl reads its seeds from files or stdin")
 	case cfg.Resume != "":
 		return errors.New("--follow does not take --resume: a crawl's record set is not the input's (see --state)")
-	case c.State != "" && cfg.Ordered:
-		return errors.New("--state does not take --ordered: a crawl that goes on does not write again what it wrote")
-	case c.State != "" && cfg.Out != nil:
-		return errors.New("--state does not take --out yet: it counts a record written when stdout has it")
 	}
 	var err error
 	if c.Include, err = compileAll("--include", f.crawl.include); err != nil {

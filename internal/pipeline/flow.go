@@ -40,6 +40,9 @@ func (r *run) flow(stderr io.Writer) {
 	var order *stages.Order
 	if r.cfg.Ordered {
 		order = stages.NewOrder(r.cfg.Limits.Window)
+		if r.frontier != nil {
+			order.Gone(r.frontier.WrittenBefore)
+		}
 		entry = order.Gate()
 		entry.Via(r.schedule)
 	}

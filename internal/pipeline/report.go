@@ -54,6 +54,13 @@ func (r *run) report(stderr io.Writer) error {
 		fmt.Fprintf(stderr, "sluice: done: %d records taken from the queue, %d written, %d handed back (canceled), %d goroutines\n",
 			r.src.Count(), r.out.Count(), r.sink.Requeued(), runtime.NumGoroutine())
 		r.reportQueue(stderr)
+	} else if r.frontier != nil {
+		state := ""
+		if r.cfg.Crawl.State != "" {
+			state = fmt.Sprintf(", %d skipped as written before and %d canceled, left for the next run (--state)", skipped["resume"], r.sink.Requeued())
+		}
+		fmt.Fprintf(stderr, "sluice: done: %d seeds read, %d records written%s, %d robots.txt and sitemap files read, %d goroutines\n",
+			r.src.Count(), r.out.Count(), state, skipped["sitemap"], runtime.NumGoroutine())
 	} else {
 		fmt.Fprintf(stderr, "sluice: done: %d records read, %d written, %d skipped as done before (--resume), %d as repeats (--unique), %d goroutines\n",
 			r.src.Count(), r.out.Count(), skipped["resume"], skipped["duplicate"], runtime.NumGoroutine())

@@ -205,7 +205,7 @@ func build(ctx context.Context, life *lifetime, cfg config.Config, stdin io.Read
 }
 
 // crawl makes the frontier for --follow and tells it of what the sink
-// takes and flushes.
+// takes (its records' acks tell it what is written: Frontier.settleOn).
 func (r *run) crawl() error {
 	if !r.cfg.Crawl.Follow {
 		return nil
@@ -215,11 +215,6 @@ func (r *run) crawl() error {
 		return err
 	}
 	r.sink.Taken(r.frontier.Done)
-	r.sink.Flushed(func() {
-		if r.out.Err() == nil { // a record that did not reach stdout is not done
-			r.frontier.Flushed()
-		}
-	})
 	r.closers = append(r.closers, r.frontier.Close)
 	return nil
 }

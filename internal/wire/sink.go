@@ -44,9 +44,8 @@ type Sink struct {
 	w  Writer
 	in chan any
 
-	log     io.Writer // -v: a line per record written; nil for none
-	taken   func(*record.Record)
-	flushed func()
+	log   io.Writer // -v: a line per record written; nil for none
+	taken func(*record.Record)
 
 	mu       sync.Mutex
 	skipped  map[string]int64
@@ -69,18 +68,6 @@ func (s *Sink) LogTo(w io.Writer) { s.log = w }
 // written (and so handed to the writer, durable or not), counted as
 // skipped, or handed back to its queue. fn must not block.
 func (s *Sink) Taken(fn func(*record.Record)) { s.taken = fn }
-
-// Flushed makes the sink call fn after each Flush of its writer: every
-// record taken before is then written out (or its write failed: see the
-// writer's errors). fn must not block.
-func (s *Sink) Flushed(fn func()) { s.flushed = fn }
-
-func (s *Sink) flush(end bool) {
-	s.w.Flush(end)
-	if s.flushed != nil {
-		s.flushed()
-	}
-}
 
 // In returns the input channel; the upstream closes it.
 func (s *Sink) In() chan<- any { return s.in }
@@ -126,12 +113,12 @@ func (s *Sink) AwaitCompletion() {
 			case v, ok = <-s.in:
 			case <-flush.C:
 				armed = false
-				s.flush(false)
+				s.w.Flush(false)
 				continue
 			}
 		}
 		if !ok {
-			s.flush(true)
+			s.w.Flush(true)
 			return
 		}
 		r := v.(*record.Record)
