@@ -160,6 +160,9 @@ func build(ctx context.Context, life *lifetime, cfg config.Config, stdin io.Read
 	// unsettled ones, which get in-progress acks).
 	r.cfg.Limits.Workers = r.cfg.Fetch.Concurrency
 	if cfg.In == nil {
+		// Lines hoard nothing: read a little ahead, so that a host coming
+		// back soon keeps its connections (stages.DefaultLookahead).
+		r.cfg.Limits.Lookahead = min(stages.DefaultLookahead, r.cfg.Limits.Window)
 		in, err := openInputs(cfg.Inputs, stdin)
 		if err != nil {
 			return r, err
