@@ -24,7 +24,7 @@ type Limits struct {
 
 	Window       int              // records held at once: waiting, in flight and between retries
 	Workers      int              // fetch workers: no reading ahead while that many records are out; 0 for no such stop
-	Lookahead    int              // with Workers, records read ahead of them all the same (DefaultLookahead); 0 for none
+	Lookahead    int              // with Workers, records held at least, read ahead of them if need be (DefaultLookahead); 0 for none
 	PauseMax     time.Duration    // cap on a Retry-After pause of a host
 	AutoThrottle bool             // adapt each host's rate to 429/503/timeouts (AIMD)
 	Robots       *Robots          // --robots: each host's robots.txt goes first; nil for none

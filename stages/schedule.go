@@ -327,20 +327,22 @@ func (s *Schedule) run() {
 // has asked for it yet: every worker is busy, or not started (at start the
 // loop would otherwise read ahead before the first worker runs).
 //
-// Past that, it reads ahead while fewer than Limits.Lookahead records wait
-// (held, not out at the fetch stage): the hosts they are for are not
-// forgotten when their present records are done, so their connections stay
-// (conns.go). A host that comes back within about that many records of
-// input finds them.
+// Besides, it reads while it holds fewer than Limits.Lookahead records (in
+// flight or waiting): the hosts they are for are not forgotten when their
+// present records are done, so their connections stay (conns.go). A host
+// that comes back within about that many records of input finds them. A
+// pool of more workers than that already holds as many.
 func (s *Schedule) mayRead() bool {
-	return s.lim.Workers == 0 || s.count-s.sent < s.lim.Lookahead || (s.sent < s.lim.Workers && s.next == nil)
+	return s.lim.Workers == 0 || s.count < s.lim.Lookahead || (s.sent < s.lim.Workers && s.next == nil)
 }
 
-// DefaultLookahead is how many records the schedule reads ahead of its
-// workers from lines: about 1.3 KB each (1.3 MB), against a TLS handshake
-// for each host that comes back after its connections were closed (bench/
-// tls.sh's repeat scenarios: 1,900 handshakes for 1,000 hosts five times
-// over, 1,000 with it).
+// DefaultLookahead is how many records the schedule holds at least, input
+// permitting, reading lines: against a TLS handshake for each host that
+// comes back after its connections were closed (bench/tls.sh's repeat
+// scenarios: 1,900 handshakes for 1,000 hosts five times over at -c 64,
+// 1,000 with it, as the plain pool). At -c 5000 (bench/conns.sh) reading
+// that far ahead of the workers cost 17 MiB, which is why it counts the
+// records in flight.
 const DefaultLookahead = 1024
 
 // step makes one move that needs no waiting: it takes the reports given
