@@ -108,11 +108,15 @@ func NewFetcher(cfg FetchConfig) (*Fetcher, error) {
 	conns := newConnTracker(cfg.IdleHosts())
 	dial = conns.dial(dial)
 	transport := &http.Transport{
-		Proxy:               proxy,
-		DialContext:         dial,
-		ForceAttemptHTTP2:   true, // a custom dialer and TLS config turn it off otherwise
-		DisableCompression:  true, // sluice asks for and decodes gzip, deflate, br and zstd itself
-		MaxIdleConns:        cfg.IdleConns(),
+		Proxy:              proxy,
+		DialContext:        dial,
+		ForceAttemptHTTP2:  true, // a custom dialer and TLS config turn it off otherwise
+		DisableCompression: true, // sluice asks for and decodes gzip, deflate, br and zstd itself
+		// Idle connections of the hosts the schedule holds (IdleConns) and
+		// of the forgotten ones the tracker keeps (IdleHosts): which go is
+		// the tracker's to say, not the pool's LRU, which over more hosts
+		// than its bound closes each before its host comes back.
+		MaxIdleConns:        cfg.IdleConns() + cfg.IdleHosts(),
 		MaxIdleConnsPerHost: min(cfg.Concurrency, cfg.IdleConns()), // Go's default of 2 would redial almost every request
 		IdleConnTimeout:     90 * time.Second,
 		TLSHandshakeTimeout: cfg.Timeout,
