@@ -49,6 +49,11 @@ func (c *ExtractConfig) NeedsBody() bool {
 	return c.Body || c.parsesHTML() || len(c.Hashes) > 0 || len(c.JQ) > 0
 }
 
+// linksOnly: of what needs the HTML, only the links (scanLinks reads them).
+func (c *ExtractConfig) linksOnly() bool {
+	return c.Links && !c.Title && !c.Meta && !c.Text && len(c.Selects) == 0
+}
+
 func (c *ExtractConfig) parsesHTML() bool {
 	return c.Title || c.Links || c.Meta || c.Text || len(c.Selects) > 0
 }
@@ -207,13 +212,9 @@ var (
 func (e *Extractor) parse(r *record.Record, p *record.Page) {
 	body, name := decode(r.Body, r.ContentType)
 	p.Charset = name
-	if e.cfg.Links && !e.cfg.Title && !e.cfg.Meta && !e.cfg.Text && len(e.cfg.Selects) == 0 {
-		if hrefs, baseHref, ok := scanLinks(body); ok { // links alone (as --follow wants them): no tree
-			l := newLinkList(record.NewLinkBase(r.FinalURL, baseHref), r.FinalURL, e.cfg.LinksSameHost)
-			for _, h := range hrefs {
-				l.add(h)
-			}
-			p.Links, p.HasLinks = l.out, true
+	if e.cfg.linksOnly() {
+		if links, ok := scannedLinks(body, r.FinalURL, e.cfg.LinksSameHost); ok { // as --follow wants them: no tree
+			p.Links, p.HasLinks = links, true
 			return
 		}
 	}

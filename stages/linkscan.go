@@ -5,6 +5,8 @@ import (
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
+
+	"sluice/record"
 )
 
 // scanLinks reads a page's links and first <base href> from its tokens,
@@ -64,6 +66,20 @@ func scanLinks(body []byte) (hrefs []string, base string, ok bool) {
 			}
 		}
 	}
+}
+
+// scannedLinks is links' result for a page scanLinks can read: its links
+// resolved against page and its <base>; false when the page is the tree's.
+func scannedLinks(body []byte, page string, sameHost bool) ([]string, bool) {
+	hrefs, base, ok := scanLinks(body)
+	if !ok {
+		return nil, false
+	}
+	l := newLinkList(record.NewLinkBase(page, base), page, sameHost)
+	for _, h := range hrefs {
+		l.add(h)
+	}
+	return l.out, true
 }
 
 // maxScanDepth is how deep scanLinks follows open elements before it
