@@ -22,7 +22,7 @@ var codec = jsoniter.Config{EscapeHTML: false}.Froze()
 // both).
 var Fields = []string{
 	"seq", "depth", "parent", "url", "request_url", "final_url", "status", "proto", "content_type", "content_length", "truncated", "location",
-	"elapsed_ms", "attempts", "cache", "timings", "remote_addr", "local_addr", "tls", "redirects", "error", "charset", "extract_error", "title", "links", "meta", "text",
+	"elapsed_ms", "attempts", "cache", "warc", "timings", "remote_addr", "local_addr", "tls", "redirects", "error", "charset", "extract_error", "title", "links", "meta", "text",
 	"headers", "hash", "fields", "json", "body", "body_base64", "input",
 }
 
@@ -94,6 +94,16 @@ func (e *Encoder) AppendLine(r *Record) []byte {
 	}
 	if r.Cache != "" && e.field("cache") {
 		writeString(s, r.Cache)
+	}
+	if w := r.WARC; w != nil && e.field("warc") {
+		s.WriteObjectStart()
+		s.WriteObjectField("file")
+		writeString(s, w.File)
+		field(s, "offset")
+		s.WriteInt64(w.Offset)
+		field(s, "length")
+		s.WriteInt64(w.Length)
+		s.WriteObjectEnd()
 	}
 	e.trace(r)
 	if r.Err != nil && e.field("error") {

@@ -101,6 +101,8 @@ type Response struct {
 
 	Location string // a 3xx response's Location, resolved against its URL; "" otherwise
 
+	WARC *WARCRef // --warc: where the sink wrote the final response's WARC record; nil for none
+
 	Err *Error
 
 	// Filled by the extract stage; see Page.
@@ -111,6 +113,7 @@ type Response struct {
 	Header     http.Header   // the response headers, kept only for --extract headers and robots.txt
 	RetryAfter time.Duration // the server's Retry-After on a 429 or 503, uncapped
 	Quota      *Quota        // what the response's rate-limit fields said of the host's quota; nil when none
+	Archive    *Archive      // --warc: the attempt's exchanges as WARC records, until the sink writes them
 }
 
 // Quota is what a response's rate-limit fields say of its host's quota:

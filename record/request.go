@@ -57,6 +57,10 @@ const Redacted = "[redacted]"
 // secretHeaders are always redacted in the input echo; Parser.Redact adds to them.
 var secretHeaders = []string{"Authorization", "Cookie", "Proxy-Authorization"}
 
+// Secrets returns the names of the headers whose values are never echoed:
+// Authorization, Cookie, Proxy-Authorization and p.Redact's.
+func (p *Parser) Secrets() []string { return append(slices.Clone(secretHeaders), p.Redact...) }
+
 // Parser turns input lines into records. The zero value reads the URL from
 // "url". A Parser is a value that is not changed once made, safe for
 // concurrent use.

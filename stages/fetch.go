@@ -54,6 +54,8 @@ type FetchConfig struct {
 	// a response's own stale-if-error can say longer (RFC 5861).
 	CacheStaleIfError time.Duration
 
+	Archive *Archiver // --warc: the WARC records of every exchange; nil for none
+
 	Trace         bool // --trace: timings and addresses of the last attempt
 	TLSInfo       bool // --tls-info: the TLS connection and the leaf certificate
 	RedirectChain bool // --redirect-chain: each redirect before the final response
@@ -135,6 +137,9 @@ func NewFetcher(cfg FetchConfig) (*Fetcher, error) {
 		f.bodyHeader.Set("Content-Type", cfg.BodyType)
 	}
 	f.client = &http.Client{Transport: transport, CheckRedirect: f.checkRedirect}
+	if cfg.Archive != nil {
+		f.client.Transport = &capture{next: transport}
+	}
 	return f, nil
 }
 
@@ -314,6 +319,15 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 	if f.tracing() {
 		actx, at = f.startTrace(actx, start)
 	}
+	var exchanges *exchangeLog
+	if f.cfg.Archive != nil {
+		exchanges = &exchangeLog{max: f.cfg.MaxBody}
+		if lk != nil && lk.kept != nil {
+			exchanges.refers = lk.kept.Requested
+		}
+		actx = exchanges.attach(actx)
+		defer func() { r.Archive = f.cfg.Archive.encode(exchanges, r) }() // after the body is closed
+	}
 	req, resp, err := f.send(actx, r, sh, lk)
 	if req == nil {
 		r.Fail(record.KindInvalidInput, "%v", err)
@@ -339,6 +353,9 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 	if err := f.body(r, resp, keepBody); err != nil {
 		f.fail(ctx, r, err)
 		return
+	}
+	if exchanges != nil && !r.Truncated {
+		drain(resp.Body)
 	}
 	if lk != nil && !f.staleOnError(r, lk) {
 		f.keep(r, lk, req.Header, resp.Header, start)

@@ -49,6 +49,7 @@ type Config struct {
 	Drop       []string           // output fields not written (--fields, --omit)
 
 	Cache CacheConfig // --cache and its companions
+	WARC  WARCConfig  // --warc and its companions
 
 	Metrics      string // --metrics: serve /metrics and /healthz on this address
 	MetricsHosts int    // --metrics-hosts: a host label for the N busiest hosts

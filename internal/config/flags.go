@@ -44,6 +44,7 @@ type flags struct {
 	textMax               sizeValue
 	in, out               string
 	crawl                 crawlFlags
+	warcMaxSize           sizeValue
 }
 
 func (f *flags) define(fs *pflag.FlagSet) {
@@ -123,6 +124,7 @@ func (f *flags) define(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.showVersion, "version", false, "print the version and exit")
 	fs.BoolVarP(&f.showHelp, "help", "h", false, "show this help")
 	f.defineCrawl(fs)
+	f.defineWARC(fs)
 }
 
 // helpGroups orders --help by purpose. Every flag is in exactly one group
@@ -140,6 +142,7 @@ var helpGroups = []struct {
 		"retries", "retry-on", "retry-base", "retry-max", "retry-unsafe"}},
 	{"Extraction", []string{"extract", "select", "select-all", "links-same-host", "body", "hash", "jq", "jq-any", "jq-timeout", "text-max", "parse-workers"}},
 	{"Output", []string{"trace", "tls-info", "redirect-chain", "fields", "omit", "ordered", "progress", "no-progress", "stats", "stats-json", "verbose", "cpuprofile", "version", "help"}},
+	{"Archiving (WARC)", append([]string{"warc"}, warcCompanions...)},
 	{"Re-runs (an HTTP cache)", []string{"cache", "cache-max", "cache-fresh", "cache-stale-if-error", "cache-wait"}},
 	{"Watching a run", []string{"metrics", "metrics-hosts"}},
 	{"Many machines (NATS JetStream; see sluice enqueue --help)", []string{"in", "out", "nats-creds", "nats-tls-ca"}},
@@ -178,7 +181,7 @@ func Parse(args []string, stdout io.Writer) (Config, error) {
 	if err := f.finish(fs.Args()); err != nil {
 		return f.cfg, err
 	}
-	return f.cfg, nil
+	return f.cfg, f.warcConfig(fs, args)
 }
 
 // writeHelp writes --help, flags by group.

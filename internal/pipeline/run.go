@@ -65,6 +65,8 @@ type run struct {
 	sink     *wire.Sink
 	closers  []func() error // called last first
 	cache    *cache.Store   // --cache; nil without
+	warc     *sinks.WARC    // --warc; nil without
+	archived *wire.Chain    // --warc: the sink's writer, the archive ahead of out
 }
 
 // Run reads the inputs through the pipeline to stdout (or --out). Cancelling
@@ -88,6 +90,7 @@ func Run(ctx context.Context, cfg config.Config, stdin io.Reader, stdout, stderr
 		return err
 	}
 	r.flow(stderr)
+	archiveErr := r.archiveErr()
 	if err := r.report(stderr); err != nil {
 		return err
 	}
@@ -106,6 +109,8 @@ func Run(ctx context.Context, cfg config.Config, stdin io.Reader, stdout, stderr
 	switch {
 	case ctx.Err() != nil:
 		return ErrInterrupted
+	case archiveErr != nil:
+		return archiveErr
 	case r.out.Err() != nil:
 		return &OutputError{r.out.Err()}
 	}
@@ -180,6 +185,9 @@ func build(ctx context.Context, life *lifetime, cfg config.Config, stdin io.Read
 	}
 	r.cfg.Fetch.Observe = r.observe
 	if err := r.openCache(stderr); err != nil {
+		return r, err
+	}
+	if err := r.archive(); err != nil {
 		return r, err
 	}
 	var err error
@@ -262,7 +270,7 @@ func (r *run) output(ctx context.Context, js jetstream.JetStream, stdout, stderr
 		}
 		r.out = sinks.NewNDJSON(stdout, opt)
 	}
-	r.sink = wire.NewSink(r.out)
+	r.sink = wire.NewSink(r.chain(r.out))
 	if r.cfg.Verbose {
 		r.sink.LogTo(stderr)
 	}

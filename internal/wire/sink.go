@@ -140,6 +140,9 @@ func (s *Sink) take(r *record.Record) bool {
 		s.skipped[r.Skip]++
 		s.mu.Unlock()
 	case r.Task != nil && r.Task.Origin.Internal(): // a crawl's own: a sitemap, a robots.txt read for sitemaps
+		if a, ok := s.w.(interface{ Aside(*record.Record) }); ok {
+			a.Aside(r) // archived (Chain), not written
+		}
 		s.mu.Lock()
 		s.skipped["sitemap"]++
 		s.mu.Unlock()
