@@ -75,10 +75,10 @@ type captureKey struct{}
 // Its methods run in the attempt's goroutine: net/http's client calls its
 // transport and the trace hooks there, and the fetch stage reads the body.
 type exchangeLog struct {
-	max     int64     // body bytes kept: --max-body
-	ip      string    // the address of the connection the last request got
-	refers  time.Time // --cache: when the kept response a 304 confirms was requested; zero for none
-	list    []*exchange
+	max    int64     // body bytes kept: --max-body
+	ip     string    // the address of the connection the last request got
+	refers time.Time // --cache: when the kept response a 304 confirms was requested; zero for none
+	list   []*exchange
 }
 
 // exchange is one request and its response.

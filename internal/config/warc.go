@@ -128,4 +128,3 @@ func hidePassword(a string) string {
 	}
 	return scheme + "://" + user + ":" + record.Redacted + rest[at:]
 }
-
