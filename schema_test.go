@@ -99,6 +99,7 @@ func TestOutputSchema(t *testing.T) {
 		{"--tls-info", "--insecure", "--redirect-chain"},
 		{"--cache", cache},
 		{"--cache", cache, "--cache-fresh", "--extract", "title"}, // revalidated, unchanged, fresh
+		{"--warc", t.TempDir(), "--warc-cdx"},
 	} {
 		stdout, stderr, code := runSluice(t, in, append([]string{"--retries", "0"}, args...)...)
 		if code != 0 {

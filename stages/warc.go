@@ -126,9 +126,7 @@ func (c *capture) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, err
 	}
 	x.ip, x.resp = l.ip, resp
-	if cl := resp.ContentLength; cl > 0 {
-		x.body = make([]byte, 0, min(cl, l.max))
-	}
+	x.body = getBuffer(min(resp.ContentLength, l.max))
 	resp.Body = &teeBody{ReadCloser: resp.Body, x: x, max: l.max}
 	l.list = append(l.list, x)
 	return resp, nil
@@ -186,17 +184,18 @@ func (a *Archiver) encode(l *exchangeLog, r *record.Record) *record.Archive {
 		w = a.responseHeader(l, r, x, respID, date, uri, last)
 		w.field("WARC-Concurrent-To", reqID)
 		entry := &record.IndexEntry{Key: SURT(uri), Timestamp: x.date.UTC().Format("20060102150405"), URL: uri, Status: x.resp.StatusCode}
+		entry.Digest = w.payload
 		var member []byte
 		if w.typ == "revisit" {
 			entry.Mime = "warc/revisit"
-			entry.Digest = w.payload
 			member = w.finish("application/http;msgtype=response", w.payload, responseHead(x), nil)
 		} else {
 			entry.Mime = mediaType(x.resp.Header.Get("Content-Type"))
-			entry.Digest = payloadDigest(x.body)
-			member = w.finish("application/http;msgtype=response", entry.Digest, responseHead(x), x.body)
+			member = w.finish("application/http;msgtype=response", w.payload, responseHead(x), x.body)
 		}
 		arc.Members = append(arc.Members, record.Member{Bytes: member, Index: entry})
+		putBuffer(x.body)
+		x.body = nil
 		if last {
 			arc.Ref = len(arc.Members) - 1
 		}
@@ -219,19 +218,21 @@ func (a *Archiver) responseHeader(l *exchangeLog, r *record.Record, x *exchange,
 		return w
 	}
 	whole := x.done()
+	sum := sha1.Sum(x.body)
+	payload := digestOf(sum[:])
 	if whole && len(x.body) > 0 && status >= 200 && status < 300 {
-		sum := sha1.Sum(x.body)
 		if o, dup := a.seen.add(sum, original{uri: uri, date: date, id: id}); dup {
 			w := newWARCHeader("revisit", id, date, uri, x.ip, x.resp.ProtoMajor == 2)
 			w.field("WARC-Profile", "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest")
 			w.field("WARC-Refers-To", o.id)
 			w.field("WARC-Refers-To-Target-URI", o.uri)
 			w.field("WARC-Refers-To-Date", o.date)
-			w.payload = digestOf(sum[:])
+			w.payload = payload
 			return w
 		}
 	}
 	w := newWARCHeader("response", id, date, uri, x.ip, x.resp.ProtoMajor == 2)
+	w.payload = payload
 	switch {
 	case whole:
 	case x.cut || last && r.Truncated:
@@ -311,7 +312,7 @@ func responseHead(x *exchange) []byte {
 type warcHeader struct {
 	typ     string
 	b       bytes.Buffer
-	payload string // a revisit's WARC-Payload-Digest
+	payload string // the WARC-Payload-Digest of a response or an identical-payload revisit; "" for none
 }
 
 func newWARCHeader(typ, id, date, uri, ip string, h2 bool) *warcHeader {
@@ -354,26 +355,44 @@ func (w *warcHeader) finish(contentType, payload string, head, body []byte) []by
 
 // gzipWriters are reused: a writer is costly to make.
 var gzipWriters = sync.Pool{New: func() any {
-	w, _ := gzip.NewWriterLevel(nil, gzip.DefaultCompression)
+	w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
 	return w
 }}
 
 // compressMember returns parts, concatenated, as one gzip member.
 func compressMember(parts ...[]byte) []byte {
-	n := 0
-	for _, p := range parts {
-		n += len(p)
-	}
-	var out bytes.Buffer
-	out.Grow(n/2 + 256)
+	scratch := getBuffer(64 << 10)
+	out := bytes.NewBuffer(scratch)
 	gz := gzipWriters.Get().(*gzip.Writer)
-	gz.Reset(&out)
+	gz.Reset(out)
 	for _, p := range parts {
 		gz.Write(p) // a bytes.Buffer does not fail
 	}
 	gz.Close()
 	gzipWriters.Put(gz)
-	return out.Bytes()
+	member := bytes.Clone(out.Bytes())
+	putBuffer(out.Bytes())
+	return member
+}
+
+// buffers hold bodies as they are read and records as they are
+// compressed: reused, since a crawl reads gigabytes through them.
+var buffers sync.Pool
+
+// getBuffer returns an empty buffer of at least size bytes' capacity
+// (size < 0: unknown).
+func getBuffer(size int64) []byte {
+	if b, ok := buffers.Get().(*[]byte); ok && int64(cap(*b)) >= size {
+		return (*b)[:0]
+	}
+	return make([]byte, 0, max(size, 32<<10))
+}
+
+// putBuffer gives b back; one past 1 MiB is left to the collector.
+func putBuffer(b []byte) {
+	if cap(b) <= 1<<20 {
+		buffers.Put(&b)
+	}
 }
 
 // GzipMember compresses b as one gzip member, as the WARC writer writes
