@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"compress/gzip"
 	"encoding/json"
 	"encoding/pem"
@@ -671,6 +672,51 @@ func TestWARCWriteFailureThenResume(t *testing.T) {
 	for i := range 300 {
 		if _, ok := archived[fmt.Sprintf("%s/bytes/30000?%d", base, i)]; !ok {
 			t.Errorf("page %d is in neither run's archive", i)
+		}
+	}
+}
+
+// A queue worker (--in, --out) archives what it fetches: every record it
+// publishes points at its response in the archive, and every message is
+// acked once both hold it.
+func TestWARCQueue(t *testing.T) {
+	ns := natsServer(t, t.TempDir(), -1)
+	const n = 200
+	queue := ns.ClientURL() + "/WORK/urls"
+	bases := hosts(t, 4, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "page "+r.URL.RawQuery) })
+	enqueueURLs(t, queue, bases, n)
+	dir := t.TempDir()
+	w := startWorker(t, "--in", queue+"?idle=1s", "--out", ns.ClientURL()+"/results", "--warc", dir, "-c", "8")
+	w.wait(t)
+	js := jsConn(t, ns.ClientURL())
+	checkEveryOnce(t, outputSeqs(t, js, "RESULTS"), n)
+	if left := streamMsgs(js, "WORK"); left != 0 {
+		t.Errorf("%d messages left in the queue", left)
+	}
+	s, err := js.Stream(context.Background(), "RESULTS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, _ := readWARCs(t, dir)
+	archived := archivedByURI(recs)
+	st := s.CachedInfo().State
+	for seq := st.FirstSeq; seq <= st.LastSeq; seq++ {
+		msg, err := s.GetMsg(context.Background(), seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var o warcOut
+		if err := json.Unmarshal(msg.Data, &o); err != nil {
+			t.Fatal(err)
+		}
+		if o.WARC == nil {
+			t.Fatalf("#%d %s: published without a warc field", o.Seq, o.URL)
+		}
+		if m := string(memberAt(t, dir, o)); !strings.Contains(m, "WARC-Target-URI: "+o.FinalURL+"\r\n") {
+			t.Errorf("#%d: its warc field points at another record", o.Seq)
+		}
+		if _, ok := archived[o.FinalURL]; !ok {
+			t.Errorf("#%d %s: published, not archived", o.Seq, o.URL)
 		}
 	}
 }

@@ -183,6 +183,11 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"--json", "@/nonexistent/body"}, "--json"},
 		{[]string{"--json", "{}", "-d", "a=1"}, "--json"},
 		{[]string{"--redact", "X Bad"}, "--redact"},
+		{[]string{"--warc-cdx"}, "--warc-cdx"},
+		{[]string{"--warc-max-size", "1MiB"}, "--warc-max-size"},
+		{[]string{"--warc", "d", "--warc-max-size", "1KiB"}, "--warc-max-size"},
+		{[]string{"--warc", "d", "--warc-prefix", "a/b"}, "--warc-prefix"},
+		{[]string{"--warc", "d", "--warc-prefix", ""}, "--warc-prefix"},
 		{[]string{"--fields", "url,nope"}, "--fields"},
 		{[]string{"--omit", "seq"}, "--omit"},
 		{[]string{"--resolve", "a.test:443"}, "--resolve"},
@@ -329,5 +334,25 @@ func TestConnectionFlags(t *testing.T) {
 	want := map[string]string{"a.test:443": "127.0.0.1:443", "b.test:8443": "[::1]:8443"}
 	if fmt.Sprint(cfg.Fetch.Resolve) != fmt.Sprint(want) || !cfg.Fetch.TLSInfo {
 		t.Errorf("resolve %v, tls-info %v; want %v and true (--extract tls)", cfg.Fetch.Resolve, cfg.Fetch.TLSInfo, want)
+	}
+}
+
+// The command line a WARC file's warcinfo record gives leaves out the
+// secrets it was given: secret headers' values, inline bodies, URL
+// passwords.
+func TestWARCCommandLeavesOutSecrets(t *testing.T) {
+	args := []string{"--warc", "arc", "-H", "Authorization: Bearer a1", "--header=Cookie: c2", "-HX-Api-Key: k3", "-H", "Accept: text/html",
+		"--redact", "X-Api-Key", "-d", "password=p4", "--json={\"p\":\"p5\"}", "--data-binary", "@body.bin",
+		"--out", "nats://user:p6@127.0.0.1:4222/results", "https://u:p7@example.test/x"}
+	got := strings.Join(echoCommand(args, (&record.Parser{Redact: []string{"X-Api-Key"}}).Secrets()), " ")
+	for _, secret := range []string{"a1", "c2", "k3", "p4", "p5", "p6", "p7"} {
+		if strings.Contains(got, secret) {
+			t.Errorf("the command %q gives away %q", got, secret)
+		}
+	}
+	for _, kept := range []string{"sluice", "--warc arc", "Accept: text/html", "Authorization: [redacted]", "@body.bin", "nats://user:[redacted]@127.0.0.1:4222/results"} {
+		if !strings.Contains(got, kept) {
+			t.Errorf("the command %q lacks %q", got, kept)
+		}
 	}
 }

@@ -32,6 +32,9 @@ func (r *run) report(stderr io.Writer) error {
 			fmt.Fprintf(stderr, "  cache fresh=%d revalidated=%d changed=%d unchanged=%d stale=%d miss=%d bytes_saved=%d kept=%d entries, %d bytes\n",
 				cached.Fresh, cached.Revalidated, cached.Changed, cached.Unchanged, cached.Stale, cached.Miss, cached.BytesSaved, n, size)
 		}
+		if r.warc != nil {
+			fmt.Fprintf(stderr, "  warc records=%d files=%d bytes=%d dir=%s\n", r.warc.Records(), r.warc.Files(), r.warc.Bytes(), r.cfg.WARC.Dir)
+		}
 	}
 	if r.cfg.StatsJSON != "" {
 		records := map[string]any{"read": r.src.Count(), "written": r.out.Count(), "skipped": skipped}
