@@ -3,6 +3,7 @@ package sinks
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -196,13 +197,18 @@ func (w *WARC) write(a *record.Archive) (*record.WARCRef, error) {
 	return ref, nil
 }
 
-// open starts the next file with its warcinfo record.
+// open starts the next file with its warcinfo record. A name taken (by
+// another sluice writing into the same directory in the same millisecond)
+// takes the next serial.
 func (w *WARC) open() error {
-	w.serial++
-	base := fmt.Sprintf("%s-%s-%05d-%s", w.opt.Prefix, strings.Replace(time.Now().UTC().Format("20060102150405.000"), ".", "", 1), w.serial, w.opt.Host)
-	f, err := createFile(w.opt.Dir, base+".warc.gz")
-	if err != nil {
-		return err
+	var f *warcFile
+	var base string
+	for err := fs.ErrExist; err != nil; {
+		w.serial++
+		base = fmt.Sprintf("%s-%s-%05d-%s", w.opt.Prefix, strings.Replace(time.Now().UTC().Format("20060102150405.000"), ".", "", 1), w.serial, w.opt.Host)
+		if f, err = createFile(w.opt.Dir, base+".warc.gz"); err != nil && (!errors.Is(err, fs.ErrExist) || w.serial%1000 == 0) {
+			return err
+		}
 	}
 	w.file = f
 	w.files.Add(1)
@@ -211,6 +217,7 @@ func (w *WARC) open() error {
 	}
 	f.info = f.size
 	if w.opt.CDX {
+		var err error
 		if w.index, err = createFile(w.opt.Dir, base+".cdxj"); err != nil {
 			return err
 		}
@@ -226,12 +233,20 @@ func createFile(dir, name string) (*warcFile, error) {
 	return &warcFile{f: f, name: name}, nil
 }
 
-// add appends b, writing the buffer out first when b would fill it.
+// add appends b, writing the buffer out first when b would fill it; a b
+// as large as the buffer is written as it is.
 func (f *warcFile) add(b []byte) error {
 	if len(f.buf) > 0 && len(f.buf)+len(b) > flushAt {
 		if err := f.flush(); err != nil {
 			return err
 		}
+	}
+	if len(b) >= flushAt {
+		if _, err := f.f.Write(b); err != nil {
+			return err
+		}
+		f.size += int64(len(b))
+		return nil
 	}
 	if f.buf == nil {
 		f.buf = make([]byte, 0, flushAt)
@@ -257,9 +272,13 @@ func (f *warcFile) close() error {
 	return errors.Join(err, f.f.Close(), os.Rename(f.f.Name(), filepath.Join(filepath.Dir(f.f.Name()), f.name)))
 }
 
-// cut ends a file that failed: back to what was committed, closed, renamed.
+// cut ends a file that failed: back to what was committed, closed and
+// renamed; removed when nothing of it was.
 func (f *warcFile) cut() error {
 	f.buf = f.buf[:0]
+	if f.committed == 0 {
+		return errors.Join(f.f.Close(), os.Remove(f.f.Name()))
+	}
 	err := f.f.Truncate(f.committed)
 	return errors.Join(err, f.f.Close(), os.Rename(f.f.Name(), filepath.Join(filepath.Dir(f.f.Name()), f.name)))
 }

@@ -299,6 +299,16 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 			return
 		}
 	}
+	var exchanges *exchangeLog
+	if f.cfg.Archive != nil {
+		exchanges = &exchangeLog{max: f.cfg.MaxBody}
+		if lk != nil && lk.kept != nil {
+			exchanges.refers = lk.kept.Requested
+		}
+		// Last of all, once the body is closed, and not in the attempt's
+		// time (elapsed_ms is the exchange's, not the compression's).
+		defer func() { r.Archive = f.cfg.Archive.encode(exchanges, r) }()
+	}
 	start := time.Now()
 	r.Attempts++
 	f.attempts.Add(1)
@@ -319,14 +329,8 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 	if f.tracing() {
 		actx, at = f.startTrace(actx, start)
 	}
-	var exchanges *exchangeLog
-	if f.cfg.Archive != nil {
-		exchanges = &exchangeLog{max: f.cfg.MaxBody}
-		if lk != nil && lk.kept != nil {
-			exchanges.refers = lk.kept.Requested
-		}
+	if exchanges != nil {
 		actx = exchanges.attach(actx)
-		defer func() { r.Archive = f.cfg.Archive.encode(exchanges, r) }() // after the body is closed
 	}
 	req, resp, err := f.send(actx, r, sh, lk)
 	if req == nil {
