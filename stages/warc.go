@@ -361,8 +361,8 @@ var gzipWriters = sync.Pool{New: func() any {
 
 // compressMember returns parts, concatenated, as one gzip member.
 func compressMember(parts ...[]byte) []byte {
-	scratch := getBuffer(64 << 10)
-	out := bytes.NewBuffer(scratch)
+	out := scratches.Get().(*bytes.Buffer)
+	out.Reset()
 	gz := gzipWriters.Get().(*gzip.Writer)
 	gz.Reset(out)
 	for _, p := range parts {
@@ -371,12 +371,18 @@ func compressMember(parts ...[]byte) []byte {
 	gz.Close()
 	gzipWriters.Put(gz)
 	member := bytes.Clone(out.Bytes())
-	putBuffer(out.Bytes())
+	if out.Cap() <= 1<<20 {
+		scratches.Put(out)
+	}
 	return member
 }
 
-// buffers hold bodies as they are read and records as they are
-// compressed: reused, since a crawl reads gigabytes through them.
+// scratches are where records are compressed before they are copied out
+// at their size.
+var scratches = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, 16<<10)) }}
+
+// buffers hold bodies as they are read: reused, since a crawl reads
+// gigabytes through them.
 var buffers sync.Pool
 
 // getBuffer returns an empty buffer of at least size bytes' capacity
