@@ -67,20 +67,7 @@ func readWARCs(t *testing.T, dir string) ([]warcRecord, []string) {
 			if len(rec.Validation) > 0 {
 				t.Errorf("%s at %d: gowarc's reader warns: %v", filepath.Base(name), rec.Offset, rec.Validation)
 			}
-			w := warcRecord{file: filepath.Base(name), offset: rec.Offset, typ: rec.WarcRecord.Type().String(), header: map[string]string{}}
-			for _, f := range *rec.WarcRecord.WarcHeader() {
-				w.header[strings.ToLower(f.Name)] = f.Value
-			}
-			switch b := rec.WarcRecord.Block().(type) {
-			case gowarc.HttpResponseBlock:
-				w.status, w.http, w.line = b.HttpStatusCode(), *b.HttpHeader(), b.HttpStatusLine()
-				w.payload = readAll(t, b.PayloadBytes)
-			case gowarc.HttpRequestBlock:
-				w.http, w.line = *b.HttpHeader(), b.HttpRequestLine()
-				w.payload = readAll(t, b.PayloadBytes)
-			default:
-				w.block = readAll(t, rec.WarcRecord.Block().RawBytes)
-			}
+			w := recordOf(t, rec, filepath.Base(name))
 			if v, err := rec.WarcRecord.ValidateDigest(); err != nil || len(v) > 0 {
 				t.Errorf("%s at %d (%s): digests: %v %v", w.file, w.offset, w.typ, err, v)
 			}
@@ -94,6 +81,26 @@ func readWARCs(t *testing.T, dir string) ([]warcRecord, []string) {
 		r.Close()
 	}
 	return out, files
+}
+
+// recordOf is what a test looks at of a record gowarc read.
+func recordOf(t *testing.T, rec gowarc.Record, file string) warcRecord {
+	t.Helper()
+	w := warcRecord{file: file, offset: rec.Offset, typ: rec.WarcRecord.Type().String(), header: map[string]string{}}
+	for _, f := range *rec.WarcRecord.WarcHeader() {
+		w.header[strings.ToLower(f.Name)] = f.Value
+	}
+	switch b := rec.WarcRecord.Block().(type) {
+	case gowarc.HttpResponseBlock:
+		w.status, w.http, w.line = b.HttpStatusCode(), *b.HttpHeader(), b.HttpStatusLine()
+		w.payload = readAll(t, b.PayloadBytes)
+	case gowarc.HttpRequestBlock:
+		w.http, w.line = *b.HttpHeader(), b.HttpRequestLine()
+		w.payload = readAll(t, b.PayloadBytes)
+	default:
+		w.block = readAll(t, rec.WarcRecord.Block().RawBytes)
+	}
+	return w
 }
 
 // h is the WARC field name's value (gowarc changes the case of fields it
@@ -425,7 +432,7 @@ func TestWARCOutsideClients(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("wget: %v: %s", err, out)
 	}
-	wgetRecs, _ := readWARCsLenient(t, filepath.Join(wgetDir, "wget.warc.gz"))
+	wgetRecs := readWARCsLenient(t, filepath.Join(wgetDir, "wget.warc.gz"))
 	mine := responsesByURI(recs)
 	theirsByURI := responsesByURI(wgetRecs)
 	if !slices.Equal(slices.Sorted(maps.Keys(mine)), slices.Sorted(maps.Keys(theirsByURI))) || len(mine) != 200 {
@@ -447,7 +454,7 @@ func TestWARCOutsideClients(t *testing.T) {
 
 // readWARCsLenient reads a WARC file someone else wrote, without judging
 // it.
-func readWARCsLenient(t *testing.T, name string) ([]warcRecord, error) {
+func readWARCsLenient(t *testing.T, name string) []warcRecord {
 	t.Helper()
 	r, err := gowarc.NewWarcFileReader(name, 0, gowarc.WithSyntaxErrorPolicy(gowarc.ErrIgnore), gowarc.WithSpecViolationPolicy(gowarc.ErrIgnore))
 	if err != nil {
@@ -459,17 +466,10 @@ func readWARCsLenient(t *testing.T, name string) ([]warcRecord, error) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		w := warcRecord{typ: rec.WarcRecord.Type().String(), header: map[string]string{}}
-		for _, f := range *rec.WarcRecord.WarcHeader() {
-			w.header[strings.ToLower(f.Name)] = f.Value
-		}
-		if b, ok := rec.WarcRecord.Block().(gowarc.HttpResponseBlock); ok {
-			w.status, w.http = b.HttpStatusCode(), *b.HttpHeader()
-		}
+		out = append(out, recordOf(t, rec, filepath.Base(name)))
 		rec.Close()
-		out = append(out, w)
 	}
-	return out, nil
+	return out
 }
 
 // responsesByURI are the response records by target URI (wget writes it

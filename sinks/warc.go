@@ -24,7 +24,7 @@ type WARCOptions struct {
 	Dir     string
 	Prefix  string // file names start with it
 	Host    string // and end with it: the machine's name
-	MaxSize int64  // a file is closed before a record would take it past this; a record larger alone gets a file of its own
+	MaxSize int64  // a file is closed before an archive would take it past this; one larger alone gets a file of its own
 	CDX     bool   // write a CDXJ index beside each file
 	Info    []byte // the warcinfo block (application/warc-fields) each file starts with
 }
@@ -165,20 +165,26 @@ func (w *WARC) takeLoose() error {
 	return nil
 }
 
-// write appends a's members and returns where its Ref is.
+// write appends a's members and returns where its Ref is. An archive's
+// members go into one file: the one being written, unless they would take
+// it past MaxSize.
 func (w *WARC) write(a *record.Archive) (*record.WARCRef, error) {
+	size := 0
+	for _, m := range a.Members {
+		size += len(m.Bytes)
+	}
+	if w.file != nil && w.file.size+int64(size) > w.opt.MaxSize && w.file.size > w.file.info {
+		if err := w.closeFiles(); err != nil {
+			return nil, w.fail(err)
+		}
+	}
+	if w.file == nil {
+		if err := w.open(); err != nil {
+			return nil, w.fail(err)
+		}
+	}
 	var ref *record.WARCRef
 	for i, m := range a.Members {
-		if w.file != nil && w.file.size+int64(len(m.Bytes)) > w.opt.MaxSize && w.file.size > w.file.info {
-			if err := w.closeFiles(); err != nil {
-				return nil, w.fail(err)
-			}
-		}
-		if w.file == nil {
-			if err := w.open(); err != nil {
-				return nil, w.fail(err)
-			}
-		}
 		offset := w.file.size
 		if err := w.file.add(m.Bytes); err != nil {
 			return nil, w.fail(err)
