@@ -44,9 +44,10 @@ func (t *Task) Crawled() bool { return t != nil && t.Scope != nil }
 // Ack is a queue message's part of the envelope (--in nats://…); zero for
 // line input.
 type Ack struct {
-	MsgID   string          // the input message's stream and sequence: the output's Nats-Msg-Id
-	Revoked func() bool     // true once this worker has lost the lease of the message's partition (another may own it now)
-	Settle  func(done bool) // called once, by the sink: true when the output record is durably taken (ack), false to hand the message back (nak)
+	MsgID       string          // the input message's stream and sequence: the output's Nats-Msg-Id
+	Redelivered bool            // the message was delivered before: a worker took it and did not ack it
+	Revoked     func() bool     // true once this worker has lost the lease of the message's partition (another may own it now)
+	Settle      func(done bool) // called once, by the sink: true when the output record is durably taken (ack), false to hand the message back (nak)
 }
 
 // Scope is what a seed lets its crawl reach: one of Key's kinds, decided

@@ -67,6 +67,7 @@ type Queue struct {
 	parts    int
 	id       string
 	parser   record.Parser
+	crawl    *queueCrawl        // --follow: the queue is the crawl's frontier; nil otherwise
 	stop     context.CancelFunc // ends intake: no pulls after it
 	idleFrom time.Time          // when the queue was first seen idle, for QueueURL.Idle
 

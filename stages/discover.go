@@ -16,13 +16,24 @@ import (
 // frontier's. Safe for concurrent use.
 type Discoverer struct {
 	cfg    CrawlConfig
-	f      *Frontier
+	f      Offerer
 	robots *Robots // --robots: robots.txt's Sitemap lines come from its cache; nil without
+}
+
+// Offerer is where the discover stage offers what a page leads to: the
+// Frontier on one machine, the work queue (sources.Queue) with --in.
+type Offerer interface {
+	// Offer takes what parent leads to, before parent goes on to be
+	// written; it returns once what it admitted is safe (queued, or
+	// published and confirmed).
+	Offer(parent *record.Record, found []Found)
+	// Count counts a URL not admitted, by reason.
+	Count(reason string)
 }
 
 // NewDiscoverer returns the stage that offers to f; robots is --robots'
 // cache, or nil.
-func NewDiscoverer(cfg CrawlConfig, f *Frontier, robots *Robots) *Discoverer {
+func NewDiscoverer(cfg CrawlConfig, f Offerer, robots *Robots) *Discoverer {
 	return &Discoverer{cfg: cfg, f: f, robots: robots}
 }
 

@@ -450,7 +450,7 @@ func (f *Frontier) seed(r *record.Record) *record.Record {
 	if f.cfg.MaxHostPages > 0 {
 		f.hostPages[r.Host]++
 	}
-	scope := f.scope(scopeOf(f.cfg.Scope, href, r.Target))
+	scope := f.scope(ScopeOf(f.cfg.Scope, href, r.Target))
 	r.Task = &record.Task{Origin: record.OriginInput, Scope: f.scopes[scope]}
 	if f.cfg.Sitemaps && !f.mapped[r.Host] {
 		f.mapped[r.Host] = true

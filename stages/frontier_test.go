@@ -179,7 +179,7 @@ func TestScope(t *testing.T) {
 	} {
 		seed, _ := url.Parse(tc.seed)
 		href, _ := record.NewLinkBase(tc.seed, "").Resolve(tc.seed)
-		s := scopeOf(tc.kind, href, seed)
+		s := ScopeOf(tc.kind, href, seed)
 		for _, link := range tc.in {
 			if scheme, host, _ := linkHost(link); !inScope(&s, link, scheme, host) {
 				t.Errorf("%s scope of %s (%+v): %s is out; want in", tc.kind, tc.seed, s, link)

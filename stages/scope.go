@@ -28,9 +28,9 @@ func CheckScope(kind string) error {
 	return fmt.Errorf("%q is not a scope (want host, domain, prefix or any)", kind)
 }
 
-// scopeOf is the scope of kind that a seed starts: href is the seed's URL
+// ScopeOf is the scope of kind that a seed starts: href is the seed's URL
 // as the WHATWG URL Standard serializes it, u the same parsed.
-func scopeOf(kind, href string, u *url.URL) record.Scope {
+func ScopeOf(kind, href string, u *url.URL) record.Scope {
 	switch kind {
 	case ScopeHost:
 		return record.Scope{Kind: kind, Key: record.HostKey(u.Scheme, u.Host)}

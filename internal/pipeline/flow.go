@@ -26,6 +26,11 @@ func (r *run) source(js jetstream.JetStream) error {
 		}
 		r.queue, r.src = q, q
 		r.closers = append(r.closers, func() error { q.Close(); return nil })
+		if r.cfg.Crawl.Follow {
+			if err := q.Crawl(r.life.intake, r.cfg.Crawl); err != nil {
+				return fmt.Errorf("--follow with --in: %w", err)
+			}
+		}
 		return nil
 	}
 	r.src = sources.NewLines(r.life.intake, r.in.readers, sources.Options{Parser: r.cfg.Parser})
@@ -65,8 +70,8 @@ func (r *run) flow(stderr io.Writer) {
 	if r.cfg.Extract.Extracting() {
 		ex := stages.NewExtractor(r.cfg.Extract)
 		extract := ex.Extract
-		if r.frontier != nil { // the page's links are offered to the frontier before the page goes on
-			d := stages.NewDiscoverer(r.cfg.Crawl, r.frontier, r.cfg.Limits.Robots)
+		if offer := r.offerer(); offer != nil { // the page's links are offered to the frontier before the page goes on
+			d := stages.NewDiscoverer(r.cfg.Crawl, offer, r.cfg.Limits.Robots)
 			extract = func(ctx context.Context, rec *record.Record) {
 				if rec.Task != nil && rec.Task.Origin.Internal() { // a sitemap: read by discover, never written
 					d.Discover(ctx, rec)
@@ -94,6 +99,18 @@ func (r *run) flow(stderr io.Writer) {
 	if progress != nil {
 		progress.Stop() // before anything else goes to stderr
 	}
+}
+
+// offerer is where a crawl's pages offer their links: the frontier, or
+// with --in the queue; nil when not crawling.
+func (r *run) offerer() stages.Offerer {
+	switch {
+	case r.frontier != nil:
+		return r.frontier
+	case r.queue != nil && r.queue.Crawling():
+		return r.queue.Frontier()
+	}
+	return nil
 }
 
 // counts is what the progress line shows.

@@ -27,6 +27,9 @@ func (r *run) report(stderr io.Writer) error {
 		if r.frontier != nil {
 			fmt.Fprintf(stderr, "  %s\n", r.frontier.Stats())
 		}
+		if r.queue != nil && r.queue.Crawling() {
+			fmt.Fprintf(stderr, "  %s (this worker's)\n", r.queue.CrawlStats())
+		}
 		if cached != nil {
 			size, n := r.cache.Size()
 			fmt.Fprintf(stderr, "  cache fresh=%d revalidated=%d changed=%d unchanged=%d stale=%d miss=%d bytes_saved=%d kept=%d entries, %d bytes\n",

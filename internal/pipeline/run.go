@@ -218,7 +218,7 @@ func build(ctx context.Context, life *lifetime, cfg config.Config, stdin io.Read
 // crawl makes the frontier for --follow and tells it of what the sink
 // takes (its records' acks tell it what is written: Frontier.settleOn).
 func (r *run) crawl() error {
-	if !r.cfg.Crawl.Follow {
+	if !r.cfg.Crawl.Follow || r.cfg.In != nil { // with --in, the queue is the frontier (source)
 		return nil
 	}
 	var err error

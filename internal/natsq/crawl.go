@@ -1,0 +1,95 @@
+package natsq
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// A crawl through the queue (sluice --in … --follow): the queue is the
+// crawl's frontier. A message of a URL the crawl admitted carries its
+// place in the crawl in these header fields; a message without them is a
+// seed, whoever published it.
+const (
+	HeaderDepth  = "Sluice-Depth"  // links followed from its seed
+	HeaderParent = "Sluice-Parent" // the stream sequence of the message whose page admitted it
+	HeaderHops   = "Sluice-Hops"   // redirects followed in a row to get here
+	HeaderOrigin = "Sluice-Origin" // "link" or "redirect"
+	HeaderScope  = "Sluice-Scope"  // its seed's scope: the kind, a space, the key ("host a.test:8080")
+)
+
+// SeenBucket is the key-value bucket of a crawl's seen set and settings:
+// a URL's key (SeenKey) is created, create-only, by the worker that admits
+// it, with the MsgID of the message whose page it was found on as value.
+func SeenBucket(stream string) string { return "sluice_seen_" + stream }
+
+// SeenKey is a URL's key in the seen set: the first 128 bits of the
+// SHA-256 of the URL as the WHATWG URL Standard serializes it, in hex.
+func SeenKey(url string) string {
+	sum := sha256.Sum256([]byte(url))
+	return hex.EncodeToString(sum[:16])
+}
+
+// SeenSubject is the subject a URL's key is written on, to publish it
+// create-only (Nats-Expected-Last-Subject-Sequence: 0) without a round
+// trip of its own.
+func SeenSubject(bucket, key string) string { return "$KV." + bucket + "." + key }
+
+// LinkMsgID is the Nats-Msg-Id of the message of an admitted URL: a page
+// worked twice publishes its links twice, and the stream keeps one.
+func LinkMsgID(key string) string { return "crawl:" + key }
+
+// settingsKey holds the crawl's settings in its seen bucket.
+const settingsKey = "settings"
+
+// CrawlSettings are what every worker of a crawl must apply alike.
+type CrawlSettings struct {
+	Scope        string   `json:"scope"`
+	Depth        int      `json:"depth"`
+	Include      []string `json:"include,omitempty"`
+	Exclude      []string `json:"exclude,omitempty"`
+	MaxRedirects int      `json:"max_redirects"`
+}
+
+// AgreeCrawl stores s as the crawl's settings when it has none yet (the
+// first worker starts the crawl), and otherwise refuses settings that
+// differ from the stored ones, naming the flag.
+func AgreeCrawl(ctx context.Context, kv jetstream.KeyValue, stream string, s CrawlSettings) error {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	if _, err := kv.Create(ctx, settingsKey, b); err == nil || !errors.Is(err, jetstream.ErrKeyExists) {
+		return err
+	}
+	e, err := kv.Get(ctx, settingsKey)
+	if err != nil {
+		return err
+	}
+	var was CrawlSettings
+	if err := json.Unmarshal(e.Value(), &was); err != nil {
+		return fmt.Errorf("the crawl's settings in bucket %s: %w", SeenBucket(stream), err)
+	}
+	differ := func(flag string, now, then any) error {
+		return fmt.Errorf("%s %v: the crawl of stream %s runs with %s %v; every worker of a crawl applies its settings (a new crawl needs a new stream)", flag, now, stream, flag, then)
+	}
+	switch {
+	case s.Scope != was.Scope:
+		return differ("--scope", s.Scope, was.Scope)
+	case s.Depth != was.Depth:
+		return differ("--depth", s.Depth, was.Depth)
+	case !slices.Equal(s.Include, was.Include):
+		return differ("--include", s.Include, was.Include)
+	case !slices.Equal(s.Exclude, was.Exclude):
+		return differ("--exclude", s.Exclude, was.Exclude)
+	case s.MaxRedirects != was.MaxRedirects:
+		return differ("--max-redirects", s.MaxRedirects, was.MaxRedirects)
+	}
+	return nil
+}

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"regexp"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// streamRecords are the records a stream holds, as crawlRecords.
+func streamRecords(t *testing.T, js jetstream.JetStream, stream string) []crawlRecord {
+	t.Helper()
+	s, err := js.Stream(context.Background(), stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []crawlRecord
+	st := s.CachedInfo().State
+	for seq := st.FirstSeq; st.Msgs > 0 && seq <= st.LastSeq; seq++ {
+		msg, err := s.GetMsg(context.Background(), seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r crawlRecord
+		if err := json.Unmarshal(msg.Data, &r); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// Three workers crawl the link graph from seeds on three hosts through one
+// queue (--in with --follow): the output holds one record for each URL
+// the crawls reach on one machine, each once, each child's parent a page that leads to it;
+// the seen set is the server's, so no two workers admit a link twice.
+// The depth is deep enough to reach the whole graph: workers take no level
+// in turn, so a URL's depth is the one it was first found at.
+func TestQueueCrawl(t *testing.T) {
+	ns := natsServer(t, t.TempDir(), -1)
+	g := newGraphSite(t)
+	seeds := []string{g.origin("a.test") + "/g/60/1", g.origin("www.a.test") + "/g/60/7", g.origin("evil-a.test") + "/g/60/30"}
+	queue := ns.ClientURL() + "/CRAWL/crawl.urls"
+	if _, stderr, code := runSluice(t, strings.Join(seeds, "\n")+"\n", "enqueue", "--to", queue); code != 0 {
+		t.Fatalf("enqueue: exit %d: %s", code, stderr)
+	}
+	args := append([]string{"--in", queue + "?idle=2s&lease=2s", "--out", ns.ClientURL() + "/crawl.out",
+		"--follow", "--depth", "20", "-c", "8", "--stats"}, g.resolve...)
+	var workers []*worker
+	for range 3 {
+		workers = append(workers, startWorker(t, args...))
+	}
+	for _, w := range workers {
+		w.wait(t)
+	}
+	js := jsConn(t, ns.ClientURL())
+	recs := streamRecords(t, js, "CRAWL_OUT")
+	local, stderr, code := runSluice(t, strings.Join(seeds, "\n")+"\n", append([]string{"--follow", "--depth", "20"}, g.resolve...)...)
+	if code != 0 {
+		t.Fatalf("the crawl on one machine: exit %d: %s", code, stderr)
+	}
+	want := readCrawl(t, local)
+	got := map[string]crawlRecord{}
+	bySeq := map[int64]crawlRecord{}
+	for _, r := range recs {
+		if _, dup := got[r.URL]; dup {
+			t.Errorf("%s: written twice", r.URL)
+		}
+		got[r.URL] = r
+		bySeq[r.Seq] = r
+	}
+	for u := range want {
+		if _, ok := got[u]; !ok {
+			t.Errorf("%s: not crawled", u)
+		}
+	}
+	for u, r := range got {
+		if _, ok := want[u]; !ok {
+			t.Errorf("%s: crawled, outside the one-machine crawl", u)
+		}
+		if slices.Contains(seeds, u) {
+			if *r.Depth != 0 || r.Parent != 0 {
+				t.Errorf("the seed: depth %d, parent %d; want 0, none", *r.Depth, r.Parent)
+			}
+			continue
+		}
+		p, ok := bySeq[r.Parent]
+		if !ok || !g.leadsTo(p, u, 60) || *r.Depth != *p.Depth+1 && r.Location == "" && p.Location == "" {
+			t.Errorf("%s (depth %d): its parent #%d (%s) does not lead to it", u, *r.Depth, r.Parent, p.URL)
+		}
+	}
+	t.Logf("%d records, %d in the one-machine crawl", len(got), len(want))
+	if left := streamMsgs(js, "CRAWL"); left != 0 {
+		t.Errorf("%d messages left in the queue", left)
+	}
+	stats := ""
+	for _, w := range workers {
+		stats += w.stderr.String()
+		if m := regexp.MustCompile(`done: (\d+) records taken`).FindStringSubmatch(w.stderr.String()); m != nil {
+			t.Logf("a worker took %s", m[1])
+		}
+	}
+	if !strings.Contains(stats, "crawl admitted=") {
+		t.Errorf("no crawl line in --stats:\n%s", stats)
+	}
+}
+
+// A worker killed with SIGKILL mid-crawl, and one more joining: the crawl
+// still writes each URL exactly once. The pages the dead worker held come
+// back after ack_wait; their links, published again, are dropped by the
+// stream as copies, or published for the first time when it died before.
+func TestQueueCrawlWorkerKilled(t *testing.T) {
+	ns := natsServer(t, t.TempDir(), -1)
+	g := newGraphSite(t)
+	seeds := []string{g.origin("a.test") + "/g/60/1", g.origin("www.a.test") + "/g/60/7", g.origin("evil-a.test") + "/g/60/30"}
+	queue := ns.ClientURL() + "/CRAWL/crawl.urls"
+	if _, stderr, code := runSluice(t, strings.Join(seeds, "\n")+"\n", "enqueue", "--to", queue); code != 0 {
+		t.Fatalf("enqueue: exit %d: %s", code, stderr)
+	}
+	// --host-rate makes the crawl last a few seconds, so that the kill
+	// comes in its middle.
+	args := append([]string{"--in", queue + "?idle=3s&lease=2s&ack_wait=2s", "--out", ns.ClientURL() + "/crawl.out",
+		"--follow", "--depth", "20", "-c", "8", "--host-rate", "40"}, g.resolve...)
+	var workers []*worker
+	for range 3 {
+		workers = append(workers, startWorker(t, args...))
+	}
+	js := jsConn(t, ns.ClientURL())
+	waitFor(t, "a third of the records", func() bool { return streamMsgs(js, "CRAWL_OUT") >= 100 })
+	workers[0].cmd.Process.Signal(syscall.SIGKILL)
+	workers = append(workers, startWorker(t, args...))
+	for _, w := range workers[1:] {
+		w.wait(t)
+	}
+	local, stderr, code := runSluice(t, strings.Join(seeds, "\n")+"\n", append([]string{"--follow", "--depth", "20"}, g.resolve...)...)
+	if code != 0 {
+		t.Fatalf("the crawl on one machine: exit %d: %s", code, stderr)
+	}
+	want := readCrawl(t, local)
+	got := map[string]int{}
+	for _, r := range streamRecords(t, js, "CRAWL_OUT") {
+		got[r.URL]++
+	}
+	for u := range want {
+		if got[u] != 1 {
+			t.Errorf("%s: written %d times; want once", u, got[u])
+		}
+	}
+	for u := range got {
+		if _, ok := want[u]; !ok {
+			t.Errorf("%s: crawled, outside the one-machine crawl", u)
+		}
+	}
+	if left := streamMsgs(js, "CRAWL"); left != 0 {
+		t.Errorf("%d messages left in the queue", left)
+	}
+}

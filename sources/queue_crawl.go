@@ -1,0 +1,264 @@
+package sources
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"sluice/internal/natsq"
+	"sluice/record"
+	"sluice/stages"
+)
+
+// queueCrawl is a Queue's crawl (--in with --follow): the queue is the
+// frontier. A message's place in the crawl travels in its header fields
+// (natsq.HeaderDepth and the rest); one without them is a seed. Every
+// worker decides alone from the message and the crawl's settings, which
+// the first worker stored and the others must match (natsq.AgreeCrawl).
+//
+// Seen, by the server: a URL is admitted by the worker whose create-only
+// write of its key into the seen bucket the server takes; a second
+// worker finding the same link is refused. The key's value is the MsgID
+// of the message whose page admitted it, so that when that message comes
+// back (its worker died before acking it) its links are published again,
+// under the same Nats-Msg-Id: the stream drops the copy of a publish that
+// had been made. A page's message is acked only after the publishes of the
+// links it admitted are confirmed: Offer returns once they are, before the
+// page's record goes on to the sink.
+type queueCrawl struct {
+	cfg    stages.CrawlConfig
+	bucket string
+	kv     jetstream.KeyValue
+
+	mu          sync.Mutex
+	scopes      map[record.Scope]*record.Scope // shared by the tasks of a seed
+	notAdmitted map[string]int64
+	admitted    atomic.Int64
+}
+
+// crawlWait bounds the wait for the broker's confirmation of a page's
+// seen keys and link publishes; a page whose links are not confirmed in
+// time is handed back, and its links published again when it comes back.
+const crawlWait = 30 * time.Second
+
+// Crawl makes the queue the frontier of a crawl with cfg's settings: it
+// makes the seen bucket when it is missing and agrees on the settings.
+// It is called before the source is connected.
+func (w *Queue) Crawl(ctx context.Context, cfg stages.CrawlConfig) error {
+	bucket := natsq.SeenBucket(w.q.Stream)
+	var kv jetstream.KeyValue
+	err := natsq.Retry(ctx, func() (err error) {
+		kv, err = w.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket: bucket, History: 1, Storage: jetstream.FileStorage,
+			Replicas: w.stream.CachedInfo().Config.Replicas,
+		})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("seen bucket: %w", err)
+	}
+	settings := natsq.CrawlSettings{Scope: cfg.Scope, Depth: cfg.Depth, MaxRedirects: cfg.MaxRedirects,
+		Include: patterns(cfg.Include), Exclude: patterns(cfg.Exclude)}
+	if err := natsq.Retry(ctx, func() error { return natsq.AgreeCrawl(ctx, kv, w.q.Stream, settings) }); err != nil {
+		return err
+	}
+	w.crawl = &queueCrawl{cfg: cfg, bucket: bucket, kv: kv, scopes: map[record.Scope]*record.Scope{}, notAdmitted: map[string]int64{}}
+	return nil
+}
+
+func patterns(res []*regexp.Regexp) []string {
+	var s []string
+	for _, re := range res {
+		s = append(s, re.String())
+	}
+	return s
+}
+
+// task gives r, from msg, its place in the crawl: from the header fields,
+// or as a seed, whose URL it marks seen (so that a link back to it is not
+// followed). A record with no URL to crawl from is written as it is.
+func (c *queueCrawl) task(ctx context.Context, r *record.Record, h nats.Header) {
+	if r.Target == nil || r.Skip != "" {
+		return
+	}
+	href, err := record.WebURL(r.URL)
+	if err != nil {
+		return
+	}
+	t := r.Task
+	depth := h.Get(natsq.HeaderDepth)
+	if depth == "" {
+		t.Origin = record.OriginInput
+		t.Scope = c.scope(stages.ScopeOf(c.cfg.Scope, href, r.Target))
+		if _, err := c.kv.Create(ctx, natsq.SeenKey(href), []byte(t.MsgID)); err == nil {
+			c.admitted.Add(1)
+		}
+		return
+	}
+	t.Origin = record.OriginLink
+	if h.Get(natsq.HeaderOrigin) == "redirect" {
+		t.Origin = record.OriginRedirect
+	}
+	t.Depth, _ = strconv.Atoi(depth)
+	t.Hops, _ = strconv.Atoi(h.Get(natsq.HeaderHops))
+	t.Parent, _ = strconv.ParseInt(h.Get(natsq.HeaderParent), 10, 64)
+	kind, key, _ := strings.Cut(h.Get(natsq.HeaderScope), " ")
+	t.Scope = c.scope(record.Scope{Kind: kind, Key: key})
+}
+
+func (c *queueCrawl) scope(s record.Scope) *record.Scope {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.scopes[s]
+	if !ok {
+		p = &s
+		c.scopes[s] = p
+	}
+	return p
+}
+
+// Frontier is the queue as the discover stage's Offerer.
+func (w *Queue) Frontier() stages.Offerer { return queueFrontier{w} }
+
+type queueFrontier struct{ w *Queue }
+
+func (f queueFrontier) Offer(parent *record.Record, found []stages.Found) { f.w.offer(parent, found) }
+
+// Count counts a URL the discover stage did not offer, by reason.
+func (f queueFrontier) Count(reason string) { f.w.crawl.count(reason) }
+
+func (c *queueCrawl) count(reason string) {
+	c.mu.Lock()
+	c.notAdmitted[reason]++
+	c.mu.Unlock()
+}
+
+// offer admits what parent's page leads to: each URL whose seen key this
+// worker creates (or created before, from parent's message, when it comes
+// back) is published to its host's subject. It returns once the broker
+// has confirmed those publishes; when it has not, parent's message is
+// handed back instead of acked, to be worked again.
+func (w *Queue) offer(parent *record.Record, found []stages.Found) {
+	if len(found) == 0 {
+		return
+	}
+	c := w.crawl
+	ctx, cancel := context.WithTimeout(context.Background(), crawlWait)
+	defer cancel()
+	t := parent.Task
+	keys := make([]string, len(found))
+	created := make([]jetstream.PubAckFuture, len(found))
+	ok := true
+	for i, f := range found {
+		keys[i] = natsq.SeenKey(f.URL)
+		m := nats.NewMsg(natsq.SeenSubject(c.bucket, keys[i]))
+		m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0") // create-only
+		m.Data = []byte(t.MsgID)
+		var err error
+		if created[i], err = w.js.PublishMsgAsync(m); err != nil {
+			ok = false
+		}
+	}
+	var links []jetstream.PubAckFuture
+	for i, f := range found {
+		if created[i] == nil {
+			continue
+		}
+		err := wait(ctx, created[i])
+		switch {
+		case err == nil:
+		case isWrongLastSeq(err) && t.Redelivered && c.admittedBy(ctx, keys[i], t.MsgID):
+			// This page's first working admitted it, and may have died
+			// before its publish: publish again (the stream drops a copy).
+		case isWrongLastSeq(err):
+			c.count(stages.NotSeen)
+			continue
+		default:
+			ok = false
+			continue
+		}
+		fut, err := w.js.PublishMsgAsync(c.linkMsg(w.q.Subject, parent, f, keys[i]))
+		if err != nil {
+			ok = false
+			continue
+		}
+		links = append(links, fut)
+	}
+	for _, fut := range links {
+		if err := wait(ctx, fut); err != nil {
+			ok = false
+			continue
+		}
+		c.admitted.Add(1)
+	}
+	if !ok {
+		settle := t.Settle
+		t.Settle = func(bool) { settle(false) } // worked again when it comes back
+		w.brokerErr("publish a crawl's links", errors.New("not confirmed: the page is handed back"))
+	}
+}
+
+// admittedBy reports whether the URL of key was admitted from the message
+// msgID.
+func (c *queueCrawl) admittedBy(ctx context.Context, key, msgID string) bool {
+	e, err := c.kv.Get(ctx, key)
+	return err == nil && string(e.Value()) == msgID
+}
+
+// linkMsg is the message of an admitted URL: on its host's subject, with
+// its place in the crawl.
+func (c *queueCrawl) linkMsg(subject string, parent *record.Record, f stages.Found, key string) *nats.Msg {
+	m := nats.NewMsg(natsq.InputSubject(subject, f.Host))
+	m.Data = []byte(f.URL)
+	m.Header.Set(jetstream.MsgIDHeader, natsq.LinkMsgID(key))
+	m.Header.Set(natsq.HeaderDepth, strconv.Itoa(f.Depth))
+	m.Header.Set(natsq.HeaderParent, strconv.FormatInt(parent.Seq, 10))
+	m.Header.Set(natsq.HeaderHops, strconv.Itoa(f.Hops))
+	origin := "link"
+	if f.Origin == record.OriginRedirect {
+		origin = "redirect"
+	}
+	m.Header.Set(natsq.HeaderOrigin, origin)
+	m.Header.Set(natsq.HeaderScope, f.Scope.Kind+" "+f.Scope.Key)
+	return m
+}
+
+func wait(ctx context.Context, fut jetstream.PubAckFuture) error {
+	select {
+	case <-fut.Ok():
+		return nil
+	case err := <-fut.Err():
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// isWrongLastSeq reports whether a create-only write was refused: the key
+// exists (10071; 10164 on a replicated stream).
+func isWrongLastSeq(err error) bool {
+	var api *jetstream.APIError
+	return errors.As(err, &api) && (api.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		api.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
+}
+
+// CrawlStats are this worker's counts of the crawl (--stats).
+func (w *Queue) CrawlStats() stages.CrawlStats {
+	c := w.crawl
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return stages.CrawlStats{Admitted: c.admitted.Load(), NotAdmitted: maps.Clone(c.notAdmitted)}
+}
+
+// Crawling reports whether the queue is a crawl's frontier.
+func (w *Queue) Crawling() bool { return w.crawl != nil }
