@@ -160,3 +160,41 @@ func TestQueueCrawlWorkerKilled(t *testing.T) {
 		t.Errorf("%d messages left in the queue", left)
 	}
 }
+
+// A crawl's settings are the crawl's: a worker started with another
+// --depth is refused, naming the flag; a second crawl on the same server,
+// in a stream of its own, runs with its own settings and does not mix
+// with the first.
+func TestQueueCrawlSettings(t *testing.T) {
+	ns := natsServer(t, t.TempDir(), -1)
+	g := newGraphSite(t)
+	crawl := func(stream, seed string, depth string) (string, int, []crawlRecord) {
+		queue := ns.ClientURL() + "/" + stream + "/" + strings.ToLower(stream) + ".urls"
+		if _, stderr, code := runSluice(t, seed+"\n", "enqueue", "--to", queue); code != 0 {
+			t.Fatalf("enqueue: exit %d: %s", code, stderr)
+		}
+		_, stderr, code := runSluice(t, "", append([]string{"--in", queue + "?idle=1s", "--out", ns.ClientURL() + "/" + strings.ToLower(stream) + ".out",
+			"--follow", "--depth", depth}, g.resolve...)...)
+		if code != 0 {
+			return stderr, code, nil
+		}
+		return stderr, code, streamRecords(t, jsConn(t, ns.ClientURL()), stream+"_OUT")
+	}
+	_, code, first := crawl("A", g.origin("a.test")+"/g/60/1", "1")
+	if code != 0 || len(first) == 0 {
+		t.Fatalf("the first crawl: exit %d, %d records", code, len(first))
+	}
+	stderr, code, _ := crawl("A", g.origin("a.test")+"/g/60/2", "2")
+	if code == 0 || !strings.Contains(stderr, "--depth 2") || !strings.Contains(stderr, "--depth 1") {
+		t.Errorf("a worker with another --depth: exit %d, %q; want refused, naming --depth and the crawl's", code, stderr)
+	}
+	_, code, second := crawl("B", g.origin("www.a.test")+"/g/60/1", "2")
+	if code != 0 || len(second) <= len(first) {
+		t.Fatalf("the second crawl: exit %d, %d records; want more than the first's %d, at depth 2", code, len(second), len(first))
+	}
+	for _, r := range second {
+		if !strings.HasPrefix(r.URL, g.origin("www.a.test")) {
+			t.Errorf("the second crawl wrote %s, of the first's host", r.URL)
+		}
+	}
+}

@@ -268,6 +268,9 @@ func (w *Queue) start(intake context.Context, out chan<- any) {
 // once rather than after the lease time.
 func (w *Queue) Close() {
 	defer w.stop()
+	if w.crawl != nil {
+		defer w.crawl.pages.Wait() // each ends within crawlWait; a settled page's have ended
+	}
 	select {
 	case <-w.closeReq:
 	default:

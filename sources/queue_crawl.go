@@ -39,6 +39,8 @@ type queueCrawl struct {
 	cfg    stages.CrawlConfig
 	bucket string
 	kv     jetstream.KeyValue
+	js     jetstream.JetStream // the crawl's publishes, with room for a page's links (crawlBatch), apart from the sink's
+	pages  sync.WaitGroup      // the pages whose writes are under way (offer); Close waits for them
 
 	mu          sync.Mutex
 	scopes      map[record.Scope]*record.Scope // shared by the tasks of a seed
@@ -72,7 +74,11 @@ func (w *Queue) Crawl(ctx context.Context, cfg stages.CrawlConfig) error {
 	if err := natsq.Retry(ctx, func() error { return natsq.AgreeCrawl(ctx, kv, w.q.Stream, settings) }); err != nil {
 		return err
 	}
-	w.crawl = &queueCrawl{cfg: cfg, bucket: bucket, kv: kv, scopes: map[record.Scope]*record.Scope{}, notAdmitted: map[string]int64{}}
+	js, err := jetstream.New(w.js.Conn(), jetstream.WithPublishAsyncMaxPending(4*crawlBatch), jetstream.WithPublishAsyncTimeout(crawlWait))
+	if err != nil {
+		return err
+	}
+	w.crawl = &queueCrawl{cfg: cfg, bucket: bucket, kv: kv, js: js, scopes: map[record.Scope]*record.Scope{}, notAdmitted: map[string]int64{}}
 	return nil
 }
 
@@ -145,66 +151,105 @@ func (c *queueCrawl) count(reason string) {
 
 // offer admits what parent's page leads to: each URL whose seen key this
 // worker creates (or created before, from parent's message, when it comes
-// back) is published to its host's subject. It returns once the broker
-// has confirmed those publishes; when it has not, parent's message is
-// handed back instead of acked, to be worked again.
+// back) is published to its host's subject. The writes start at once and
+// are seen through by a goroutine of the page's own, so that the parse
+// worker goes on; parent's message is acked only once they are confirmed
+// (its Settle waits for that goroutine), and handed back when they are
+// not, to be worked again.
 func (w *Queue) offer(parent *record.Record, found []stages.Found) {
 	if len(found) == 0 {
 		return
 	}
 	c := w.crawl
-	ctx, cancel := context.WithTimeout(context.Background(), crawlWait)
-	defer cancel()
 	t := parent.Task
-	keys := make([]string, len(found))
-	created := make([]jetstream.PubAckFuture, len(found))
-	ok := true
-	for i, f := range found {
-		keys[i] = natsq.SeenKey(f.URL)
-		m := nats.NewMsg(natsq.SeenSubject(c.bucket, keys[i]))
-		m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0") // create-only
-		m.Data = []byte(t.MsgID)
-		var err error
-		if created[i], err = w.js.PublishMsgAsync(m); err != nil {
-			ok = false
-		}
+	p := &offered{keys: make([]string, len(found)), created: make([]jetstream.PubAckFuture, len(found)), done: make(chan struct{})}
+	p.ok.Store(true)
+	for i, f := range found[:min(len(found), crawlBatch)] {
+		p.create(c, i, f.URL, t.MsgID)
 	}
-	var links []jetstream.PubAckFuture
-	for i, f := range found {
-		if created[i] == nil {
-			continue
-		}
-		err := wait(ctx, created[i])
-		switch {
-		case err == nil:
-		case isWrongLastSeq(err) && t.Redelivered && c.admittedBy(ctx, keys[i], t.MsgID):
-			// This page's first working admitted it, and may have died
-			// before its publish: publish again (the stream drops a copy).
-		case isWrongLastSeq(err):
-			c.count(stages.NotSeen)
-			continue
-		default:
-			ok = false
-			continue
-		}
-		fut, err := w.js.PublishMsgAsync(c.linkMsg(w.q.Subject, parent, f, keys[i]))
-		if err != nil {
-			ok = false
-			continue
-		}
-		links = append(links, fut)
+	settle := t.Settle
+	t.Settle = func(done bool) {
+		<-p.done
+		settle(done && p.ok.Load())
 	}
-	for _, fut := range links {
-		if err := wait(ctx, fut); err != nil {
-			ok = false
-			continue
+	c.pages.Go(func() {
+		defer close(p.done)
+		ctx, cancel := context.WithTimeout(context.Background(), crawlWait)
+		defer cancel()
+		c.admit(ctx, w.q.Subject, parent, found, p)
+		if !p.ok.Load() {
+			w.brokerErr("publish a crawl's links", errors.New("not confirmed: the page is handed back"))
 		}
-		c.admitted.Add(1)
+	})
+}
+
+// crawlBatch is how many of a page's writes wait for the broker at once.
+const crawlBatch = 512
+
+// offered is a page's writes under way.
+type offered struct {
+	keys    []string
+	created []jetstream.PubAckFuture // the seen keys' create-only writes
+	ok      atomic.Bool              // every write that had to be confirmed was
+	done    chan struct{}            // closed when they are all answered
+}
+
+// create starts the create-only write of url's seen key, its value the
+// admitting message's id.
+func (p *offered) create(c *queueCrawl, i int, url, msgID string) {
+	p.keys[i] = natsq.SeenKey(url)
+	m := nats.NewMsg(natsq.SeenSubject(c.bucket, p.keys[i]))
+	m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0") // create-only
+	m.Data = []byte(msgID)
+	var err error
+	if p.created[i], err = c.js.PublishMsgAsync(m); err != nil {
+		p.ok.Store(false)
 	}
-	if !ok {
-		settle := t.Settle
-		t.Settle = func(bool) { settle(false) } // worked again when it comes back
-		w.brokerErr("publish a crawl's links", errors.New("not confirmed: the page is handed back"))
+}
+
+// admit sees a page's writes through, a batch at a time: the seen keys,
+// then the messages of the URLs this page admitted.
+func (c *queueCrawl) admit(ctx context.Context, subject string, parent *record.Record, found []stages.Found, p *offered) {
+	t := parent.Task
+	for from := 0; from < len(found); from += crawlBatch {
+		to := min(from+crawlBatch, len(found))
+		if from > 0 {
+			for i := from; i < to; i++ {
+				p.create(c, i, found[i].URL, t.MsgID)
+			}
+		}
+		var links []jetstream.PubAckFuture
+		for i := from; i < to; i++ {
+			if p.created[i] == nil {
+				continue
+			}
+			err := wait(ctx, p.created[i])
+			switch {
+			case err == nil:
+			case isWrongLastSeq(err) && t.Redelivered && c.admittedBy(ctx, p.keys[i], t.MsgID):
+				// This page's first working admitted it, and may have died
+				// before its publish: publish again (the stream drops a copy).
+			case isWrongLastSeq(err):
+				c.count(stages.NotSeen)
+				continue
+			default:
+				p.ok.Store(false)
+				continue
+			}
+			fut, err := c.js.PublishMsgAsync(c.linkMsg(subject, parent, found[i], p.keys[i]))
+			if err != nil {
+				p.ok.Store(false)
+				continue
+			}
+			links = append(links, fut)
+		}
+		for _, fut := range links {
+			if err := wait(ctx, fut); err != nil {
+				p.ok.Store(false)
+				continue
+			}
+			c.admitted.Add(1)
+		}
 	}
 }
 
