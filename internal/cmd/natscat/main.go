@@ -23,11 +23,14 @@ func main() {
 	stream := flag.String("stream", "", "stream to print")
 	count := flag.Bool("count", false, "print only how many messages the stream holds (0 when it does not exist)")
 	leader := flag.Bool("leader", false, "print only the name of the server that leads the stream (in a cluster)")
+	bytes := flag.Bool("bytes", false, "print only how many bytes the stream holds (0 when it does not exist)")
 	flag.Parse()
 	run := cat
 	switch {
 	case *count:
 		run = printCount
+	case *bytes:
+		run = printBytes
 	case *leader:
 		run = printLeader
 	}
@@ -55,6 +58,16 @@ func open(server, stream string) (jetstream.Stream, func(), error) {
 }
 
 func printCount(server, stream string) error {
+	return printState(server, stream, func(st jetstream.StreamState) uint64 { return st.Msgs })
+}
+
+func printBytes(server, stream string) error {
+	return printState(server, stream, func(st jetstream.StreamState) uint64 { return st.Bytes })
+}
+
+// printState prints what of prints of the stream's state; 0 when the
+// stream does not exist.
+func printState(server, stream string, of func(jetstream.StreamState) uint64) error {
 	s, closeConn, err := open(server, stream)
 	if closeConn != nil {
 		defer closeConn()
@@ -65,7 +78,7 @@ func printCount(server, stream string) error {
 	case err != nil:
 		return err
 	default:
-		fmt.Println(s.CachedInfo().State.Msgs)
+		fmt.Println(of(s.CachedInfo().State))
 	}
 	return nil
 }
