@@ -198,3 +198,49 @@ func TestQueueCrawlSettings(t *testing.T) {
 		}
 	}
 }
+
+// --max-pages holds for the whole crawl, whichever worker admits: the
+// server's seen bucket takes no more keys than that, seeds included.
+func TestQueueCrawlMaxPages(t *testing.T) {
+	ns := natsServer(t, t.TempDir(), -1)
+	g := newGraphSite(t)
+	seeds := []string{g.origin("a.test") + "/g/60/1", g.origin("www.a.test") + "/g/60/7", g.origin("evil-a.test") + "/g/60/30"}
+	queue := ns.ClientURL() + "/CRAWL/crawl.urls"
+	if _, stderr, code := runSluice(t, strings.Join(seeds, "\n")+"\n", "enqueue", "--to", queue); code != 0 {
+		t.Fatalf("enqueue: exit %d: %s", code, stderr)
+	}
+	args := append([]string{"--in", queue + "?idle=2s&lease=2s", "--out", ns.ClientURL() + "/crawl.out",
+		"--follow", "--depth", "20", "--max-pages", "50", "-c", "8"}, g.resolve...)
+	var workers []*worker
+	for range 3 {
+		workers = append(workers, startWorker(t, args...))
+	}
+	for _, w := range workers {
+		w.wait(t)
+	}
+	recs := streamRecords(t, jsConn(t, ns.ClientURL()), "CRAWL_OUT")
+	seen := map[string]bool{}
+	for _, r := range recs {
+		if seen[r.URL] {
+			t.Errorf("%s: written twice", r.URL)
+		}
+		seen[r.URL] = true
+	}
+	// 50 URLs admitted in all: the seen bucket's keys (and its settings).
+	// A seed taken once the limit is reached is still written (an input
+	// line always has its record) but leads nowhere.
+	links := 0
+	for _, r := range recs {
+		if *r.Depth > 0 {
+			links++
+		}
+	}
+	js := jsConn(t, ns.ClientURL())
+	s, err := js.Stream(context.Background(), "KV_sluice_seen_CRAWL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keys := s.CachedInfo().State.Msgs; keys != 51 || links > 50-1 || links < 50-len(seeds) {
+		t.Errorf("--max-pages 50 over three workers: %d keys in the seen set (with the settings), %d records, %d of them links; want 51 keys, and 47 to 49 links", keys, len(recs), links)
+	}
+}

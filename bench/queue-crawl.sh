@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A crawl through the queue (issue 30): $HOSTS local hosts (default 24)
+# A crawl through the queue (issue 30): $HOSTS local hosts (default 48)
 # whose link-graph pages answer after 50 ms, one seed each (/g/$SIZE/1,
 # SIZE default 100: about 150 URLs a host with its redirects), --scope
 # host, crawled by 1, 2, 3 and 4 sluice processes with -c 16 each, sharing
@@ -13,7 +13,7 @@
 # Not part of CI. Usage: bash bench/queue-crawl.sh   (RUNS=1 HOSTS=48 WORKERS="1 4")
 source "$(dirname "$0")/lib.sh"
 runs=${RUNS:-3}
-nhosts=${HOSTS:-24}
+nhosts=${HOSTS:-48}
 size=${SIZE:-100}
 build sluice . site ./internal/cmd/site natsd ./internal/cmd/natsd natscat ./internal/cmd/natscat
 "$work/site" -ports "$nhosts" -delay 50ms > "$work/hosts" &

@@ -69,10 +69,15 @@ func (w *Queue) Crawl(ctx context.Context, cfg stages.CrawlConfig) error {
 	if err != nil {
 		return fmt.Errorf("seen bucket: %w", err)
 	}
-	settings := natsq.CrawlSettings{Scope: cfg.Scope, Depth: cfg.Depth, MaxRedirects: cfg.MaxRedirects,
+	settings := natsq.CrawlSettings{Scope: cfg.Scope, Depth: cfg.Depth, MaxRedirects: cfg.MaxRedirects, MaxPages: cfg.MaxPages,
 		Include: patterns(cfg.Include), Exclude: patterns(cfg.Exclude)}
 	if err := natsq.Retry(ctx, func() error { return natsq.AgreeCrawl(ctx, kv, w.q.Stream, settings) }); err != nil {
 		return err
+	}
+	if cfg.MaxPages > 0 {
+		if err := natsq.Retry(ctx, func() error { return natsq.LimitPages(ctx, w.js, w.q.Stream, cfg.MaxPages) }); err != nil {
+			return fmt.Errorf("--max-pages: %w", err)
+		}
 	}
 	js, err := jetstream.New(w.js.Conn(), jetstream.WithPublishAsyncMaxPending(4*crawlBatch), jetstream.WithPublishAsyncTimeout(crawlWait))
 	if err != nil {
@@ -231,6 +236,9 @@ func (c *queueCrawl) admit(ctx context.Context, subject string, parent *record.R
 				// before its publish: publish again (the stream drops a copy).
 			case isWrongLastSeq(err):
 				c.count(stages.NotSeen)
+				continue
+			case natsq.IsMaxPages(err):
+				c.count(stages.NotMaxPages)
 				continue
 			default:
 				p.ok.Store(false)

@@ -62,8 +62,8 @@ func (f *flags) crawlConfig() error {
 		return fmt.Errorf("invalid argument %d for --max-pages: must not be negative", c.MaxPages)
 	case c.MaxHostPages < 0:
 		return fmt.Errorf("invalid argument %d for --max-host-pages: must not be negative", c.MaxHostPages)
-	case cfg.In != nil && (c.Sitemaps || c.MaxPages > 0 || c.MaxHostPages > 0 || c.State != ""):
-		return errors.New("--sitemaps, --max-pages, --max-host-pages and --state do not take --in yet: a crawl through the queue has its seen set and state on the server, its page limits not yet")
+	case cfg.In != nil && (c.Sitemaps || c.MaxHostPages > 0 || c.State != ""):
+		return errors.New("--sitemaps, --max-host-pages and --state do not take --in yet: a crawl through the queue keeps its state on the server (--state), and reads no sitemaps nor counts pages by host yet")
 	case cfg.Resume != "":
 		return errors.New("--follow does not take --resume: a crawl's record set is not the input's (see --state)")
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -55,6 +56,7 @@ type CrawlSettings struct {
 	Include      []string `json:"include,omitempty"`
 	Exclude      []string `json:"exclude,omitempty"`
 	MaxRedirects int      `json:"max_redirects"`
+	MaxPages     int64    `json:"max_pages,omitempty"`
 }
 
 // AgreeCrawl stores s as the crawl's settings when it has none yet (the
@@ -90,6 +92,38 @@ func AgreeCrawl(ctx context.Context, kv jetstream.KeyValue, stream string, s Cra
 		return differ("--exclude", s.Exclude, was.Exclude)
 	case s.MaxRedirects != was.MaxRedirects:
 		return differ("--max-redirects", s.MaxRedirects, was.MaxRedirects)
+	case s.MaxPages != was.MaxPages:
+		return differ("--max-pages", s.MaxPages, was.MaxPages)
 	}
 	return nil
 }
+
+// LimitPages makes the seen bucket hold at most maxPages keys of URLs
+// (and the settings'): its stream refuses a new message past that
+// (key-value buckets discard new), so a key's create-only write past
+// --max-pages fails (IsMaxPages) and the URL is not admitted, for the
+// whole crawl, whichever worker asks.
+func LimitPages(ctx context.Context, js jetstream.JetStream, stream string, maxPages int64) error {
+	s, err := js.Stream(ctx, "KV_"+SeenBucket(stream))
+	if err != nil {
+		return err
+	}
+	cfg := s.CachedInfo().Config
+	if cfg.MaxMsgs == maxPages+1 {
+		return nil
+	}
+	cfg.MaxMsgs = maxPages + 1
+	_, err = js.UpdateStream(ctx, cfg)
+	return err
+}
+
+// IsMaxPages reports whether a seen key's write was refused because the
+// bucket holds --max-pages keys.
+func IsMaxPages(err error) bool {
+	var api *jetstream.APIError
+	return errors.As(err, &api) && api.ErrorCode == jsStoreFailed && strings.Contains(api.Description, "maximum messages")
+}
+
+// jsStoreFailed is nats-server's JSStreamStoreFailedF: "maximum messages
+// exceeded" from a stream that discards new messages.
+const jsStoreFailed jetstream.ErrorCode = 10077
