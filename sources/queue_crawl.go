@@ -57,22 +57,30 @@ const crawlWait = 30 * time.Second
 // makes the seen bucket when it is missing and agrees on the settings.
 // It is called before the source is connected.
 func (w *Queue) Crawl(ctx context.Context, cfg stages.CrawlConfig) error {
-	bucket := natsq.SeenBucket(w.q.Stream)
-	var kv jetstream.KeyValue
-	err := natsq.Retry(ctx, func() (err error) {
-		kv, err = w.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket: bucket, History: 1, Storage: jetstream.FileStorage,
-			Replicas: w.stream.CachedInfo().Config.Replicas,
+	replicas := w.stream.CachedInfo().Config.Replicas
+	bucket := func(cfg jetstream.KeyValueConfig) (kv jetstream.KeyValue, err error) {
+		cfg.History, cfg.Storage, cfg.Replicas = 1, jetstream.FileStorage, replicas
+		err = natsq.Retry(ctx, func() (err error) {
+			kv, err = w.js.CreateOrUpdateKeyValue(ctx, cfg)
+			return err
 		})
-		return err
-	})
+		return kv, err
+	}
+	settingsKV, err := bucket(jetstream.KeyValueConfig{Bucket: natsq.CrawlBucket(w.q.Stream)})
 	if err != nil {
-		return fmt.Errorf("seen bucket: %w", err)
+		return fmt.Errorf("crawl bucket: %w", err)
 	}
 	settings := natsq.CrawlSettings{Scope: cfg.Scope, Depth: cfg.Depth, MaxRedirects: cfg.MaxRedirects, MaxPages: cfg.MaxPages,
 		Include: patterns(cfg.Include), Exclude: patterns(cfg.Exclude)}
-	if err := natsq.Retry(ctx, func() error { return natsq.AgreeCrawl(ctx, kv, w.q.Stream, settings) }); err != nil {
+	if cfg.Revisit > 0 {
+		settings.Revisit = cfg.Revisit.String()
+	}
+	if err := natsq.Retry(ctx, func() error { return natsq.AgreeCrawl(ctx, settingsKV, w.q.Stream, settings) }); err != nil {
 		return err
+	}
+	kv, err := bucket(jetstream.KeyValueConfig{Bucket: natsq.SeenBucket(w.q.Stream), TTL: cfg.Revisit})
+	if err != nil {
+		return fmt.Errorf("seen bucket: %w", err)
 	}
 	if cfg.MaxPages > 0 {
 		if err := natsq.Retry(ctx, func() error { return natsq.LimitPages(ctx, w.js, w.q.Stream, cfg.MaxPages) }); err != nil {
@@ -83,7 +91,7 @@ func (w *Queue) Crawl(ctx context.Context, cfg stages.CrawlConfig) error {
 	if err != nil {
 		return err
 	}
-	w.crawl = &queueCrawl{cfg: cfg, bucket: bucket, kv: kv, js: js, scopes: map[record.Scope]*record.Scope{}, notAdmitted: map[string]int64{}}
+	w.crawl = &queueCrawl{cfg: cfg, bucket: natsq.SeenBucket(w.q.Stream), kv: kv, js: js, scopes: map[record.Scope]*record.Scope{}, notAdmitted: map[string]int64{}}
 	return nil
 }
 
@@ -273,7 +281,7 @@ func (c *queueCrawl) admittedBy(ctx context.Context, key, msgID string) bool {
 func (c *queueCrawl) linkMsg(subject string, parent *record.Record, f stages.Found, key string) *nats.Msg {
 	m := nats.NewMsg(natsq.InputSubject(subject, f.Host))
 	m.Data = []byte(f.URL)
-	m.Header.Set(jetstream.MsgIDHeader, natsq.LinkMsgID(key))
+	m.Header.Set(jetstream.MsgIDHeader, natsq.LinkMsgID(key, parent.Task.MsgID))
 	m.Header.Set(natsq.HeaderDepth, strconv.Itoa(f.Depth))
 	m.Header.Set(natsq.HeaderParent, strconv.FormatInt(parent.Seq, 10))
 	m.Header.Set(natsq.HeaderHops, strconv.Itoa(f.Hops))

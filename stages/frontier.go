@@ -31,10 +31,11 @@ type CrawlConfig struct {
 	WriteLinks       bool  // --extract links: the links are written, not only followed
 	WritePage        bool  // something else is extracted: the page is written
 	SpillDir         string
-	MemTasks         int    // pending tasks kept in memory before the rest go to disk; 0: DefaultMemTasks
-	MemSeen          int    // URLs the seen set keeps in memory before the rest go to disk; 0: DefaultMemSeen
-	State            string // --state DIR: the crawl's log, to go on after a kill; "" for none
-	Sitemaps         bool   // --sitemaps: each seed host's sitemaps, from its robots.txt or /sitemap.xml
+	MemTasks         int           // pending tasks kept in memory before the rest go to disk; 0: DefaultMemTasks
+	MemSeen          int           // URLs the seen set keeps in memory before the rest go to disk; 0: DefaultMemSeen
+	State            string        // --state DIR: the crawl's log, to go on after a kill; "" for none
+	Sitemaps         bool          // --sitemaps: each seed host's sitemaps, from its robots.txt or /sitemap.xml
+	Revisit          time.Duration // --revisit, with --in: a URL admitted this long ago may be admitted again; 0: never
 }
 
 // DefaultMemTasks is how many pending tasks the frontier keeps in memory

@@ -17,7 +17,7 @@ type crawlFlags struct {
 	redirectsSet     bool
 }
 
-var crawlCompanions = []string{"depth", "scope", "include", "exclude", "max-pages", "max-host-pages", "sitemaps", "state"}
+var crawlCompanions = []string{"depth", "scope", "include", "exclude", "max-pages", "max-host-pages", "sitemaps", "state", "revisit"}
 
 func (f *flags) defineCrawl(fs *pflag.FlagSet) {
 	c := &f.cfg.Crawl
@@ -30,6 +30,7 @@ func (f *flags) defineCrawl(fs *pflag.FlagSet) {
 	fs.Int64Var(&c.MaxHostPages, "max-host-pages", 0, "with --follow, admit at most this many URLs per host (0: no limit)")
 	fs.BoolVar(&c.Sitemaps, "sitemaps", false, "with --follow, also crawl the URLs of each seed host's sitemaps (its robots.txt's Sitemap lines, else /sitemap.xml), as depth 1, within scope")
 	fs.StringVar(&c.State, "state", "", "with --follow, keep the crawl's state in DIR: the same command run again after a kill or SIGINT goes on where it was")
+	fs.DurationVar(&c.Revisit, "revisit", 0, "with --follow --in, a URL admitted this long ago may be crawled again (the seen keys' time to live on the server; 0: never)")
 }
 
 // changedCrawl notes which of the crawl's flags were given.
@@ -62,6 +63,10 @@ func (f *flags) crawlConfig() error {
 		return fmt.Errorf("invalid argument %d for --max-pages: must not be negative", c.MaxPages)
 	case c.MaxHostPages < 0:
 		return fmt.Errorf("invalid argument %d for --max-host-pages: must not be negative", c.MaxHostPages)
+	case c.Revisit < 0:
+		return fmt.Errorf("invalid argument %v for --revisit: must not be negative", c.Revisit)
+	case c.Revisit > 0 && cfg.In == nil:
+		return errors.New("--revisit needs --in: the seen set on one machine lives as long as the run (or --state)")
 	case cfg.In != nil && (c.Sitemaps || c.MaxHostPages > 0 || c.State != ""):
 		return errors.New("--sitemaps, --max-host-pages and --state do not take --in yet: a crawl through the queue keeps its state on the server (--state), and reads no sitemaps nor counts pages by host yet")
 	case cfg.Resume != "":

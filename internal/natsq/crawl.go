@@ -25,10 +25,16 @@ const (
 	HeaderScope  = "Sluice-Scope"  // its seed's scope: the kind, a space, the key ("host a.test:8080")
 )
 
-// SeenBucket is the key-value bucket of a crawl's seen set and settings:
-// a URL's key (SeenKey) is created, create-only, by the worker that admits
-// it, with the MsgID of the message whose page it was found on as value.
+// SeenBucket is the key-value bucket of a crawl's seen set: a URL's key
+// (SeenKey) is created, create-only, by the worker that admits it, with
+// the MsgID of the message whose page it was found on as value. With
+// --revisit D the bucket's keys live D (its TTL: the stream's MaxAge, no
+// delete markers), after which the URL can be admitted again.
 func SeenBucket(stream string) string { return "sluice_seen_" + stream }
+
+// CrawlBucket is the key-value bucket of a crawl's settings, which
+// outlive the seen keys.
+func CrawlBucket(stream string) string { return "sluice_crawl_" + stream }
 
 // SeenKey is a URL's key in the seen set: the first 128 bits of the
 // SHA-256 of the URL as the WHATWG URL Standard serializes it, in hex.
@@ -42,11 +48,13 @@ func SeenKey(url string) string {
 // trip of its own.
 func SeenSubject(bucket, key string) string { return "$KV." + bucket + "." + key }
 
-// LinkMsgID is the Nats-Msg-Id of the message of an admitted URL: a page
-// worked twice publishes its links twice, and the stream keeps one.
-func LinkMsgID(key string) string { return "crawl:" + key }
+// LinkMsgID is the Nats-Msg-Id of the message of the URL of key, admitted
+// from the page of message parent: a page worked twice publishes its links
+// twice, and the stream keeps one; the same URL admitted again later
+// (--revisit) from another page is a message of its own.
+func LinkMsgID(key, parent string) string { return "crawl:" + key + ":" + parent }
 
-// settingsKey holds the crawl's settings in its seen bucket.
+// settingsKey holds the crawl's settings in its crawl bucket.
 const settingsKey = "settings"
 
 // CrawlSettings are what every worker of a crawl must apply alike.
@@ -57,6 +65,7 @@ type CrawlSettings struct {
 	Exclude      []string `json:"exclude,omitempty"`
 	MaxRedirects int      `json:"max_redirects"`
 	MaxPages     int64    `json:"max_pages,omitempty"`
+	Revisit      string   `json:"revisit,omitempty"`
 }
 
 // AgreeCrawl stores s as the crawl's settings when it has none yet (the
@@ -76,7 +85,7 @@ func AgreeCrawl(ctx context.Context, kv jetstream.KeyValue, stream string, s Cra
 	}
 	var was CrawlSettings
 	if err := json.Unmarshal(e.Value(), &was); err != nil {
-		return fmt.Errorf("the crawl's settings in bucket %s: %w", SeenBucket(stream), err)
+		return fmt.Errorf("the crawl's settings in bucket %s: %w", CrawlBucket(stream), err)
 	}
 	differ := func(flag string, now, then any) error {
 		return fmt.Errorf("%s %v: the crawl of stream %s runs with %s %v; every worker of a crawl applies its settings (a new crawl needs a new stream)", flag, now, stream, flag, then)
@@ -94,12 +103,14 @@ func AgreeCrawl(ctx context.Context, kv jetstream.KeyValue, stream string, s Cra
 		return differ("--max-redirects", s.MaxRedirects, was.MaxRedirects)
 	case s.MaxPages != was.MaxPages:
 		return differ("--max-pages", s.MaxPages, was.MaxPages)
+	case s.Revisit != was.Revisit:
+		return differ("--revisit", s.Revisit, was.Revisit)
 	}
 	return nil
 }
 
-// LimitPages makes the seen bucket hold at most maxPages keys of URLs
-// (and the settings'): its stream refuses a new message past that
+// LimitPages makes the seen bucket hold at most maxPages keys: its stream
+// refuses a new message past that
 // (key-value buckets discard new), so a key's create-only write past
 // --max-pages fails (IsMaxPages) and the URL is not admitted, for the
 // whole crawl, whichever worker asks.
@@ -109,10 +120,10 @@ func LimitPages(ctx context.Context, js jetstream.JetStream, stream string, maxP
 		return err
 	}
 	cfg := s.CachedInfo().Config
-	if cfg.MaxMsgs == maxPages+1 {
+	if cfg.MaxMsgs == maxPages {
 		return nil
 	}
-	cfg.MaxMsgs = maxPages + 1
+	cfg.MaxMsgs = maxPages
 	_, err = js.UpdateStream(ctx, cfg)
 	return err
 }
