@@ -99,7 +99,15 @@ func newGate(at ...int) *gate {
 	return g
 }
 
-func (g *gate) handler(w http.ResponseWriter, _ *http.Request) {
+func (g *gate) handler(w http.ResponseWriter, r *http.Request) {
+	if g.pass(r) {
+		io.WriteString(w, strings.Repeat("x", 100))
+	}
+}
+
+// pass counts r and holds it while the gate is closed; false when its
+// client went away meanwhile.
+func (g *gate) pass(r *http.Request) bool {
 	g.mu.Lock()
 	g.n++
 	if len(g.at) > 0 && g.n == g.at[0] {
@@ -109,8 +117,12 @@ func (g *gate) handler(w http.ResponseWriter, _ *http.Request) {
 	}
 	opened := g.opened
 	g.mu.Unlock()
-	<-opened
-	io.WriteString(w, strings.Repeat("x", 100))
+	select {
+	case <-opened:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
 }
 
 // wait waits until the gate has closed at its next point.

@@ -44,9 +44,12 @@ type graphSite struct {
 	robots  *atomic.Int64 // robots.txt requests, any host
 }
 
-func newGraphSite(t *testing.T) graphSite {
+func newGraphSite(t *testing.T) graphSite { return newGraphSiteWith(t, site.Handler()) }
+
+// newGraphSiteWith is newGraphSite serving with handler (the site's,
+// wrapped).
+func newGraphSiteWith(t *testing.T, handler http.Handler) graphSite {
 	g := graphSite{robots: new(atomic.Int64)}
-	handler := site.Handler()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/robots.txt" {
 			g.robots.Add(1)

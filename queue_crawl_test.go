@@ -4,13 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"sluice/internal/site"
 )
 
 // streamRecords are the records a stream holds, as crawlRecords.
@@ -285,5 +291,156 @@ func TestQueueCrawlRevisit(t *testing.T) {
 	waitFor(t, "the seen keys to expire", func() bool { return streamMsgs(js, "KV_sluice_seen_SHORT") == 0 })
 	if later := crawl("SHORT", "2s"); later != first {
 		t.Errorf("seeded again after --revisit: %d records; want %d, as the first time", later, first)
+	}
+}
+
+// hostLog is a site's log of which worker (its X-Worker header) each host
+// is serving, request by request: two workers at once on one host is
+// politeness broken.
+type hostLog struct {
+	mu      sync.Mutex
+	serving map[string]map[string]int // host -> worker -> requests in flight
+	overlap []string
+}
+
+func (l *hostLog) wrap(next http.Handler, g *gate) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, worker := r.Host, r.Header.Get("X-Worker")
+		l.mu.Lock()
+		by := l.serving[host]
+		if by == nil {
+			by = map[string]int{}
+			l.serving[host] = by
+		}
+		for other, n := range by {
+			if other != worker && n > 0 {
+				l.overlap = append(l.overlap, fmt.Sprintf("%s: worker %s while worker %s", host, worker, other))
+			}
+		}
+		by[worker]++
+		l.mu.Unlock()
+		defer func() {
+			l.mu.Lock()
+			by[worker]--
+			l.mu.Unlock()
+		}()
+		if g.pass(r) {
+			next.ServeHTTP(w, r)
+		}
+	})
+}
+
+// busy returns a worker with requests in flight: 1, 2 or 3.
+func (l *hostLog) busy() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, by := range l.serving {
+		for w, n := range by {
+			if id, _ := strconv.Atoi(w); n > 0 && id >= 1 && id <= 3 {
+				return id
+			}
+		}
+	}
+	return 1
+}
+
+// A crawl through the queue on a three-node cluster (replicas=3): a
+// worker killed with SIGKILL, a node killed, then the stream's leader, each
+// mid-crawl, and restarted: each URL is still written exactly once, and the
+// site never saw one host served by two workers at once.
+func TestQueueCrawlCluster(t *testing.T) {
+	ports := freePorts(t, 6)
+	var routes []string
+	for _, p := range ports[3:] {
+		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", p))
+	}
+	dirs := []string{t.TempDir(), t.TempDir(), t.TempDir()}
+	nodes := make([]*natsd, 3)
+	start := func(i int) {
+		nodes[i] = natsServer(t, dirs[i], ports[i], "-name", fmt.Sprintf("n%d", i+1),
+			"-cluster", strconv.Itoa(ports[3+i]), "-routes", strings.Join(routes, ","))
+	}
+	for i := range nodes {
+		start(i)
+	}
+	servers := fmt.Sprintf("nats://127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d", ports[0], ports[1], ports[2])
+
+	gt := newGate(60, 120, 180)
+	log := &hostLog{serving: map[string]map[string]int{}}
+	g := newGraphSiteWith(t, log.wrap(site.Handler(), gt))
+	seeds := []string{g.origin("a.test") + "/g/60/1", g.origin("www.a.test") + "/g/60/7", g.origin("evil-a.test") + "/g/60/30"}
+	queue := servers + "/CRAWL/crawl.urls?replicas=3"
+	if _, stderr, code := runSluice(t, strings.Join(seeds, "\n")+"\n", "enqueue", "--to", queue); code != 0 {
+		t.Fatalf("enqueue: exit %d: %s", code, stderr)
+	}
+	js := jsConn(t, servers)
+	startOne := func(id int) *worker {
+		return startWorker(t, append([]string{"--in", servers + "/CRAWL/crawl.urls?idle=3s&lease=3s&ack_wait=5s",
+			"--out", servers + "/crawl.out?replicas=3", "--follow", "--depth", "20", "-c", "4",
+			"-H", fmt.Sprintf("X-Worker: %d", id)}, g.resolve...)...)
+	}
+	workers := []*worker{startOne(1), startOne(2), startOne(3)}
+	leader := func() int {
+		var name string
+		waitFor(t, "a leader of the queue stream", func() bool {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			s, err := js.Stream(ctx, "CRAWL")
+			if err == nil && s.CachedInfo().Cluster != nil {
+				name = s.CachedInfo().Cluster.Leader
+			}
+			return name != ""
+		})
+		i, _ := strconv.Atoi(strings.TrimPrefix(name, "n"))
+		return i - 1
+	}
+
+	gt.wait(t)
+	victim := log.busy() // one with pages in flight, held at the gate
+	workers[victim-1].cmd.Process.Signal(syscall.SIGKILL)
+	workers = append(workers, startOne(4))
+	gt.open()
+
+	gt.wait(t)
+	down := (leader() + 1) % 3
+	nodes[down].signal(syscall.SIGKILL)
+	gt.open()
+
+	gt.wait(t)
+	start(down)
+	down = leader()
+	nodes[down].signal(syscall.SIGKILL)
+	gt.open()
+
+	for i, w := range workers {
+		if i != victim-1 {
+			w.wait(t)
+		}
+	}
+	start(down)
+	local, stderr, code := runSluice(t, strings.Join(seeds, "\n")+"\n", append([]string{"--follow", "--depth", "20"}, g.resolve...)...)
+	if code != 0 {
+		t.Fatalf("the crawl on one machine: exit %d: %s", code, stderr)
+	}
+	want := readCrawl(t, local)
+	got := map[string]int{}
+	for _, r := range streamRecords(t, js, "CRAWL_OUT") {
+		got[r.URL]++
+	}
+	for u := range want {
+		if got[u] != 1 {
+			t.Errorf("%s: written %d times; want once", u, got[u])
+		}
+	}
+	for u := range got {
+		if _, ok := want[u]; !ok {
+			t.Errorf("%s: crawled, outside the one-machine crawl", u)
+		}
+	}
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	t.Logf("killed worker %d; then %d pages the crawl wrote", victim, len(got))
+	if len(log.overlap) > 0 {
+		t.Errorf("a host served by two workers at once, %d times: %v", len(log.overlap), log.overlap[:min(len(log.overlap), 5)])
 	}
 }

@@ -105,8 +105,11 @@ func patterns(res []*regexp.Regexp) []string {
 
 // task gives r, from msg, its place in the crawl: from the header fields,
 // or as a seed, whose URL it marks seen (so that a link back to it is not
-// followed). A record with no URL to crawl from is written as it is.
-func (c *queueCrawl) task(ctx context.Context, r *record.Record, h nats.Header) {
+// followed), waiting out a cluster's election (natsq.Retry); a seed whose
+// mark the broker did not take is not started but handed back, for later.
+// A record with no URL to crawl from is written as it is. call makes the
+// context of one call to the broker.
+func (c *queueCrawl) task(r *record.Record, h nats.Header, call func() (context.Context, context.CancelFunc)) {
 	if r.Target == nil || r.Skip != "" {
 		return
 	}
@@ -119,8 +122,20 @@ func (c *queueCrawl) task(ctx context.Context, r *record.Record, h nats.Header) 
 	if depth == "" {
 		t.Origin = record.OriginInput
 		t.Scope = c.scope(stages.ScopeOf(c.cfg.Scope, href, r.Target))
-		if _, err := c.kv.Create(ctx, natsq.SeenKey(href), []byte(t.MsgID)); err == nil {
-			c.admitted.Add(1)
+		err := natsq.Retry(context.Background(), func() error {
+			ctx, cancel := call()
+			defer cancel()
+			_, err := c.kv.Create(ctx, natsq.SeenKey(href), []byte(t.MsgID))
+			switch {
+			case err == nil:
+				c.admitted.Add(1)
+			case errors.Is(err, jetstream.ErrKeyExists), natsq.IsMaxPages(err):
+				return nil // seen before, or past --max-pages: crawled, written, leads nowhere new
+			}
+			return err
+		})
+		if err != nil {
+			r.Fail(record.KindCanceled, "not started: the crawl's seen set did not take the seed (%v); handed back", err)
 		}
 		return
 	}

@@ -143,9 +143,7 @@ func (w *Queue) hold(msg jetstream.Msg, p int, l *lease) *record.Record {
 	r := w.parser.Parse(int64(md.Sequence.Stream), line)
 	r.Task = &record.Task{Ack: record.Ack{MsgID: natsq.MsgID(w.q.Stream, md.Sequence.Stream), Revoked: l.revoked, Redelivered: md.NumDelivered > 1}}
 	if w.crawl != nil {
-		ctx, cancel := w.call()
-		w.crawl.task(ctx, r, msg.Headers())
-		cancel()
+		w.crawl.task(r, msg.Headers(), w.call)
 	}
 	h := &held{msg: msg, l: l}
 	w.mu.Lock()
