@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // A three-node JetStream cluster on loopback (three natsd processes), the
@@ -26,21 +28,8 @@ import (
 // besides, and measures politeness around the faults.)
 func TestQueueCluster(t *testing.T) {
 	const n = 3000
-	ports := freePorts(t, 6)
-	var routes []string
-	for _, p := range ports[3:] {
-		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", p))
-	}
-	dirs := []string{t.TempDir(), t.TempDir(), t.TempDir()}
-	nodes := make([]*natsd, 3)
-	start := func(i int) {
-		nodes[i] = natsServer(t, dirs[i], ports[i], "-name", fmt.Sprintf("n%d", i+1),
-			"-cluster", strconv.Itoa(ports[3+i]), "-routes", strings.Join(routes, ","))
-	}
-	for i := range nodes {
-		start(i)
-	}
-	servers := fmt.Sprintf("nats://127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d", ports[0], ports[1], ports[2])
+	c := startCluster(t)
+	servers, nodes, start := c.servers, c.nodes, c.start
 
 	g := newGate(n/4, n/2, 3*n/4)
 	enqueueURLs(t, servers+"/CLU/clu?replicas=3", hosts(t, 8, g.handler), n)
@@ -48,20 +37,7 @@ func TestQueueCluster(t *testing.T) {
 	args := []string{"--in", servers + "/CLU/clu?idle=2s&lease=3s&ack_wait=5s", "--out", servers + "/cluout?replicas=3", "-c", "8"}
 	workers := []*worker{startWorker(t, args...), startWorker(t, args...)}
 
-	leader := func() int {
-		var name string
-		waitFor(t, "a leader of the queue stream", func() bool {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			s, err := js.Stream(ctx, "CLU")
-			if err == nil && s.CachedInfo().Cluster != nil {
-				name = s.CachedInfo().Cluster.Leader
-			}
-			return name != ""
-		})
-		i, _ := strconv.Atoi(strings.TrimPrefix(name, "n"))
-		return i - 1
-	}
+	leader := func() int { return streamLeader(t, js, "CLU") }
 	g.wait(t)
 	down := (leader() + 1) % 3
 	nodes[down].signal(syscall.SIGKILL)
@@ -81,6 +57,51 @@ func TestQueueCluster(t *testing.T) {
 		w.wait(t)
 	}
 	checkEveryOnce(t, outputSeqs(t, js, "CLUOUT"), n)
+}
+
+// cluster is three nats-server nodes on loopback, routed to each other.
+type cluster struct {
+	servers string   // the three client URLs, comma-separated, as sluice takes them
+	nodes   []*natsd // by index; start(i) replaces a stopped one
+	start   func(i int)
+}
+
+func startCluster(t *testing.T) *cluster {
+	t.Helper()
+	ports := freePorts(t, 6)
+	var routes []string
+	for _, p := range ports[3:] {
+		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", p))
+	}
+	dirs := []string{t.TempDir(), t.TempDir(), t.TempDir()}
+	c := &cluster{nodes: make([]*natsd, 3),
+		servers: fmt.Sprintf("nats://127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d", ports[0], ports[1], ports[2])}
+	c.start = func(i int) {
+		c.nodes[i] = natsServer(t, dirs[i], ports[i], "-name", fmt.Sprintf("n%d", i+1),
+			"-cluster", strconv.Itoa(ports[3+i]), "-routes", strings.Join(routes, ","))
+	}
+	for i := range c.nodes {
+		c.start(i)
+	}
+	return c
+}
+
+// streamLeader is the index of the node that leads stream, once it has a
+// leader.
+func streamLeader(t *testing.T, js jetstream.JetStream, stream string) int {
+	t.Helper()
+	var name string
+	waitFor(t, "a leader of stream "+stream, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s, err := js.Stream(ctx, stream)
+		if err == nil && s.CachedInfo().Cluster != nil {
+			name = s.CachedInfo().Cluster.Leader
+		}
+		return name != ""
+	})
+	i, _ := strconv.Atoi(strings.TrimPrefix(name, "n"))
+	return i - 1
 }
 
 // gate is a handler that answers 100 bytes, and holds every request from

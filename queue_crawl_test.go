@@ -12,12 +12,43 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"sluice/internal/site"
 )
+
+// oneMachine is what the crawl from seeds writes on one machine, by URL.
+func oneMachine(t *testing.T, g graphSite, seeds []string, depth string) map[string]crawlRecord {
+	t.Helper()
+	local, stderr, code := runSluice(t, strings.Join(seeds, "\n")+"\n", append([]string{"--follow", "--depth", depth}, g.resolve...)...)
+	if code != 0 {
+		t.Fatalf("the crawl on one machine: exit %d: %s", code, stderr)
+	}
+	return readCrawl(t, local)
+}
+
+// writtenOnce checks that the crawl through the queue wrote each URL of
+// want once, and nothing else; it returns how many records it wrote.
+func writtenOnce(t *testing.T, js jetstream.JetStream, stream string, want map[string]crawlRecord) int {
+	t.Helper()
+	got := map[string]int{}
+	recs := streamRecords(t, js, stream)
+	for _, r := range recs {
+		got[r.URL]++
+	}
+	for u := range want {
+		if got[u] != 1 {
+			t.Errorf("%s: written %d times; want once", u, got[u])
+		}
+	}
+	for u := range got {
+		if _, ok := want[u]; !ok {
+			t.Errorf("%s: crawled, outside the one-machine crawl", u)
+		}
+	}
+	return len(recs)
+}
 
 // streamRecords are the records a stream holds, as crawlRecords.
 func streamRecords(t *testing.T, js jetstream.JetStream, stream string) []crawlRecord {
@@ -67,11 +98,7 @@ func TestQueueCrawl(t *testing.T) {
 	}
 	js := jsConn(t, ns.ClientURL())
 	recs := streamRecords(t, js, "CRAWL_OUT")
-	local, stderr, code := runSluice(t, strings.Join(seeds, "\n")+"\n", append([]string{"--follow", "--depth", "20"}, g.resolve...)...)
-	if code != 0 {
-		t.Fatalf("the crawl on one machine: exit %d: %s", code, stderr)
-	}
-	want := readCrawl(t, local)
+	want := oneMachine(t, g, seeds, "20")
 	got := map[string]crawlRecord{}
 	bySeq := map[int64]crawlRecord{}
 	for _, r := range recs {
@@ -144,25 +171,7 @@ func TestQueueCrawlWorkerKilled(t *testing.T) {
 	for _, w := range workers[1:] {
 		w.wait(t)
 	}
-	local, stderr, code := runSluice(t, strings.Join(seeds, "\n")+"\n", append([]string{"--follow", "--depth", "20"}, g.resolve...)...)
-	if code != 0 {
-		t.Fatalf("the crawl on one machine: exit %d: %s", code, stderr)
-	}
-	want := readCrawl(t, local)
-	got := map[string]int{}
-	for _, r := range streamRecords(t, js, "CRAWL_OUT") {
-		got[r.URL]++
-	}
-	for u := range want {
-		if got[u] != 1 {
-			t.Errorf("%s: written %d times; want once", u, got[u])
-		}
-	}
-	for u := range got {
-		if _, ok := want[u]; !ok {
-			t.Errorf("%s: crawled, outside the one-machine crawl", u)
-		}
-	}
+	writtenOnce(t, js, "CRAWL_OUT", oneMachine(t, g, seeds, "20"))
 	if left := streamMsgs(js, "CRAWL"); left != 0 {
 		t.Errorf("%d messages left in the queue", left)
 	}
@@ -349,21 +358,8 @@ func (l *hostLog) busy() int {
 // mid-crawl, and restarted: each URL is still written exactly once, and the
 // site never saw one host served by two workers at once.
 func TestQueueCrawlCluster(t *testing.T) {
-	ports := freePorts(t, 6)
-	var routes []string
-	for _, p := range ports[3:] {
-		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", p))
-	}
-	dirs := []string{t.TempDir(), t.TempDir(), t.TempDir()}
-	nodes := make([]*natsd, 3)
-	start := func(i int) {
-		nodes[i] = natsServer(t, dirs[i], ports[i], "-name", fmt.Sprintf("n%d", i+1),
-			"-cluster", strconv.Itoa(ports[3+i]), "-routes", strings.Join(routes, ","))
-	}
-	for i := range nodes {
-		start(i)
-	}
-	servers := fmt.Sprintf("nats://127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d", ports[0], ports[1], ports[2])
+	c := startCluster(t)
+	servers, nodes, start := c.servers, c.nodes, c.start
 
 	gt := newGate(60, 120, 180)
 	log := &hostLog{serving: map[string]map[string]int{}}
@@ -380,21 +376,7 @@ func TestQueueCrawlCluster(t *testing.T) {
 			"-H", fmt.Sprintf("X-Worker: %d", id)}, g.resolve...)...)
 	}
 	workers := []*worker{startOne(1), startOne(2), startOne(3)}
-	leader := func() int {
-		var name string
-		waitFor(t, "a leader of the queue stream", func() bool {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			s, err := js.Stream(ctx, "CRAWL")
-			if err == nil && s.CachedInfo().Cluster != nil {
-				name = s.CachedInfo().Cluster.Leader
-			}
-			return name != ""
-		})
-		i, _ := strconv.Atoi(strings.TrimPrefix(name, "n"))
-		return i - 1
-	}
-
+	leader := func() int { return streamLeader(t, js, "CRAWL") }
 	gt.wait(t)
 	victim := log.busy() // one with pages in flight, held at the gate
 	workers[victim-1].cmd.Process.Signal(syscall.SIGKILL)
@@ -418,28 +400,10 @@ func TestQueueCrawlCluster(t *testing.T) {
 		}
 	}
 	start(down)
-	local, stderr, code := runSluice(t, strings.Join(seeds, "\n")+"\n", append([]string{"--follow", "--depth", "20"}, g.resolve...)...)
-	if code != 0 {
-		t.Fatalf("the crawl on one machine: exit %d: %s", code, stderr)
-	}
-	want := readCrawl(t, local)
-	got := map[string]int{}
-	for _, r := range streamRecords(t, js, "CRAWL_OUT") {
-		got[r.URL]++
-	}
-	for u := range want {
-		if got[u] != 1 {
-			t.Errorf("%s: written %d times; want once", u, got[u])
-		}
-	}
-	for u := range got {
-		if _, ok := want[u]; !ok {
-			t.Errorf("%s: crawled, outside the one-machine crawl", u)
-		}
-	}
+	n := writtenOnce(t, js, "CRAWL_OUT", oneMachine(t, g, seeds, "20"))
+	t.Logf("killed worker %d; the crawl wrote %d records", victim, n)
 	log.mu.Lock()
 	defer log.mu.Unlock()
-	t.Logf("killed worker %d; then %d pages the crawl wrote", victim, len(got))
 	if len(log.overlap) > 0 {
 		t.Errorf("a host served by two workers at once, %d times: %v", len(log.overlap), log.overlap[:min(len(log.overlap), 5)])
 	}
