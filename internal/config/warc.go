@@ -26,10 +26,10 @@ var warcCompanions = []string{"warc-max-size", "warc-prefix", "warc-cdx", "warc-
 
 func (f *flags) defineWARC(fs *pflag.FlagSet) {
 	w := &f.cfg.WARC
-	f.warcMaxSize = sizeValue(1_000_000_000)
-	fs.StringVar(&w.Dir, "warc", "", "archive every HTTP exchange (redirects, robots.txt and sitemaps too) as WARC/1.1 files in DIR, beside the records; each record's warc field points at its response")
-	fs.Var(&f.warcMaxSize, "warc-max-size", "with --warc, start a new file before one would grow past this (e.g. 1GB, 100MiB)")
-	fs.StringVar(&w.Prefix, "warc-prefix", "sluice", "with --warc, what the files' names start with: PREFIX-TIMESTAMP-SERIAL-HOST.warc.gz")
+	f.warcMaxSize = sizeValue(1 << 30)
+	fs.StringVar(&w.Dir, "warc", "", "archive every HTTP exchange (redirects, robots.txt and sitemaps too) as WARC/1.1 files in `DIR`, beside the records; each record's warc field points at its response")
+	fs.Var(&f.warcMaxSize, "warc-max-size", "with --warc, start a new file before one would grow past this (e.g. 1GiB, 100MiB)")
+	fs.StringVar(&w.Prefix, "warc-prefix", "sluice", "with --warc, what the files' names start with: `PREFIX`-TIMESTAMP-SERIAL-HOST.warc.gz")
 	fs.BoolVar(&w.CDX, "warc-cdx", false, "with --warc, write a CDXJ index (as pywb and ReplayWeb.page read) beside each file, as records are written")
 	fs.BoolVar(&w.Secrets, "warc-secrets", false, "with --warc, write Authorization, Cookie, Proxy-Authorization and --redact headers as sent, not as [redacted]")
 }
