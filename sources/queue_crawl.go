@@ -125,7 +125,10 @@ func (c *queueCrawl) task(r *record.Record, h nats.Header, call func() (context.
 		err := natsq.Retry(context.Background(), func() error {
 			ctx, cancel := call()
 			defer cancel()
-			_, err := c.kv.Create(ctx, natsq.SeenKey(href), []byte(t.MsgID))
+			// Not its own MsgID: that would read as "admitted by this
+			// page" to the seed's own link back to itself, published
+			// again when the seed's message comes back.
+			_, err := c.kv.Create(ctx, natsq.SeenKey(href), []byte("seed "+t.MsgID))
 			switch {
 			case err == nil:
 				c.admitted.Add(1)

@@ -27,7 +27,8 @@ const (
 
 // SeenBucket is the key-value bucket of a crawl's seen set: a URL's key
 // (SeenKey) is created, create-only, by the worker that admits it, with
-// the MsgID of the message whose page it was found on as value. With
+// the MsgID of the message whose page it was found on as value ("seed "
+// and its own MsgID for a seed). With
 // --revisit D the bucket's keys live D (its TTL: the stream's MaxAge, no
 // delete markers), after which the URL can be admitted again.
 func SeenBucket(stream string) string { return "sluice_seen_" + stream }
