@@ -58,10 +58,18 @@ const crawlWait = 30 * time.Second
 // It is called before the source is connected.
 func (w *Queue) Crawl(ctx context.Context, cfg stages.CrawlConfig) error {
 	replicas := w.stream.CachedInfo().Config.Replicas
+	// A bucket is made when missing and otherwise taken as it is: an
+	// update would reset its stream's limits (--max-pages' MaxMsgs) while
+	// the crawl runs. Its settings are agreed on before (AgreeCrawl).
 	bucket := func(cfg jetstream.KeyValueConfig) (kv jetstream.KeyValue, err error) {
 		cfg.History, cfg.Storage, cfg.Replicas = 1, jetstream.FileStorage, replicas
 		err = natsq.Retry(ctx, func() (err error) {
-			kv, err = w.js.CreateOrUpdateKeyValue(ctx, cfg)
+			if kv, err = w.js.KeyValue(ctx, cfg.Bucket); !errors.Is(err, jetstream.ErrBucketNotFound) {
+				return err
+			}
+			if kv, err = w.js.CreateKeyValue(ctx, cfg); errors.Is(err, jetstream.ErrBucketExists) {
+				kv, err = w.js.KeyValue(ctx, cfg.Bucket) // another worker made it meanwhile
+			}
 			return err
 		})
 		return kv, err
