@@ -33,7 +33,7 @@ func oneMachine(t *testing.T, g graphSite, seeds []string, depth string) map[str
 func writtenOnce(t *testing.T, js jetstream.JetStream, stream string, want map[string]crawlRecord) int {
 	t.Helper()
 	got := map[string]int{}
-	recs := streamRecords(t, js, stream)
+	recs := streamRecords[crawlRecord](t, js, stream)
 	for _, r := range recs {
 		got[r.URL]++
 	}
@@ -50,27 +50,38 @@ func writtenOnce(t *testing.T, js jetstream.JetStream, stream string, want map[s
 	return len(recs)
 }
 
-// streamRecords are the records a stream holds, as crawlRecords.
-func streamRecords(t *testing.T, js jetstream.JetStream, stream string) []crawlRecord {
+// streamRecords are the records a stream holds, each decoded as a T.
+func streamRecords[T any](t *testing.T, js jetstream.JetStream, stream string) []T {
 	t.Helper()
 	s, err := js.Stream(context.Background(), stream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []crawlRecord
+	var out []T
 	st := s.CachedInfo().State
 	for seq := st.FirstSeq; st.Msgs > 0 && seq <= st.LastSeq; seq++ {
 		msg, err := s.GetMsg(context.Background(), seq)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var r crawlRecord
+		var r T
 		if err := json.Unmarshal(msg.Data, &r); err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, r)
 	}
 	return out
+}
+
+// crawlSeeds are the seeds of the crawl tests, on three hosts of g, put
+// into queue as any producer would.
+func crawlSeeds(t *testing.T, g graphSite, queue string) []string {
+	t.Helper()
+	seeds := []string{g.origin("a.test") + "/g/60/1", g.origin("www.a.test") + "/g/60/7", g.origin("evil-a.test") + "/g/60/30"}
+	if _, stderr, code := runSluice(t, strings.Join(seeds, "\n")+"\n", "enqueue", "--to", queue); code != 0 {
+		t.Fatalf("enqueue: exit %d: %s", code, stderr)
+	}
+	return seeds
 }
 
 // Three workers crawl the link graph from seeds on three hosts through one
@@ -82,11 +93,8 @@ func streamRecords(t *testing.T, js jetstream.JetStream, stream string) []crawlR
 func TestQueueCrawl(t *testing.T) {
 	ns := natsServer(t, t.TempDir(), -1)
 	g := newGraphSite(t)
-	seeds := []string{g.origin("a.test") + "/g/60/1", g.origin("www.a.test") + "/g/60/7", g.origin("evil-a.test") + "/g/60/30"}
 	queue := ns.ClientURL() + "/CRAWL/crawl.urls"
-	if _, stderr, code := runSluice(t, strings.Join(seeds, "\n")+"\n", "enqueue", "--to", queue); code != 0 {
-		t.Fatalf("enqueue: exit %d: %s", code, stderr)
-	}
+	seeds := crawlSeeds(t, g, queue)
 	args := append([]string{"--in", queue + "?idle=2s&lease=2s", "--out", ns.ClientURL() + "/crawl.out",
 		"--follow", "--depth", "20", "-c", "8", "--stats"}, g.resolve...)
 	var workers []*worker
@@ -97,7 +105,7 @@ func TestQueueCrawl(t *testing.T) {
 		w.wait(t)
 	}
 	js := jsConn(t, ns.ClientURL())
-	recs := streamRecords(t, js, "CRAWL_OUT")
+	recs := streamRecords[crawlRecord](t, js, "CRAWL_OUT")
 	want := oneMachine(t, g, seeds, "20")
 	got := map[string]crawlRecord{}
 	bySeq := map[int64]crawlRecord{}
@@ -151,11 +159,8 @@ func TestQueueCrawl(t *testing.T) {
 func TestQueueCrawlWorkerKilled(t *testing.T) {
 	ns := natsServer(t, t.TempDir(), -1)
 	g := newGraphSite(t)
-	seeds := []string{g.origin("a.test") + "/g/60/1", g.origin("www.a.test") + "/g/60/7", g.origin("evil-a.test") + "/g/60/30"}
 	queue := ns.ClientURL() + "/CRAWL/crawl.urls"
-	if _, stderr, code := runSluice(t, strings.Join(seeds, "\n")+"\n", "enqueue", "--to", queue); code != 0 {
-		t.Fatalf("enqueue: exit %d: %s", code, stderr)
-	}
+	seeds := crawlSeeds(t, g, queue)
 	// --host-rate makes the crawl last a few seconds, so that the kill
 	// comes in its middle.
 	args := append([]string{"--in", queue + "?idle=3s&lease=2s&ack_wait=2s", "--out", ns.ClientURL() + "/crawl.out",
@@ -194,7 +199,7 @@ func TestQueueCrawlSettings(t *testing.T) {
 		if code != 0 {
 			return stderr, code, nil
 		}
-		return stderr, code, streamRecords(t, jsConn(t, ns.ClientURL()), stream+"_OUT")
+		return stderr, code, streamRecords[crawlRecord](t, jsConn(t, ns.ClientURL()), stream+"_OUT")
 	}
 	_, code, first := crawl("A", g.origin("a.test")+"/g/60/1", "1")
 	if code != 0 || len(first) == 0 {
@@ -220,11 +225,8 @@ func TestQueueCrawlSettings(t *testing.T) {
 func TestQueueCrawlMaxPages(t *testing.T) {
 	ns := natsServer(t, t.TempDir(), -1)
 	g := newGraphSite(t)
-	seeds := []string{g.origin("a.test") + "/g/60/1", g.origin("www.a.test") + "/g/60/7", g.origin("evil-a.test") + "/g/60/30"}
 	queue := ns.ClientURL() + "/CRAWL/crawl.urls"
-	if _, stderr, code := runSluice(t, strings.Join(seeds, "\n")+"\n", "enqueue", "--to", queue); code != 0 {
-		t.Fatalf("enqueue: exit %d: %s", code, stderr)
-	}
+	seeds := crawlSeeds(t, g, queue)
 	args := append([]string{"--in", queue + "?idle=2s&lease=2s", "--out", ns.ClientURL() + "/crawl.out",
 		"--follow", "--depth", "20", "--max-pages", "50", "-c", "8"}, g.resolve...)
 	var workers []*worker
@@ -234,7 +236,7 @@ func TestQueueCrawlMaxPages(t *testing.T) {
 	for _, w := range workers {
 		w.wait(t)
 	}
-	recs := streamRecords(t, jsConn(t, ns.ClientURL()), "CRAWL_OUT")
+	recs := streamRecords[crawlRecord](t, jsConn(t, ns.ClientURL()), "CRAWL_OUT")
 	seen := map[string]bool{}
 	for _, r := range recs {
 		if seen[r.URL] {
@@ -364,11 +366,8 @@ func TestQueueCrawlCluster(t *testing.T) {
 	gt := newGate(60, 120, 180)
 	log := &hostLog{serving: map[string]map[string]int{}}
 	g := newGraphSiteWith(t, log.wrap(site.Handler(), gt))
-	seeds := []string{g.origin("a.test") + "/g/60/1", g.origin("www.a.test") + "/g/60/7", g.origin("evil-a.test") + "/g/60/30"}
 	queue := servers + "/CRAWL/crawl.urls?replicas=3"
-	if _, stderr, code := runSluice(t, strings.Join(seeds, "\n")+"\n", "enqueue", "--to", queue); code != 0 {
-		t.Fatalf("enqueue: exit %d: %s", code, stderr)
-	}
+	seeds := crawlSeeds(t, g, queue)
 	js := jsConn(t, servers)
 	startOne := func(id int) *worker {
 		return startWorker(t, append([]string{"--in", servers + "/CRAWL/crawl.urls?idle=3s&lease=3s&ack_wait=5s",

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -693,22 +692,9 @@ func TestWARCQueue(t *testing.T) {
 	if left := streamMsgs(js, "WORK"); left != 0 {
 		t.Errorf("%d messages left in the queue", left)
 	}
-	s, err := js.Stream(context.Background(), "RESULTS")
-	if err != nil {
-		t.Fatal(err)
-	}
 	recs, _ := readWARCs(t, dir)
 	archived := archivedByURI(recs)
-	st := s.CachedInfo().State
-	for seq := st.FirstSeq; seq <= st.LastSeq; seq++ {
-		msg, err := s.GetMsg(context.Background(), seq)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var o warcOut
-		if err := json.Unmarshal(msg.Data, &o); err != nil {
-			t.Fatal(err)
-		}
+	for _, o := range streamRecords[warcOut](t, js, "RESULTS") {
 		if o.WARC == nil {
 			t.Fatalf("#%d %s: published without a warc field", o.Seq, o.URL)
 		}

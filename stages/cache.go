@@ -330,16 +330,10 @@ type cacheCounts struct {
 }
 
 // Settled counts r by its cache field once its last attempt is made
-// (FetchFlow calls it).
+// (FetchFlow calls it), and hands a robots.txt's archive to --warc's
+// writer.
 func (f *Fetcher) Settled(r *record.Record) {
-	if r.Robots && r.Archive != nil {
-		// A robots.txt is never written: its archive goes to the WARC
-		// writer from here.
-		if loose := f.cfg.Archive.cfg.Loose; loose != nil {
-			loose(r.Archive)
-		}
-		r.Archive = nil
-	}
+	f.cfg.Archive.robots(r)
 	c := &f.cached
 	switch r.Cache {
 	case CacheFresh:

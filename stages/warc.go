@@ -64,6 +64,19 @@ func NewArchiver(cfg ArchiveConfig) *Archiver {
 	return a
 }
 
+// robots hands the archive of r, a --robots robots.txt after its last
+// attempt, to Loose: such a record is never written, so the sink never
+// sees it. a may be nil (no --warc).
+func (a *Archiver) robots(r *record.Record) {
+	if a == nil || !r.Robots || r.Archive == nil {
+		return
+	}
+	if a.cfg.Loose != nil {
+		a.cfg.Loose(r.Archive)
+	}
+	r.Archive = nil
+}
+
 // maxPayloads bounds the digests of bodies archived that a later identical
 // body is written as a revisit of: the oldest are forgotten first.
 const maxPayloads = 1 << 16
