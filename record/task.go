@@ -10,12 +10,17 @@ const (
 	OriginSitemapURL                // a URL a sitemap lists (--sitemaps)
 	OriginSitemapFile               // a sitemap or sitemap index: internal, not written
 	OriginRobots                    // a seed host's robots.txt, read for its Sitemap lines: internal, not written
+	OriginAgain                     // a page a crawl through a queue found again nearer its seed: fetched again to follow its links from there, not written again
 )
 
 // Internal reports whether a task of origin o is the crawl's own (a
 // sitemap, a robots.txt read for sitemaps): fetched through the same
 // schedule, read by the discover stage, and never written.
 func (o Origin) Internal() bool { return o == OriginSitemapFile || o == OriginRobots }
+
+// Written reports whether a task of origin o is written out: all but the
+// crawl's own and a page fetched again, whose record its first fetch wrote.
+func (o Origin) Written() bool { return !o.Internal() && o != OriginAgain }
 
 // Task is a record's envelope: where the record came from and what it may
 // lead to. A crawl (--follow) gives every record one: its origin, depth and

@@ -136,12 +136,17 @@ func (c *queueCrawl) task(r *record.Record, h nats.Header, call func() (context.
 			// Not its own MsgID: that would read as "admitted by this
 			// page" to the seed's own link back to itself, published
 			// again when the seed's message comes back.
-			_, err := c.kv.Create(ctx, natsq.SeenKey(href), []byte("seed "+t.MsgID))
+			key := natsq.SeenKey(href)
+			_, err := c.kv.Create(ctx, key, natsq.Seen{By: "seed:" + t.MsgID}.Value())
 			switch {
 			case err == nil:
 				c.admitted.Add(1)
-			case errors.Is(err, jetstream.ErrKeyExists), natsq.IsMaxPages(err):
-				return nil // seen before, or past --max-pages: crawled, written, leads nowhere new
+			case errors.Is(err, jetstream.ErrKeyExists):
+				// Found before as a link: crawled from here at depth 0, so
+				// that no page found later has it fetched again.
+				_, err = c.nearer(ctx, key, 0, "seed:"+t.MsgID)
+			case natsq.IsMaxPages(err):
+				return nil // past --max-pages: crawled, written, leads nowhere new
 			}
 			return err
 		})
@@ -150,9 +155,13 @@ func (c *queueCrawl) task(r *record.Record, h nats.Header, call func() (context.
 		}
 		return
 	}
-	t.Origin = record.OriginLink
-	if h.Get(natsq.HeaderOrigin) == "redirect" {
+	switch h.Get(natsq.HeaderOrigin) {
+	case "redirect":
 		t.Origin = record.OriginRedirect
+	case "again":
+		t.Origin = record.OriginAgain
+	default:
+		t.Origin = record.OriginLink
 	}
 	t.Depth, _ = strconv.Atoi(depth)
 	t.Hops, _ = strconv.Atoi(h.Get(natsq.HeaderHops))
@@ -204,7 +213,7 @@ func (w *Queue) offer(parent *record.Record, found []stages.Found) {
 	p := &offered{keys: make([]string, len(found)), created: make([]jetstream.PubAckFuture, len(found)), done: make(chan struct{})}
 	p.ok.Store(true)
 	for i, f := range found[:min(len(found), crawlBatch)] {
-		p.create(c, i, f.URL, t.MsgID)
+		p.create(c, i, f, t.MsgID)
 	}
 	settle := t.Settle
 	t.Settle = func(done bool) {
@@ -233,13 +242,13 @@ type offered struct {
 	done    chan struct{}            // closed when they are all answered
 }
 
-// create starts the create-only write of url's seen key, its value the
-// admitting message's id.
-func (p *offered) create(c *queueCrawl, i int, url, msgID string) {
-	p.keys[i] = natsq.SeenKey(url)
+// create starts the create-only write of f's seen key, its value the
+// admitting message's id and f's depth.
+func (p *offered) create(c *queueCrawl, i int, f stages.Found, msgID string) {
+	p.keys[i] = natsq.SeenKey(f.URL)
 	m := nats.NewMsg(natsq.SeenSubject(c.bucket, p.keys[i]))
 	m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0") // create-only
-	m.Data = []byte(msgID)
+	m.Data = natsq.Seen{By: msgID, Depth: f.Depth}.Value()
 	var err error
 	if p.created[i], err = c.js.PublishMsgAsync(m); err != nil {
 		p.ok.Store(false)
@@ -254,7 +263,7 @@ func (c *queueCrawl) admit(ctx context.Context, subject string, parent *record.R
 		to := min(from+crawlBatch, len(found))
 		if from > 0 {
 			for i := from; i < to; i++ {
-				p.create(c, i, found[i].URL, t.MsgID)
+				p.create(c, i, found[i], t.MsgID)
 			}
 		}
 		var links []jetstream.PubAckFuture
@@ -262,15 +271,19 @@ func (c *queueCrawl) admit(ctx context.Context, subject string, parent *record.R
 			if p.created[i] == nil {
 				continue
 			}
+			f := found[i]
 			err := wait(ctx, p.created[i])
 			switch {
 			case err == nil:
-			case isWrongLastSeq(err) && t.Redelivered && c.admittedBy(ctx, p.keys[i], t.MsgID):
-				// This page's first working admitted it, and may have died
-				// before its publish: publish again (the stream drops a copy).
 			case isWrongLastSeq(err):
-				c.count(stages.NotSeen)
-				continue
+				var ok bool
+				if f, ok, err = c.foundBefore(ctx, p.keys[i], f, t); err != nil {
+					p.ok.Store(false)
+					continue
+				} else if !ok {
+					c.count(stages.NotSeen)
+					continue
+				}
 			case natsq.IsMaxPages(err):
 				c.count(stages.NotMaxPages)
 				continue
@@ -278,7 +291,7 @@ func (c *queueCrawl) admit(ctx context.Context, subject string, parent *record.R
 				p.ok.Store(false)
 				continue
 			}
-			fut, err := c.js.PublishMsgAsync(c.linkMsg(subject, parent, found[i], p.keys[i]))
+			fut, err := c.js.PublishMsgAsync(c.linkMsg(subject, parent, f, p.keys[i]))
 			if err != nil {
 				p.ok.Store(false)
 				continue
@@ -295,11 +308,73 @@ func (c *queueCrawl) admit(ctx context.Context, subject string, parent *record.R
 	}
 }
 
-// admittedBy reports whether the URL of key was admitted from the message
-// msgID.
-func (c *queueCrawl) admittedBy(ctx context.Context, key, msgID string) bool {
-	e, err := c.kv.Get(ctx, key)
-	return err == nil && string(e.Value()) == msgID
+// foundBefore decides on f, found on t's page, whose seen key exists: it
+// is published when t's message admitted it, or found it nearer its seed,
+// the first time it was worked (it may have died before the publish; the
+// stream drops a copy of one made); and published to be fetched again
+// (HeaderOrigin "again") when t's page is nearer its seed than any that
+// found it before, so that its links are followed from there and the
+// crawl reaches what a breadth-first crawl of --depth reaches. It
+// reports whether f is to be published, as what.
+func (c *queueCrawl) foundBefore(ctx context.Context, key string, f stages.Found, t *record.Task) (stages.Found, bool, error) {
+	if !t.Redelivered && f.Depth >= c.cfg.Depth {
+		return f, false, nil // it could not lead further from here: no need to ask
+	}
+	if t.Redelivered {
+		e, err := c.kv.Get(ctx, key)
+		if err != nil {
+			return f, false, ignoreGone(err)
+		}
+		v, _ := natsq.ParseSeen(e.Value())
+		switch t.MsgID {
+		case v.By:
+			f.Depth = v.Depth
+			return f, true, nil
+		case v.LeastBy:
+			f.Depth, f.Origin = v.Least, record.OriginAgain
+			return f, true, nil
+		}
+	}
+	if f.Depth >= c.cfg.Depth {
+		return f, false, nil
+	}
+	nearer, err := c.nearer(ctx, key, f.Depth, t.MsgID)
+	if !nearer || err != nil {
+		return f, false, ignoreGone(err)
+	}
+	f.Origin = record.OriginAgain
+	return f, true, nil
+}
+
+// nearer writes into key that its URL was found at depth by the message
+// by, when that is nearer its seed than it was found at before: it
+// reports whether it wrote. The write expects the key's revision it read,
+// so that of two workers finding it nearer at once, one writes.
+func (c *queueCrawl) nearer(ctx context.Context, key string, depth int, by string) (bool, error) {
+	for {
+		e, err := c.kv.Get(ctx, key)
+		if err != nil {
+			return false, err
+		}
+		v, ok := natsq.ParseSeen(e.Value())
+		if !ok || v.LeastDepth() <= depth {
+			return false, nil
+		}
+		v.Least, v.LeastBy = depth, by
+		_, err = c.kv.Update(ctx, key, v.Value(), e.Revision())
+		if !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+			return err == nil, err
+		}
+	}
+}
+
+// ignoreGone is err unless it says the key is gone (--revisit): the URL
+// is not admitted again from the page that found it gone.
+func ignoreGone(err error) error {
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil
+	}
+	return err
 }
 
 // linkMsg is the message of an admitted URL: on its host's subject, with
@@ -312,8 +387,11 @@ func (c *queueCrawl) linkMsg(subject string, parent *record.Record, f stages.Fou
 	m.Header.Set(natsq.HeaderParent, strconv.FormatInt(parent.Seq, 10))
 	m.Header.Set(natsq.HeaderHops, strconv.Itoa(f.Hops))
 	origin := "link"
-	if f.Origin == record.OriginRedirect {
+	switch f.Origin {
+	case record.OriginRedirect:
 		origin = "redirect"
+	case record.OriginAgain:
+		origin = "again"
 	}
 	m.Header.Set(natsq.HeaderOrigin, origin)
 	m.Header.Set(natsq.HeaderScope, f.Scope.Kind+" "+f.Scope.Key)

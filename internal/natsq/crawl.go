@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -21,17 +22,66 @@ const (
 	HeaderDepth  = "Sluice-Depth"  // links followed from its seed
 	HeaderParent = "Sluice-Parent" // the stream sequence of the message whose page admitted it
 	HeaderHops   = "Sluice-Hops"   // redirects followed in a row to get here
-	HeaderOrigin = "Sluice-Origin" // "link" or "redirect"
+	HeaderOrigin = "Sluice-Origin" // "link", "redirect", or "again": a page found again nearer its seed, fetched again to follow its links from there
 	HeaderScope  = "Sluice-Scope"  // its seed's scope: the kind, a space, the key ("host a.test:8080")
 )
 
 // SeenBucket is the key-value bucket of a crawl's seen set: a URL's key
-// (SeenKey) is created, create-only, by the worker that admits it, with
-// the MsgID of the message whose page it was found on as value ("seed "
-// and its own MsgID for a seed). With
-// --revisit D the bucket's keys live D (its TTL: the stream's MaxAge, no
-// delete markers), after which the URL can be admitted again.
+// (SeenKey) is created, create-only, by the worker that admits it, its
+// value a Seen. With --revisit D the bucket's keys live D (its TTL: the
+// stream's MaxAge, no delete markers), after which the URL can be
+// admitted again.
 func SeenBucket(stream string) string { return "sluice_seen_" + stream }
+
+// Seen is a seen key's value: the MsgID of the message whose page
+// admitted the URL ("seed:" and its own for a seed) and the depth it was
+// admitted at; and, once a page nearer a seed found it again, the least
+// depth it has been found at and the MsgID of that page's message, which
+// had it fetched again from there (HeaderOrigin "again"). Written as
+// "BY DEPTH" or "BY DEPTH LEAST LEASTBY".
+type Seen struct {
+	By      string
+	Depth   int
+	Least   int
+	LeastBy string // "" until it is found again nearer a seed
+}
+
+// Value is s as the key holds it.
+func (s Seen) Value() []byte {
+	v := s.By + " " + strconv.Itoa(s.Depth)
+	if s.LeastBy != "" {
+		v += " " + strconv.Itoa(s.Least) + " " + s.LeastBy
+	}
+	return []byte(v)
+}
+
+// LeastDepth is the least depth the URL has been found at.
+func (s Seen) LeastDepth() int {
+	if s.LeastBy != "" {
+		return min(s.Least, s.Depth)
+	}
+	return s.Depth
+}
+
+// ParseSeen reads a seen key's value; ok is false when it is not one.
+func ParseSeen(b []byte) (s Seen, ok bool) {
+	f := strings.Fields(string(b))
+	if len(f) != 2 && len(f) != 4 {
+		return Seen{}, false
+	}
+	s.By = f[0]
+	var err error
+	if s.Depth, err = strconv.Atoi(f[1]); err != nil {
+		return Seen{}, false
+	}
+	if len(f) == 4 {
+		if s.Least, err = strconv.Atoi(f[2]); err != nil {
+			return Seen{}, false
+		}
+		s.LeastBy = f[3]
+	}
+	return s, true
+}
 
 // CrawlBucket is the key-value bucket of a crawl's settings, which
 // outlive the seen keys.

@@ -93,3 +93,22 @@ func hashOf(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:16])
 }
+
+// A seen key's value reads back as it was written, and the least depth is
+// the nearer of the two.
+func TestSeenValue(t *testing.T) {
+	for _, s := range []Seen{{By: "seed:CRAWL:1"}, {By: "CRAWL:7", Depth: 3}, {By: "CRAWL:7", Depth: 3, Least: 1, LeastBy: "CRAWL:9"}} {
+		got, ok := ParseSeen(s.Value())
+		if !ok || got != s {
+			t.Errorf("%q read back as %+v, %v; want %+v", s.Value(), got, ok, s)
+		}
+	}
+	if d := (Seen{By: "A:1", Depth: 3, Least: 1, LeastBy: "A:2"}).LeastDepth(); d != 1 {
+		t.Errorf("least depth %d; want 1", d)
+	}
+	for _, bad := range []string{"", "A:1", "A:1 x", "A:1 2 3", "A:1 2 x A:2"} {
+		if _, ok := ParseSeen([]byte(bad)); ok {
+			t.Errorf("%q read as a seen value", bad)
+		}
+	}
+}

@@ -57,8 +57,12 @@ func (r *run) report(stderr io.Writer) error {
 	// signal watcher, idle connections about to close, and a read blocked
 	// on an idle stdin, if any.
 	if r.queue != nil {
-		fmt.Fprintf(stderr, "sluice: done: %d records taken from the queue, %d written, %d handed back (canceled), %d goroutines\n",
-			r.src.Count(), r.out.Count(), r.sink.Requeued(), runtime.NumGoroutine())
+		again := ""
+		if r.queue.Crawling() {
+			again = fmt.Sprintf(", %d pages fetched again nearer their seeds (written once, before)", skipped["fetched again"])
+		}
+		fmt.Fprintf(stderr, "sluice: done: %d records taken from the queue, %d written%s, %d handed back (canceled), %d goroutines\n",
+			r.src.Count(), r.out.Count(), again, r.sink.Requeued(), runtime.NumGoroutine())
 		r.reportQueue(stderr)
 	} else if r.frontier != nil {
 		state := ""

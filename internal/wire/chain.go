@@ -30,6 +30,7 @@ type Chain struct {
 	out     Writer
 	onErr   func(error)
 	held    []*record.Record // kept, not yet committed
+	aside   []*record.Record // kept, not to be written, not yet committed
 
 	lost atomic.Int64
 	mu   sync.Mutex
@@ -53,9 +54,16 @@ func (c *Chain) Write(r *record.Record) {
 	c.drop(r)
 }
 
-// Aside keeps r, a record that is never written (a crawl's own sitemap), in
-// every keeper, without writing it on.
-func (c *Chain) Aside(r *record.Record) { c.keep(r) }
+// Aside keeps r, a record that is never written (a crawl's own sitemap, a
+// page fetched again), in every keeper, without writing it on; its queue
+// message is settled with the next commit.
+func (c *Chain) Aside(r *record.Record) {
+	if c.keep(r) {
+		c.aside = append(c.aside, r)
+		return
+	}
+	r.Settle(false) // not lost: it was never to be written
+}
 
 func (c *Chain) keep(r *record.Record) bool {
 	if c.Err() != nil {
@@ -91,6 +99,11 @@ func (c *Chain) Flush(end bool) {
 		c.held[i] = nil
 	}
 	c.held = c.held[:0]
+	for i, r := range c.aside {
+		r.Settle(ok)
+		c.aside[i] = nil
+	}
+	c.aside = c.aside[:0]
 	c.out.Flush(end)
 }
 

@@ -37,9 +37,10 @@ func queued(seq int64, settled map[int64]bool) *record.Record {
 	return &record.Record{Seq: seq, Task: &record.Task{Ack: record.Ack{Settle: func(done bool) { settled[seq] = done }}}}
 }
 
-// A record reaches the output only after the keeper committed it; after a
-// failed commit none does, each is settled as not done and counted lost,
-// and onErr is told once.
+// A record reaches the output only after the keeper committed it, and one
+// set aside is settled only then; after a failed commit none does, each is
+// settled as not done and counted lost (one set aside is not lost), and
+// onErr is told once.
 func TestChainWritesOnlyWhatWasKept(t *testing.T) {
 	k, o := &keeper{}, &out{}
 	var errs []error
@@ -54,6 +55,14 @@ func TestChainWritesOnlyWhatWasKept(t *testing.T) {
 	if len(o.written) != 2 || len(k.committed) != 2 || o.flushes != 1 {
 		t.Fatalf("after a flush: written %v, committed %v, %d flushes; want 2, 2, 1", o.written, k.committed, o.flushes)
 	}
+	c.Aside(queued(6, settled)) // a page fetched again: kept, never written, settled once committed
+	if _, ok := settled[6]; ok {
+		t.Fatal("a record set aside was settled before the keeper committed it")
+	}
+	c.Flush(false)
+	if !settled[6] || len(o.written) != 2 {
+		t.Fatalf("a record set aside: settled %v, written %v; want settled as done, not written", settled[6], o.written)
+	}
 	c.Aside(queued(3, settled)) // kept, never written
 	k.failCommit = true
 	c.Write(queued(4, settled))
@@ -63,7 +72,7 @@ func TestChainWritesOnlyWhatWasKept(t *testing.T) {
 	if len(o.written) != 2 || c.Lost() != 2 || len(errs) != 1 || c.Err() == nil {
 		t.Errorf("after a failed commit: written %v, lost %d, %d errors told; want nothing more written, 2 lost, 1 told", o.written, c.Lost(), len(errs))
 	}
-	if settled[4] || settled[5] {
+	if settled[3] || settled[4] || settled[5] {
 		t.Errorf("a record not archived was settled as done: %v", settled)
 	}
 	if _, ok := settled[4]; !ok {

@@ -139,12 +139,18 @@ func (s *Sink) take(r *record.Record) bool {
 		s.mu.Lock()
 		s.skipped[r.Skip]++
 		s.mu.Unlock()
-	case r.Task != nil && r.Task.Origin.Internal(): // a crawl's own: a sitemap, a robots.txt read for sitemaps
+	case r.Task != nil && !r.Task.Origin.Written(): // a crawl's own (a sitemap, a robots.txt read for sitemaps), a page fetched again
 		if a, ok := s.w.(interface{ Aside(*record.Record) }); ok {
-			a.Aside(r) // archived (Chain), not written
+			a.Aside(r) // archived (Chain), not written; settled once archived
+		} else {
+			r.Settle(true)
+		}
+		reason := "sitemap"
+		if r.Task.Origin == record.OriginAgain {
+			reason = "fetched again"
 		}
 		s.mu.Lock()
-		s.skipped["sitemap"]++
+		s.skipped[reason]++
 		s.mu.Unlock()
 	case r.Requeue():
 		s.mu.Lock()
