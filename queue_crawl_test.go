@@ -205,33 +205,52 @@ func TestQueueCrawlWorkerKilled(t *testing.T) {
 }
 
 // A crawl's settings are the crawl's: a worker started with another
-// --depth is refused, naming the flag; a second crawl on the same server,
-// in a stream of its own, runs with its own settings and does not mix
-// with the first.
+// `sluice enqueue --follow --depth 1` starts a crawl with its settings: a
+// worker given no --depth applies the crawl's (not its default, 3); one
+// given another --depth is refused, naming the flag, and so is a second
+// enqueue --follow with another. A second crawl on the same server, in a
+// stream of its own, started by its first worker, runs with that
+// worker's settings and does not mix with the first.
 func TestQueueCrawlSettings(t *testing.T) {
 	ns := natsServer(t, t.TempDir(), -1)
 	g := newGraphSite(t)
-	crawl := func(stream, seed string, depth string) (string, int, []crawlRecord) {
-		queue := ns.ClientURL() + "/" + stream + "/" + strings.ToLower(stream) + ".urls"
-		if _, stderr, code := runSluice(t, seed+"\n", "enqueue", "--to", queue); code != 0 {
-			t.Fatalf("enqueue: exit %d: %s", code, stderr)
-		}
-		_, stderr, code := runSluice(t, "", append([]string{"--in", queue + "?idle=1s", "--out", ns.ClientURL() + "/" + strings.ToLower(stream) + ".out",
-			"--follow", "--depth", depth}, g.resolve...)...)
+	queue := func(stream string) string { return ns.ClientURL() + "/" + stream + "/" + strings.ToLower(stream) + ".urls" }
+	enqueue := func(stream, seed string, args ...string) (string, int) {
+		_, stderr, code := runSluice(t, seed+"\n", append([]string{"enqueue", "--to", queue(stream)}, args...)...)
+		return stderr, code
+	}
+	crawl := func(stream string, args ...string) (string, int, []crawlRecord) {
+		_, stderr, code := runSluice(t, "", append(append([]string{"--in", queue(stream) + "?idle=1s", "--out", ns.ClientURL() + "/" + strings.ToLower(stream) + ".out",
+			"--follow"}, args...), g.resolve...)...)
 		if code != 0 {
 			return stderr, code, nil
 		}
 		return stderr, code, streamRecords[crawlRecord](t, jsConn(t, ns.ClientURL()), stream+"_OUT")
 	}
-	_, code, first := crawl("A", g.origin("a.test")+"/g/60/1", "1")
-	if code != 0 || len(first) == 0 {
+	if stderr, code := enqueue("A", g.origin("a.test")+"/g/60/1", "--follow", "--depth", "1"); code != 0 || !strings.Contains(stderr, "--depth 1") {
+		t.Fatalf("enqueue --follow --depth 1: exit %d: %s", code, stderr)
+	}
+	_, code, first := crawl("A")
+	if code != 0 || len(first) < 2 {
 		t.Fatalf("the first crawl: exit %d, %d records", code, len(first))
 	}
-	stderr, code, _ := crawl("A", g.origin("a.test")+"/g/60/2", "2")
+	for _, r := range first {
+		if *r.Depth > 1 {
+			t.Errorf("%s at depth %d: the crawl's --depth is 1", r.URL, *r.Depth)
+		}
+	}
+	stderr, code := enqueue("A", g.origin("a.test")+"/g/60/2", "--follow", "--depth", "2")
+	if code == 0 || !strings.Contains(stderr, "--depth 2") || !strings.Contains(stderr, "--depth 1") {
+		t.Errorf("enqueue --follow with another --depth: exit %d, %q; want refused, naming --depth and the crawl's", code, stderr)
+	}
+	stderr, code, _ = crawl("A", "--depth", "2")
 	if code == 0 || !strings.Contains(stderr, "--depth 2") || !strings.Contains(stderr, "--depth 1") {
 		t.Errorf("a worker with another --depth: exit %d, %q; want refused, naming --depth and the crawl's", code, stderr)
 	}
-	_, code, second := crawl("B", g.origin("www.a.test")+"/g/60/1", "2")
+	if stderr, code := enqueue("B", g.origin("www.a.test")+"/g/60/1"); code != 0 {
+		t.Fatalf("enqueue: exit %d: %s", code, stderr)
+	}
+	_, code, second := crawl("B", "--depth", "2")
 	if code != 0 || len(second) <= len(first) {
 		t.Fatalf("the second crawl: exit %d, %d records; want more than the first's %d, at depth 2", code, len(second), len(first))
 	}

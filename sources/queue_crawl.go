@@ -43,6 +43,7 @@ type queueCrawl struct {
 	pages  sync.WaitGroup      // the pages whose writes are under way (offer); Close waits for them
 
 	mu          sync.Mutex
+	least       map[string]int                 // seen keys' least depths as this worker last knew them (they only fall): at most leastKept
 	scopes      map[record.Scope]*record.Scope // shared by the tasks of a seed
 	notAdmitted map[string]int64
 	admitted    atomic.Int64
@@ -53,54 +54,65 @@ type queueCrawl struct {
 // time is handed back, and its links published again when it comes back.
 const crawlWait = 30 * time.Second
 
-// Crawl makes the queue the frontier of a crawl with cfg's settings: it
-// makes the seen bucket when it is missing and agrees on the settings.
-// It is called before the source is connected.
-func (w *Queue) Crawl(ctx context.Context, cfg stages.CrawlConfig) error {
-	replicas := w.stream.CachedInfo().Config.Replicas
-	// A bucket is made when missing and otherwise taken as it is: an
-	// update would reset its stream's limits (--max-pages' MaxMsgs) while
-	// the crawl runs. Its settings are agreed on before (AgreeCrawl).
-	bucket := func(cfg jetstream.KeyValueConfig) (kv jetstream.KeyValue, err error) {
-		cfg.History, cfg.Storage, cfg.Replicas = 1, jetstream.FileStorage, replicas
-		err = natsq.Retry(ctx, func() (err error) {
-			if kv, err = w.js.KeyValue(ctx, cfg.Bucket); !errors.Is(err, jetstream.ErrBucketNotFound) {
-				return err
-			}
-			if kv, err = w.js.CreateKeyValue(ctx, cfg); errors.Is(err, jetstream.ErrBucketExists) {
-				kv, err = w.js.KeyValue(ctx, cfg.Bucket) // another worker made it meanwhile
-			}
-			return err
-		})
-		return kv, err
-	}
-	settingsKV, err := bucket(jetstream.KeyValueConfig{Bucket: natsq.CrawlBucket(w.q.Stream)})
+// Crawl makes the queue the frontier of a crawl with cfg's settings, or
+// of the crawl it already is: it makes the crawl's buckets when they are
+// missing and agrees on the settings (natsq.StartCrawl): those cfg.Given
+// must match the crawl's, and the rest are taken from it. It returns cfg
+// with the crawl's settings, and is called before the source is connected.
+func (w *Queue) Crawl(ctx context.Context, cfg stages.CrawlConfig) (stages.CrawlConfig, error) {
+	s, kv, err := natsq.StartCrawl(ctx, w.js, w.q.Stream, w.stream.CachedInfo().Config.Replicas, Settings(cfg), cfg.Given)
 	if err != nil {
-		return fmt.Errorf("crawl bucket: %w", err)
+		return cfg, err
 	}
-	settings := natsq.CrawlSettings{Scope: cfg.Scope, Depth: cfg.Depth, MaxRedirects: cfg.MaxRedirects, MaxPages: cfg.MaxPages,
-		Include: patterns(cfg.Include), Exclude: patterns(cfg.Exclude)}
-	if cfg.Revisit > 0 {
-		settings.Revisit = cfg.Revisit.String()
-	}
-	if err := natsq.Retry(ctx, func() error { return natsq.AgreeCrawl(ctx, settingsKV, w.q.Stream, settings) }); err != nil {
-		return err
-	}
-	kv, err := bucket(jetstream.KeyValueConfig{Bucket: natsq.SeenBucket(w.q.Stream), TTL: cfg.Revisit})
-	if err != nil {
-		return fmt.Errorf("seen bucket: %w", err)
-	}
-	if cfg.MaxPages > 0 {
-		if err := natsq.Retry(ctx, func() error { return natsq.LimitPages(ctx, w.js, w.q.Stream, cfg.MaxPages) }); err != nil {
-			return fmt.Errorf("--max-pages: %w", err)
-		}
+	if cfg, err = applySettings(cfg, s); err != nil {
+		return cfg, err
 	}
 	js, err := jetstream.New(w.js.Conn(), jetstream.WithPublishAsyncMaxPending(4*crawlBatch), jetstream.WithPublishAsyncTimeout(crawlWait))
 	if err != nil {
-		return err
+		return cfg, err
 	}
-	w.crawl = &queueCrawl{cfg: cfg, bucket: natsq.SeenBucket(w.q.Stream), kv: kv, js: js, scopes: map[record.Scope]*record.Scope{}, notAdmitted: map[string]int64{}}
-	return nil
+	w.crawl = &queueCrawl{cfg: cfg, bucket: natsq.SeenBucket(w.q.Stream), kv: kv, js: js, least: map[string]int{},
+		scopes: map[record.Scope]*record.Scope{}, notAdmitted: map[string]int64{}}
+	return cfg, nil
+}
+
+// Settings are the settings of a crawl through a queue that cfg gives.
+func Settings(cfg stages.CrawlConfig) natsq.CrawlSettings {
+	s := natsq.CrawlSettings{Scope: cfg.Scope, Depth: cfg.Depth, MaxRedirects: cfg.MaxRedirects, MaxPages: cfg.MaxPages,
+		Include: patterns(cfg.Include), Exclude: patterns(cfg.Exclude)}
+	if cfg.Revisit > 0 {
+		s.Revisit = cfg.Revisit.String()
+	}
+	return s
+}
+
+// applySettings gives cfg the crawl's settings s.
+func applySettings(cfg stages.CrawlConfig, s natsq.CrawlSettings) (stages.CrawlConfig, error) {
+	cfg.Scope, cfg.Depth, cfg.MaxRedirects, cfg.MaxPages = s.Scope, s.Depth, s.MaxRedirects, s.MaxPages
+	cfg.Revisit = 0
+	if s.Revisit != "" {
+		var err error
+		if cfg.Revisit, err = time.ParseDuration(s.Revisit); err != nil {
+			return cfg, fmt.Errorf("the crawl's --revisit %q: %w", s.Revisit, err)
+		}
+	}
+	for _, p := range []struct {
+		to   *[]*regexp.Regexp
+		from []string
+	}{{&cfg.Include, s.Include}, {&cfg.Exclude, s.Exclude}} {
+		*p.to = nil
+		for _, e := range p.from {
+			re, err := regexp.Compile(e)
+			if err != nil {
+				return cfg, fmt.Errorf("the crawl's pattern %q: %w", e, err)
+			}
+			*p.to = append(*p.to, re)
+		}
+	}
+	if stages.CheckScope(cfg.Scope) != nil {
+		return cfg, fmt.Errorf("the crawl's --scope %q: %w", cfg.Scope, stages.CheckScope(cfg.Scope))
+	}
+	return cfg, nil
 }
 
 func patterns(res []*regexp.Regexp) []string {
@@ -275,6 +287,7 @@ func (c *queueCrawl) admit(ctx context.Context, subject string, parent *record.R
 			err := wait(ctx, p.created[i])
 			switch {
 			case err == nil:
+				c.know(p.keys[i], f.Depth)
 			case isWrongLastSeq(err):
 				var ok bool
 				if f, ok, err = c.foundBefore(ctx, p.keys[i], f, t); err != nil {
@@ -335,7 +348,7 @@ func (c *queueCrawl) foundBefore(ctx context.Context, key string, f stages.Found
 			return f, true, nil
 		}
 	}
-	if f.Depth >= c.cfg.Depth {
+	if f.Depth >= c.cfg.Depth || c.knownAt(key, f.Depth) {
 		return f, false, nil
 	}
 	nearer, err := c.nearer(ctx, key, f.Depth, t.MsgID)
@@ -358,14 +371,45 @@ func (c *queueCrawl) nearer(ctx context.Context, key string, depth int, by strin
 		}
 		v, ok := natsq.ParseSeen(e.Value())
 		if !ok || v.LeastDepth() <= depth {
+			if ok {
+				c.know(key, v.LeastDepth())
+			}
 			return false, nil
 		}
 		v.Least, v.LeastBy = depth, by
 		_, err = c.kv.Update(ctx, key, v.Value(), e.Revision())
+		if err == nil {
+			c.know(key, depth)
+		}
 		if !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 			return err == nil, err
 		}
 	}
+}
+
+// leastKept bounds the least depths a worker keeps (about 2.5 MB); past
+// it they are forgotten, and asked for again.
+const leastKept = 1 << 15
+
+// know notes that key's URL has been found at depth.
+func (c *queueCrawl) know(key string, depth int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.least) >= leastKept {
+		clear(c.least)
+	}
+	if d, ok := c.least[key]; !ok || depth < d {
+		c.least[key] = depth
+	}
+}
+
+// knownAt reports whether key's URL is known to have been found at depth
+// or nearer its seed: no page at depth can lead nearer.
+func (c *queueCrawl) knownAt(key string, depth int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, ok := c.least[key]
+	return ok && d <= depth
 }
 
 // ignoreGone is err unless it says the key is gone (--revisit): the URL

@@ -36,6 +36,7 @@ type CrawlConfig struct {
 	State            string        // --state DIR: the crawl's log, to go on after a kill; "" for none
 	Sitemaps         bool          // --sitemaps: each seed host's sitemaps, from its robots.txt or /sitemap.xml
 	Revisit          time.Duration // --revisit, with --in: a URL admitted this long ago may be admitted again; 0: never
+	Given            []string      // with --in, the crawl's settings given as flags (names without "--"): the rest are the crawl's
 }
 
 // DefaultMemTasks is how many pending tasks the frontier keeps in memory

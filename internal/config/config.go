@@ -78,4 +78,5 @@ type Enqueue struct {
 	IDField  string // the field whose value is an input's Nats-Msg-Id; "": a hash of the line
 	NATS     natsq.Options
 	Inputs   []Input
+	Crawl    *stages.CrawlConfig // --follow: the crawl's settings, Given the flags given; nil without
 }

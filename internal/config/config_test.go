@@ -293,6 +293,35 @@ func TestParseEnqueue(t *testing.T) {
 			t.Errorf("ParseEnqueue(%q) = nil; want an error", args)
 		}
 	}
+	if e, err := ParseEnqueue([]string{"--to", "nats://h:1/Q/u"}, new(bytes.Buffer)); err != nil || e.Crawl != nil {
+		t.Errorf("without --follow: a crawl %+v, %v; want none", e.Crawl, err)
+	}
+	e, err = ParseEnqueue([]string{"--to", "nats://h:1/Q/u", "--follow", "--depth", "5", "--include", "/docs/", "--scope", "domain"}, new(bytes.Buffer))
+	if err != nil || e.Crawl == nil || e.Crawl.Depth != 5 || e.Crawl.Scope != "domain" || len(e.Crawl.Include) != 1 || e.Crawl.MaxRedirects != 10 ||
+		!slices.Equal(e.Crawl.Given, []string{"scope", "depth", "include"}) {
+		t.Errorf("--follow --depth 5 --include /docs/ --scope domain: %+v, %v", e.Crawl, err)
+	}
+}
+
+// enqueue's crawl flags are refused without --follow, and a bad one is
+// named.
+func TestParseEnqueueCrawlErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--depth", "2"}, "--depth needs --follow"},
+		{[]string{"--follow", "--depth", "-1"}, "--depth"},
+		{[]string{"--follow", "--scope", "planet"}, "--scope"},
+		{[]string{"--follow", "--include", "("}, "--include"},
+		{[]string{"--follow", "--max-redirects", "-2"}, "--max-redirects"},
+		{[]string{"--revisit", "1h"}, "--revisit needs --follow"},
+	} {
+		_, err := ParseEnqueue(append([]string{"--to", "nats://h:1/Q/u"}, tc.args...), new(bytes.Buffer))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v; want an error naming %s", tc.args, err, tc.want)
+		}
+	}
 }
 
 func TestOutputFields(t *testing.T) {

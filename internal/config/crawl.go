@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 
 	"github.com/spf13/pflag"
 
@@ -22,15 +23,44 @@ var crawlCompanions = []string{"depth", "scope", "include", "exclude", "max-page
 func (f *flags) defineCrawl(fs *pflag.FlagSet) {
 	c := &f.cfg.Crawl
 	fs.BoolVar(&c.Follow, "follow", false, "crawl: follow the links of each page fetched (as --extract links finds them) and its redirects, each URL once; the input lines are the seeds")
-	fs.IntVar(&c.Depth, "depth", stages.DefaultCrawlDepth, "with --follow, links followed from a seed at most (seeds are depth 0)")
-	fs.StringVar(&c.Scope, "scope", stages.ScopeHost, "with --follow, what a seed's crawl may reach: host (its host and port), domain (its registrable domain), prefix (its URL up to the last /), any")
-	fs.StringArrayVar(&f.crawl.include, "include", nil, "with --follow, follow only URLs this regular expression matches (repeatable: any may match)")
-	fs.StringArrayVar(&f.crawl.exclude, "exclude", nil, "with --follow, never follow URLs this regular expression matches (repeatable)")
-	fs.Int64Var(&c.MaxPages, "max-pages", 0, "with --follow, admit at most this many URLs in all, seeds included (0: no limit)")
+	defineCrawlSettings(fs, c, &f.crawl.include, &f.crawl.exclude)
 	fs.Int64Var(&c.MaxHostPages, "max-host-pages", 0, "with --follow, admit at most this many URLs per host (0: no limit)")
 	fs.BoolVar(&c.Sitemaps, "sitemaps", false, "with --follow, also crawl the URLs of each seed host's sitemaps (its robots.txt's Sitemap lines, else /sitemap.xml), as depth 1, within scope")
 	fs.StringVar(&c.State, "state", "", "with --follow, keep the crawl's state in DIR: the same command run again after a kill or SIGINT goes on where it was")
 	fs.DurationVar(&c.Revisit, "revisit", 0, "with --follow --in, a URL admitted this long ago may be crawled again (the seen keys' time to live on the server; 0: never)")
+}
+
+// defineCrawlSettings defines the flags of a crawl's settings, but
+// --max-redirects (a fetch's flag too) and --revisit, for sluice and for
+// sluice enqueue --follow.
+func defineCrawlSettings(fs *pflag.FlagSet, c *stages.CrawlConfig, include, exclude *[]string) {
+	fs.IntVar(&c.Depth, "depth", stages.DefaultCrawlDepth, "with --follow, links followed from a seed at most (seeds are depth 0)")
+	fs.StringVar(&c.Scope, "scope", stages.ScopeHost, "with --follow, what a seed's crawl may reach: host (its host and port), domain (its registrable domain), prefix (its URL up to the last /), any")
+	fs.StringArrayVar(include, "include", nil, "with --follow, follow only URLs this regular expression matches (repeatable: any may match)")
+	fs.StringArrayVar(exclude, "exclude", nil, "with --follow, never follow URLs this regular expression matches (repeatable)")
+	fs.Int64Var(&c.MaxPages, "max-pages", 0, "with --follow, admit at most this many URLs in all, seeds included (0: no limit)")
+}
+
+// checkCrawlSettings checks a crawl's settings and compiles its patterns.
+func checkCrawlSettings(c *stages.CrawlConfig, include, exclude []string) error {
+	switch {
+	case c.Depth < 0:
+		return fmt.Errorf("invalid argument %d for --depth: must not be negative", c.Depth)
+	case stages.CheckScope(c.Scope) != nil:
+		return fmt.Errorf("invalid argument %q for --scope: %v", c.Scope, stages.CheckScope(c.Scope))
+	case c.MaxPages < 0:
+		return fmt.Errorf("invalid argument %d for --max-pages: must not be negative", c.MaxPages)
+	case c.Revisit < 0:
+		return fmt.Errorf("invalid argument %v for --revisit: must not be negative", c.Revisit)
+	case c.MaxRedirects < 0:
+		return fmt.Errorf("invalid argument %d for --max-redirects: must not be negative", c.MaxRedirects)
+	}
+	var err error
+	if c.Include, err = compileAll("--include", include); err != nil {
+		return err
+	}
+	c.Exclude, err = compileAll("--exclude", exclude)
+	return err
 }
 
 // changedCrawl notes which of the crawl's flags were given.
@@ -41,7 +71,17 @@ func (f *flags) changedCrawl(fs *pflag.FlagSet) {
 		}
 	}
 	f.crawl.redirectsSet = fs.Changed("max-redirects")
+	c := &f.cfg.Crawl
+	for _, name := range append(f.crawl.changed, "max-redirects") {
+		if fs.Changed(name) && slices.Contains(CrawlSettings, name) {
+			c.Given = append(c.Given, name)
+		}
+	}
 }
+
+// CrawlSettings are the flags of a crawl's settings: a crawl through a
+// queue keeps them on the server, and every worker applies them.
+var CrawlSettings = []string{"scope", "depth", "include", "exclude", "max-redirects", "max-pages", "revisit"}
 
 // crawlConfig checks the crawl's flags and completes cfg.Crawl: a crawl
 // extracts links, and follows redirects as tasks of its own.
@@ -54,30 +94,18 @@ func (f *flags) crawlConfig() error {
 		}
 		return nil
 	}
+	if err := checkCrawlSettings(c, f.crawl.include, f.crawl.exclude); err != nil {
+		return err
+	}
 	switch {
-	case c.Depth < 0:
-		return fmt.Errorf("invalid argument %d for --depth: must not be negative", c.Depth)
-	case stages.CheckScope(c.Scope) != nil:
-		return fmt.Errorf("invalid argument %q for --scope: %v", c.Scope, stages.CheckScope(c.Scope))
-	case c.MaxPages < 0:
-		return fmt.Errorf("invalid argument %d for --max-pages: must not be negative", c.MaxPages)
 	case c.MaxHostPages < 0:
 		return fmt.Errorf("invalid argument %d for --max-host-pages: must not be negative", c.MaxHostPages)
-	case c.Revisit < 0:
-		return fmt.Errorf("invalid argument %v for --revisit: must not be negative", c.Revisit)
 	case c.Revisit > 0 && cfg.In == nil:
 		return errors.New("--revisit needs --in: the seen set on one machine lives as long as the run (or --state)")
 	case cfg.In != nil && (c.Sitemaps || c.MaxHostPages > 0 || c.State != ""):
 		return errors.New("--sitemaps, --max-host-pages and --state do not take --in yet: a crawl through the queue keeps its state on the server (--state), and reads no sitemaps nor counts pages by host yet")
 	case cfg.Resume != "":
 		return errors.New("--follow does not take --resume: a crawl's record set is not the input's (see --state)")
-	}
-	var err error
-	if c.Include, err = compileAll("--include", f.crawl.include); err != nil {
-		return err
-	}
-	if c.Exclude, err = compileAll("--exclude", f.crawl.exclude); err != nil {
-		return err
 	}
 	c.WriteLinks = cfg.Extract.Links
 	c.WritePage = cfg.Extract.Extracting()

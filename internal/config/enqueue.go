@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"sluice/internal/natsq"
+	"sluice/stages"
 )
 
 // ParseEnqueue reads `sluice enqueue`'s command line (without "enqueue").
@@ -23,6 +24,12 @@ func ParseEnqueue(args []string, stdout io.Writer) (Enqueue, error) {
 	fs.StringVar(&e.IDField, "id-field", "", "field of an NDJSON input object whose value identifies it: an input with the ID of one already in the stream's duplicate window is dropped (default: the SHA-256 of the line)")
 	fs.StringVar(&e.NATS.Creds, "nats-creds", "", "NATS credentials file (JWT and NKey seed)")
 	fs.StringVar(&e.NATS.TLSCA, "nats-tls-ca", "", "CA certificate file to verify the NATS server with")
+	follow := fs.Bool("follow", false, "start a crawl through the queue, or check the one it is: store the crawl's settings (the flags below) with the stream; workers started with sluice --in … --follow apply them")
+	var crawl stages.CrawlConfig
+	var include, exclude []string
+	defineCrawlSettings(fs, &crawl, &include, &exclude)
+	fs.IntVar(&crawl.MaxRedirects, "max-redirects", 10, "with --follow, redirects followed in a row")
+	fs.DurationVar(&crawl.Revisit, "revisit", 0, "with --follow, a URL admitted this long ago may be crawled again (0: never)")
 	help := fs.BoolP("help", "h", false, "show this help")
 	if err := fs.Parse(args); err != nil {
 		return e, err
@@ -34,8 +41,25 @@ func ParseEnqueue(args []string, stdout io.Writer) (Enqueue, error) {
 			"line becomes one message on SUBJECT.<partition of its host>. The README's\n"+
 			"\"Running on many machines\" has the scheme. Each message's Nats-Msg-Id is\n"+
 			"the --id-field value or the line's hash, so loading the same input twice\n"+
-			"within the stream's duplicate window (2 minutes) does not double the work.\n\n"+fs.FlagUsages())
+			"within the stream's duplicate window (2 minutes) does not double the work.\n"+
+			"With --follow the lines are a crawl's seeds, and its settings are stored\n"+
+			"with the stream first.\n\n"+fs.FlagUsages())
 		return e, ErrHelpShown
+	}
+	for _, name := range CrawlSettings {
+		switch {
+		case !fs.Changed(name):
+		case !*follow:
+			return e, fmt.Errorf("--%s needs --follow", name)
+		default:
+			crawl.Given = append(crawl.Given, name)
+		}
+	}
+	if *follow {
+		if err := checkCrawlSettings(&crawl, include, exclude); err != nil {
+			return e, err
+		}
+		e.Crawl = &crawl
 	}
 	q, err := natsq.ParseQueueURL(*to)
 	switch {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -119,53 +120,109 @@ type CrawlSettings struct {
 	Revisit      string   `json:"revisit,omitempty"`
 }
 
-// AgreeCrawl stores s as the crawl's settings when it has none yet (the
-// first worker starts the crawl), and otherwise refuses settings that
-// differ from the stored ones, naming the flag.
-func AgreeCrawl(ctx context.Context, kv jetstream.KeyValue, stream string, s CrawlSettings) error {
+// String is s as flags: --scope host --depth 3 ….
+func (s CrawlSettings) String() string {
+	b := fmt.Sprintf("--scope %s --depth %d --max-redirects %d", s.Scope, s.Depth, s.MaxRedirects)
+	for _, re := range s.Include {
+		b += " --include " + strconv.Quote(re)
+	}
+	for _, re := range s.Exclude {
+		b += " --exclude " + strconv.Quote(re)
+	}
+	if s.MaxPages > 0 {
+		b += " --max-pages " + strconv.FormatInt(s.MaxPages, 10)
+	}
+	if s.Revisit != "" {
+		b += " --revisit " + s.Revisit
+	}
+	return b
+}
+
+// StartCrawl starts the crawl of stream with settings s, or joins it: it
+// makes the crawl's buckets when they are missing (replicas copies) and
+// otherwise takes them as they are, since an update would reset the seen
+// bucket's limits (--max-pages) while the crawl runs. The crawl's settings
+// are s when it has none yet; otherwise the stored ones, and a setting
+// given (the flag names, without "--") that differs from them is refused,
+// naming the flag. It returns the crawl's settings and its seen set.
+func StartCrawl(ctx context.Context, js jetstream.JetStream, stream string, replicas int, s CrawlSettings, given []string) (CrawlSettings, jetstream.KeyValue, error) {
+	bucket := func(cfg jetstream.KeyValueConfig) (kv jetstream.KeyValue, err error) {
+		cfg.History, cfg.Storage, cfg.Replicas = 1, jetstream.FileStorage, replicas
+		err = Retry(ctx, func() (err error) {
+			if kv, err = js.KeyValue(ctx, cfg.Bucket); !errors.Is(err, jetstream.ErrBucketNotFound) {
+				return err
+			}
+			if kv, err = js.CreateKeyValue(ctx, cfg); errors.Is(err, jetstream.ErrBucketExists) {
+				kv, err = js.KeyValue(ctx, cfg.Bucket) // another worker made it meanwhile
+			}
+			return err
+		})
+		return kv, err
+	}
+	settingsKV, err := bucket(jetstream.KeyValueConfig{Bucket: CrawlBucket(stream)})
+	if err != nil {
+		return s, nil, fmt.Errorf("crawl bucket: %w", err)
+	}
+	if err := Retry(ctx, func() (err error) { s, err = agreeCrawl(ctx, settingsKV, stream, s, given); return err }); err != nil {
+		return s, nil, err
+	}
+	revisit, _ := time.ParseDuration(s.Revisit)
+	seen, err := bucket(jetstream.KeyValueConfig{Bucket: SeenBucket(stream), TTL: revisit})
+	if err != nil {
+		return s, nil, fmt.Errorf("seen bucket: %w", err)
+	}
+	if s.MaxPages > 0 {
+		if err := Retry(ctx, func() error { return limitPages(ctx, js, stream, s.MaxPages) }); err != nil {
+			return s, nil, fmt.Errorf("--max-pages: %w", err)
+		}
+	}
+	return s, seen, nil
+}
+
+// agreeCrawl stores s as the crawl's settings when it has none yet, and
+// otherwise returns the stored ones, refusing a given setting that differs.
+func agreeCrawl(ctx context.Context, kv jetstream.KeyValue, stream string, s CrawlSettings, given []string) (CrawlSettings, error) {
 	b, err := json.Marshal(s)
 	if err != nil {
-		return err
+		return s, err
 	}
 	if _, err := kv.Create(ctx, settingsKey, b); err == nil || !errors.Is(err, jetstream.ErrKeyExists) {
-		return err
+		return s, err
 	}
 	e, err := kv.Get(ctx, settingsKey)
 	if err != nil {
-		return err
+		return s, err
 	}
 	var was CrawlSettings
 	if err := json.Unmarshal(e.Value(), &was); err != nil {
-		return fmt.Errorf("the crawl's settings in bucket %s: %w", CrawlBucket(stream), err)
+		return s, fmt.Errorf("the crawl's settings in bucket %s: %w", CrawlBucket(stream), err)
 	}
-	differ := func(flag string, now, then any) error {
-		return fmt.Errorf("%s %v: the crawl of stream %s runs with %s %v; every worker of a crawl applies its settings (a new crawl needs a new stream)", flag, now, stream, flag, then)
+	for _, c := range []struct {
+		flag      string
+		now, then any
+		same      bool
+	}{
+		{"scope", s.Scope, was.Scope, s.Scope == was.Scope},
+		{"depth", s.Depth, was.Depth, s.Depth == was.Depth},
+		{"include", s.Include, was.Include, slices.Equal(s.Include, was.Include)},
+		{"exclude", s.Exclude, was.Exclude, slices.Equal(s.Exclude, was.Exclude)},
+		{"max-redirects", s.MaxRedirects, was.MaxRedirects, s.MaxRedirects == was.MaxRedirects},
+		{"max-pages", s.MaxPages, was.MaxPages, s.MaxPages == was.MaxPages},
+		{"revisit", s.Revisit, was.Revisit, s.Revisit == was.Revisit},
+	} {
+		if !c.same && slices.Contains(given, c.flag) {
+			return s, fmt.Errorf("--%s %v: the crawl of stream %s runs with --%s %v; every worker of a crawl applies its settings (leave the flag out to take them; a new crawl needs a new stream)", c.flag, c.now, stream, c.flag, c.then)
+		}
 	}
-	switch {
-	case s.Scope != was.Scope:
-		return differ("--scope", s.Scope, was.Scope)
-	case s.Depth != was.Depth:
-		return differ("--depth", s.Depth, was.Depth)
-	case !slices.Equal(s.Include, was.Include):
-		return differ("--include", s.Include, was.Include)
-	case !slices.Equal(s.Exclude, was.Exclude):
-		return differ("--exclude", s.Exclude, was.Exclude)
-	case s.MaxRedirects != was.MaxRedirects:
-		return differ("--max-redirects", s.MaxRedirects, was.MaxRedirects)
-	case s.MaxPages != was.MaxPages:
-		return differ("--max-pages", s.MaxPages, was.MaxPages)
-	case s.Revisit != was.Revisit:
-		return differ("--revisit", s.Revisit, was.Revisit)
-	}
-	return nil
+	return was, nil
 }
 
-// LimitPages makes the seen bucket hold at most maxPages keys: its stream
+// limitPages makes the seen bucket hold at most maxPages keys: its stream
 // refuses a new message past that
 // (key-value buckets discard new), so a key's create-only write past
 // --max-pages fails (IsMaxPages) and the URL is not admitted, for the
 // whole crawl, whichever worker asks.
-func LimitPages(ctx context.Context, js jetstream.JetStream, stream string, maxPages int64) error {
+func limitPages(ctx context.Context, js jetstream.JetStream, stream string, maxPages int64) error {
 	s, err := js.Stream(ctx, "KV_"+SeenBucket(stream))
 	if err != nil {
 		return err

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"sluice/internal/config"
 	"sluice/internal/natsq"
 	"sluice/internal/wire"
@@ -29,11 +31,19 @@ func Enqueue(ctx context.Context, e config.Enqueue, stdin io.Reader, stderr io.W
 	}
 	defer closeConn() // the publishes were acked: a failed flush loses nothing
 	var parts int
+	var stream jetstream.Stream
 	if err := natsq.Retry(ctx, func() (err error) {
-		_, parts, err = natsq.EnsureQueue(ctx, js, e.Queue)
+		stream, parts, err = natsq.EnsureQueue(ctx, js, e.Queue)
 		return err
 	}); err != nil {
 		return err
+	}
+	if e.Crawl != nil {
+		s, _, err := natsq.StartCrawl(ctx, js, e.Queue.Stream, stream.CachedInfo().Config.Replicas, sources.Settings(*e.Crawl), e.Crawl.Given)
+		if err != nil {
+			return fmt.Errorf("--follow: %w", err)
+		}
+		fmt.Fprintf(stderr, "sluice enqueue: the crawl of stream %s: %s\n", e.Queue.Stream, s)
 	}
 	src := sources.NewLines(ctx, in.readers, sources.Options{Parser: record.Parser{URLField: e.URLField}})
 	out := sinks.NewNATS(context.WithoutCancel(ctx), js, natsq.EnqueueMsg(e.Queue, e.IDField))

@@ -27,7 +27,7 @@ func (r *run) source(js jetstream.JetStream) error {
 		r.queue, r.src = q, q
 		r.closers = append(r.closers, func() error { q.Close(); return nil })
 		if r.cfg.Crawl.Follow {
-			if err := q.Crawl(r.life.intake, r.cfg.Crawl); err != nil {
+			if r.cfg.Crawl, err = q.Crawl(r.life.intake, r.cfg.Crawl); err != nil {
 				return fmt.Errorf("--follow with --in: %w", err)
 			}
 		}
