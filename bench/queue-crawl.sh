@@ -10,7 +10,7 @@
 # time from the workers' start until the output stream holds every record,
 # records/s, the speed-up over one worker and against linear, and what the
 # seen set (the crawl's key-value bucket) holds on the server per URL.
-# Not part of CI. Usage: bash bench/queue-crawl.sh   (RUNS=1 HOSTS=48 WORKERS="1 4")
+# Not part of CI. Usage: bash bench/queue-crawl.sh   (RUNS=1 HOSTS=48 WORKERS="1 4" PARTITIONS=64)
 source "$(dirname "$0")/lib.sh"
 runs=${RUNS:-3}
 nhosts=${HOSTS:-48}
@@ -31,7 +31,7 @@ echo "the crawl on one machine: $n records" >&2
 for run in $(seq "$runs"); do
 	for w in ${WORKERS:-1 2 3 4}; do
 		q="C${run}W$w" out="out${run}w$w"
-		"$work/sluice" enqueue --to "$nats/$q/${q,,}" < "$work/seeds" 2> /dev/null
+		"$work/sluice" enqueue --to "$nats/$q/${q,,}${PARTITIONS:+?partitions=$PARTITIONS}" < "$work/seeds" 2> /dev/null
 		t0=$EPOCHREALTIME
 		pids=()
 		for i in $(seq "$w"); do
