@@ -214,7 +214,9 @@ func TestQueueCrawlWorkerKilled(t *testing.T) {
 func TestQueueCrawlSettings(t *testing.T) {
 	ns := natsServer(t, t.TempDir(), -1)
 	g := newGraphSite(t)
-	queue := func(stream string) string { return ns.ClientURL() + "/" + stream + "/" + strings.ToLower(stream) + ".urls" }
+	queue := func(stream string) string {
+		return ns.ClientURL() + "/" + stream + "/" + strings.ToLower(stream) + ".urls"
+	}
 	enqueue := func(stream, seed string, args ...string) (string, int) {
 		_, stderr, code := runSluice(t, seed+"\n", append([]string{"enqueue", "--to", queue(stream)}, args...)...)
 		return stderr, code
