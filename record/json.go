@@ -22,7 +22,7 @@ var codec = jsoniter.Config{EscapeHTML: false}.Froze()
 // both).
 var Fields = []string{
 	"seq", "depth", "parent", "url", "request_url", "final_url", "status", "proto", "content_type", "content_length", "truncated", "location",
-	"elapsed_ms", "attempts", "cache", "warc", "timings", "remote_addr", "local_addr", "tls", "redirects", "error", "charset", "extract_error", "title", "links", "meta", "text",
+	"elapsed_ms", "attempts", "cache", "warc", "render", "timings", "remote_addr", "local_addr", "tls", "redirects", "error", "charset", "extract_error", "title", "links", "meta", "text",
 	"headers", "hash", "fields", "json", "body", "body_base64", "input",
 }
 
@@ -103,6 +103,20 @@ func (e *Encoder) AppendLine(r *Record) []byte {
 		s.WriteInt64(w.Offset)
 		field(s, "length")
 		s.WriteInt64(w.Length)
+		s.WriteObjectEnd()
+	}
+	if rd := r.Render; rd != nil && e.field("render") {
+		s.WriteObjectStart()
+		s.WriteObjectField("requests")
+		s.WriteInt64(rd.Requests)
+		field(s, "blocked")
+		s.WriteInt64(rd.Blocked)
+		field(s, "ms")
+		ms(s, rd.Elapsed)
+		if rd.TimedOut {
+			field(s, "timed_out")
+			s.WriteTrue()
+		}
 		s.WriteObjectEnd()
 	}
 	e.trace(r)

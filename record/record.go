@@ -25,6 +25,7 @@ const (
 	KindCanceled     Kind = "canceled"      // interrupted (signal, or output closed) before it finished
 	KindDenied       Kind = "denied"        // --deny-private refused the address the host resolved to
 	KindRobots       Kind = "robots"        // --robots: the host's robots.txt disallows the URL, or could not be read
+	KindRender       Kind = "render"        // --render: the browser could not render the page (it died twice, or failed)
 )
 
 // Error is the error a record carries to the sink. Message is for people;
@@ -103,6 +104,8 @@ type Response struct {
 
 	WARC *WARCRef // --warc: where the sink wrote the final response's WARC record; nil for none
 
+	Render *Render // --render: how the page was rendered; nil when it was not
+
 	Err *Error
 
 	// Filled by the extract stage; see Page.
@@ -114,6 +117,16 @@ type Response struct {
 	RetryAfter time.Duration // the server's Retry-After on a 429 or 503, uncapped
 	Quota      *Quota        // what the response's rate-limit fields said of the host's quota; nil when none
 	Archive    *Archive      // --warc: the attempt's exchanges as WARC records, until the sink writes them
+}
+
+// Render is how the render stage rendered a page (--render): what the
+// page asked for, and how long it took.
+type Render struct {
+	Requests int64         // the page's requests that sluice answered
+	Blocked  int64         // its requests refused: images, fonts and media without --render-load all, what sluice could not fetch
+	Elapsed  time.Duration // from navigation to the DOM
+	TimedOut bool          // --render-timeout came first: the DOM is as it stood then
+	Charset  string        // the document's charset as fetched; its body is the DOM now, in UTF-8
 }
 
 // Quota is what a response's rate-limit fields say of its host's quota:

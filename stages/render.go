@@ -1,0 +1,457 @@
+package stages
+
+import (
+	"context"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	cdpfetch "github.com/chromedp/cdproto/fetch"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"sluice/record"
+)
+
+// RenderConfig is --render's.
+type RenderConfig struct {
+	On      bool
+	Browser string        // the browser's executable: chromium
+	Workers int           // --render-workers: pages rendered at a time, one tab each
+	Wait    string        // --render-wait: "idle", "load", or a CSS selector that must appear
+	Timeout time.Duration // --render-timeout: a page's time at most, from navigation to its DOM
+	LoadAll bool          // --render-load all: images, fonts and media too
+	Recycle int           // pages a tab renders before it is closed and replaced; 0: DefaultRecycle
+}
+
+// Render waits and defaults.
+const (
+	RenderIdle     = "idle"
+	RenderLoad     = "load"
+	DefaultRecycle = 50
+	renderQuiet    = 500 * time.Millisecond // --render-wait idle: no request for this long
+)
+
+// BrowserPackage names what to install when no browser is found.
+const BrowserPackage = "Debian's chromium package (apt install chromium)"
+
+// FindBrowser returns the path of the browser --render runs, or an error
+// naming the package to install.
+func FindBrowser() (string, error) {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("--render needs a Chromium browser, and none is on PATH: install %s", BrowserPackage)
+}
+
+// Renderer is the render stage (--render): it renders the HTML pages the
+// fetch stage fetched in headless Chromium, and gives the extract stage
+// the DOM the page's scripts built. The document is the one sluice
+// fetched: the browser gets it from sluice, not from the server. Every
+// request the page makes is intercepted (the DevTools Fetch domain) and
+// answered by sub, sluice's own client, so --deny-private, --resolve and
+// the proxy settings hold for it; images, fonts and media are refused
+// unless LoadAll. The browser itself can reach nothing: its resolver maps
+// every name to nowhere, so a request that escaped interception fails.
+//
+// One browser process serves the run, Workers tabs at a time. A browser
+// that dies is started again by the next page that needs it; a page whose
+// browser died under it is rendered again, once. Close ends the browser;
+// on Linux the kernel also kills it when sluice dies (chromedp's
+// parent-death signal).
+type Renderer struct {
+	cfg RenderConfig
+	sub func(*http.Request) (*http.Response, error)
+	max int64 // a sub-request's body at most: --max-body
+
+	mu      sync.Mutex
+	browser *browser // nil until the first page, and after it died
+	tabs    chan *tab
+	closed  bool
+}
+
+// browser is one browser process and its context.
+type browser struct {
+	ctx    context.Context // the browser's: done when it dies or is closed
+	cancel func()
+}
+
+// tab is a browser tab, reused page after page.
+type tab struct {
+	b      *browser
+	ctx    context.Context
+	target *chromedp.Target
+	pages int
+	page  atomic.Pointer[page] // the page it renders now; nil between pages
+}
+
+// page is the state of one page's rendering.
+type page struct {
+	r        *record.Record
+	ctx      context.Context // its sub-requests': canceled when the page is done
+	served   atomic.Bool     // the document was given to the browser
+	inFlight atomic.Int64
+	last     atomic.Int64 // when a request last started or ended, unix nanoseconds
+	requests atomic.Int64 // answered by sluice
+	blocked  atomic.Int64 // refused: images, fonts, media; anything not http(s)
+	subs     sync.WaitGroup
+}
+
+// NewRenderer returns the render stage; sub answers the page's requests.
+func NewRenderer(cfg RenderConfig, sub func(*http.Request) (*http.Response, error), maxBody int64) *Renderer {
+	if cfg.Workers < 1 {
+		cfg.Workers = 1
+	}
+	if cfg.Recycle < 1 {
+		cfg.Recycle = DefaultRecycle
+	}
+	if cfg.Wait == "" {
+		cfg.Wait = RenderIdle
+	}
+	return &Renderer{cfg: cfg, sub: sub, max: maxBody, tabs: make(chan *tab, cfg.Workers)}
+}
+
+// Render renders r when it is an HTML page, replacing its body with the
+// rendered DOM (as UTF-8) and filling r.Render.
+func (rd *Renderer) Render(ctx context.Context, r *record.Record) {
+	if r.Body == nil || !isHTML(r.ContentType, r.Body) {
+		return
+	}
+	for try := 0; ; try++ {
+		err := rd.renderOnce(ctx, r)
+		if err == nil {
+			return
+		}
+		if ctx.Err() != nil || try == 1 || !errors.Is(err, errBrowserGone) {
+			r.Fail(record.KindRender, "%v", err)
+			return
+		}
+	}
+}
+
+var errBrowserGone = errors.New("the browser died")
+
+// renderOnce renders r in a tab of a live browser.
+func (rd *Renderer) renderOnce(ctx context.Context, r *record.Record) error {
+	t, err := rd.take(ctx)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	html, timedOut, err := rd.load(ctx, t, r)
+	if err != nil {
+		rd.put(t, false)
+		if t.b.ctx.Err() != nil {
+			rd.gone(t.b)
+			return fmt.Errorf("%w: %v", errBrowserGone, err)
+		}
+		return err
+	}
+	p := t.page.Load()
+	rd.put(t, true)
+	charsetName := ""
+	if r.Page == nil || r.Page.Charset == "" {
+		_, charsetName = decode(r.Body, r.ContentType)
+	}
+	r.Body = []byte(html)
+	r.Render = &record.Render{Requests: p.requests.Load(), Blocked: p.blocked.Load(), Elapsed: time.Since(start), TimedOut: timedOut, Charset: charsetName}
+	return nil
+}
+
+// take returns an idle tab, opening one (and the browser) when fewer than
+// Workers are open.
+func (rd *Renderer) take(ctx context.Context) (*tab, error) {
+	select {
+	case t := <-rd.tabs:
+		if t.b.ctx.Err() == nil {
+			return t, nil
+		}
+	default:
+	}
+	b, err := rd.live()
+	if err != nil {
+		return nil, err
+	}
+	return rd.open(ctx, b)
+}
+
+// live returns the running browser, starting one when there is none.
+func (rd *Renderer) live() (*browser, error) {
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	if rd.closed {
+		return nil, errors.New("sluice is stopping")
+	}
+	if rd.browser != nil && rd.browser.ctx.Err() == nil {
+		return rd.browser, nil
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(rd.cfg.Browser),
+		chromedp.WindowSize(1280, 800),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("mute-audio", true),
+		chromedp.Flag("no-pings", true),
+		// Whatever escapes interception reaches nothing.
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND"),
+		chromedp.Flag("proxy-server", "http://127.0.0.1:9"),
+	)
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	bctx, bcancel := chromedp.NewContext(actx)
+	if err := chromedp.Do(bctx); err != nil {
+		bcancel()
+		acancel()
+		return nil, fmt.Errorf("start %s: %w", rd.cfg.Browser, err)
+	}
+	rd.browser = &browser{ctx: bctx, cancel: func() { bcancel(); acancel() }}
+	return rd.browser, nil
+}
+
+// gone forgets b, which died, and ends what is left of it.
+func (rd *Renderer) gone(b *browser) {
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	b.cancel()
+	if rd.browser == b {
+		rd.browser = nil
+	}
+}
+
+// open opens a tab in b, its requests intercepted: a goroutine of its own
+// takes each paused request for as long as the tab lives.
+func (rd *Renderer) open(ctx context.Context, b *browser) (*tab, error) {
+	tctx, _ := chromedp.NewContext(b.ctx)
+	t := &tab{b: b, ctx: tctx}
+	err := chromedp.Do(tctx, chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+		t.target = target
+		_, err := cdp.Call(ctx, target, cdpfetch.Enable, cdpfetch.EnableParams{Patterns: []*cdpfetch.RequestPattern{{URLPattern: "*"}}})
+		return err
+	}))
+	if err != nil {
+		chromedp.Cancel(tctx)
+		if b.ctx.Err() != nil {
+			rd.gone(b)
+			return nil, fmt.Errorf("%w: %v", errBrowserGone, err)
+		}
+		return nil, fmt.Errorf("open a tab: %w", err)
+	}
+	paused := chromedp.Events(tctx, cdpfetch.RequestPaused)
+	go func() {
+		for e, err := range paused {
+			if err != nil {
+				return
+			}
+			rd.paused(t, &e)
+		}
+	}()
+	return t, nil
+}
+
+// put gives t back for the next page, or closes it: after Recycle pages,
+// or when its page went wrong.
+func (rd *Renderer) put(t *tab, ok bool) {
+	p := t.page.Swap(nil)
+	if p != nil {
+		p.subs.Wait()
+	}
+	t.pages++
+	if ok && t.pages < rd.cfg.Recycle && t.b.ctx.Err() == nil {
+		// Stop the page's scripts before the tab waits for the next.
+		ctx, cancel := context.WithTimeout(t.ctx, 5*time.Second)
+		err := chromedp.Do(ctx, chromedp.Navigate("about:blank"))
+		cancel()
+		if err == nil {
+			rd.tabs <- t
+			return
+		}
+	}
+	chromedp.Cancel(t.ctx)
+}
+
+// load navigates t to r's URL and returns the DOM once the page is done
+// (--render-wait), or as it stands at --render-timeout.
+func (rd *Renderer) load(ctx context.Context, t *tab, r *record.Record) (string, bool, error) {
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	p := &page{r: r, ctx: pctx}
+	p.last.Store(time.Now().UnixNano())
+	t.page.Store(p)
+	wctx, wcancel := context.WithTimeout(t.ctx, rd.cfg.Timeout)
+	defer wcancel()
+	stop := context.AfterFunc(ctx, wcancel)
+	defer stop()
+	err := chromedp.Do(wctx, chromedp.Navigate(r.FinalURL))
+	if err == nil {
+		err = rd.wait(wctx, p)
+	}
+	timedOut := false
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		return "", false, ctx.Err()
+	case wctx.Err() != nil && t.b.ctx.Err() == nil:
+		timedOut = true // extracted as it stands
+	default:
+		return "", false, err
+	}
+	dctx, dcancel := context.WithTimeout(t.ctx, 5*time.Second)
+	defer dcancel()
+	html, err := chromedp.Run(dctx, chromedp.Evaluate[string](`document.documentElement ? document.documentElement.outerHTML : ""`))
+	return html, timedOut, err
+}
+
+// wait waits, once the page has loaded, for what --render-wait says.
+func (rd *Renderer) wait(ctx context.Context, p *page) error {
+	switch rd.cfg.Wait {
+	case RenderLoad:
+		return nil
+	case RenderIdle:
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if p.inFlight.Load() == 0 && time.Since(time.Unix(0, p.last.Load())) >= renderQuiet {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-tick.C:
+			}
+		}
+	default:
+		return chromedp.Do(ctx, chromedp.WaitReady(chromedp.CSS(rd.cfg.Wait)))
+	}
+}
+
+// paused answers a request of t's page: the document with what sluice
+// fetched, an image, font or medium with a refusal (unless LoadAll), any
+// other through sub, in a goroutine of its own.
+func (rd *Renderer) paused(t *tab, e *cdpfetch.EventRequestPaused) {
+	p := t.page.Load()
+	fail := func(reason network.ErrorReason) {
+		cdp.Call(t.ctx, t.target, cdpfetch.FailRequest, cdpfetch.FailRequestParams{RequestID: e.RequestID, ErrorReason: reason}) //nolint:errcheck // the page may be gone
+	}
+	switch {
+	case p == nil:
+		fail(network.ErrorReasonAborted)
+	case e.ResourceType == network.ResourceTypeDocument && !p.served.Load() && sameDocument(e.Request.URL, p.r.FinalURL):
+		p.served.Store(true)
+		h := p.r.Header
+		if h == nil {
+			h = http.Header{"Content-Type": {p.r.ContentType}}
+		}
+		rd.fulfill(t, e.RequestID, p.r.Status, h, p.r.Body)
+	case !rd.cfg.LoadAll && (e.ResourceType == network.ResourceTypeImage || e.ResourceType == network.ResourceTypeFont ||
+		e.ResourceType == network.ResourceTypeMedia || isFavicon(e.Request.URL)):
+		p.blocked.Add(1)
+		fail(network.ErrorReasonBlockedByClient)
+	case !strings.HasPrefix(e.Request.URL, "http://") && !strings.HasPrefix(e.Request.URL, "https://"):
+		p.blocked.Add(1)
+		fail(network.ErrorReasonBlockedByClient)
+	default:
+		p.inFlight.Add(1)
+		p.last.Store(time.Now().UnixNano())
+		p.subs.Go(func() {
+			defer func() {
+				p.last.Store(time.Now().UnixNano())
+				p.inFlight.Add(-1)
+			}()
+			rd.answer(t, p, e)
+		})
+	}
+}
+
+// isFavicon reports whether the browser asks for a site's icon of its own
+// accord (an image, though not typed as one).
+func isFavicon(u string) bool {
+	u, _, _ = strings.Cut(u, "?")
+	return strings.HasSuffix(u, "/favicon.ico")
+}
+
+// sameDocument reports whether the browser's request is for the document
+// sluice fetched: the same URL, but for its fragment.
+func sameDocument(asked, fetched string) bool {
+	asked, _, _ = strings.Cut(asked, "#")
+	fetched, _, _ = strings.Cut(fetched, "#")
+	return asked == fetched
+}
+
+// answer makes e's request through sub and gives the browser its answer.
+func (rd *Renderer) answer(t *tab, p *page, e *cdpfetch.EventRequestPaused) {
+	fail := func(reason network.ErrorReason) {
+		p.blocked.Add(1)
+		cdp.Call(t.ctx, t.target, cdpfetch.FailRequest, cdpfetch.FailRequestParams{RequestID: e.RequestID, ErrorReason: reason}) //nolint:errcheck // the page may be gone
+	}
+	var body io.Reader
+	if e.Request.HasPostData {
+		var post []byte
+		for _, entry := range e.Request.PostDataEntries {
+			post = append(post, entry.Bytes...)
+		}
+		body = bytes.NewReader(post)
+	}
+	req, err := http.NewRequestWithContext(p.ctx, e.Request.Method, e.Request.URL, body)
+	if err != nil {
+		fail(network.ErrorReasonFailed)
+		return
+	}
+	for k, v := range e.Request.Headers {
+		if s, ok := v.(string); ok {
+			req.Header.Set(k, s)
+		}
+	}
+	req.Header.Set("Accept-Encoding", acceptEncoding)
+	resp, err := rd.sub(req)
+	if err != nil {
+		fail(network.ErrorReasonConnectionRefused)
+		return
+	}
+	defer resp.Body.Close()
+	dec, release, err := decodedBody(resp)
+	defer release()
+	var b []byte
+	if err == nil {
+		b, err = io.ReadAll(io.LimitReader(dec, rd.max))
+	}
+	if err != nil {
+		fail(network.ErrorReasonFailed)
+		return
+	}
+	p.requests.Add(1)
+	rd.fulfill(t, e.RequestID, resp.StatusCode, resp.Header, b)
+}
+
+// fulfill gives the browser a response, its body whole and decoded.
+func (rd *Renderer) fulfill(t *tab, id cdpfetch.RequestID, status int, h http.Header, body []byte) {
+	var headers []*cdpfetch.HeaderEntry
+	for k, vs := range h {
+		if strings.EqualFold(k, "Content-Encoding") || strings.EqualFold(k, "Content-Length") {
+			continue
+		}
+		for _, v := range vs {
+			headers = append(headers, &cdpfetch.HeaderEntry{Name: k, Value: v})
+		}
+	}
+	cdp.Call(t.ctx, t.target, cdpfetch.FulfillRequest, cdpfetch.FulfillRequestParams{ //nolint:errcheck // the page may be gone
+		RequestID: id, ResponseCode: int64(status), ResponseHeaders: headers, Body: body})
+}
+
+// Close ends the browser and waits for it to exit.
+func (rd *Renderer) Close() {
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	rd.closed = true
+	if rd.browser != nil {
+		rd.browser.cancel()
+		rd.browser = nil
+	}
+}

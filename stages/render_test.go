@@ -1,0 +1,76 @@
+package stages
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"sluice/record"
+)
+
+// browserPath is the browser the render tests run, or it skips them (and
+// fails them when SLUICE_REQUIRE_TOOLS is set, as in CI).
+func browserPath(t *testing.T) string {
+	t.Helper()
+	p, err := FindBrowser()
+	if err != nil {
+		if os.Getenv("SLUICE_REQUIRE_TOOLS") != "" {
+			t.Fatal(err)
+		}
+		t.Skip("no Chromium on PATH (apt install chromium): the render tests need one")
+	}
+	return p
+}
+
+// A page whose title and link exist only once its script ran and its
+// XHR came back: the rendered body has them; the document itself came
+// from the record, not from the server, and the XHR went through sub.
+func TestRenderRunsScripts(t *testing.T) {
+	var docAsked, dataAsked atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/data":
+			dataAsked.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(`{"link": "/built-by-script"}`))
+		default:
+			docAsked.Add(1)
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	var subs atomic.Int64
+	sub := func(req *http.Request) (*http.Response, error) {
+		subs.Add(1)
+		return http.DefaultTransport.RoundTrip(req)
+	}
+	rd := NewRenderer(RenderConfig{Browser: browserPath(t), Workers: 1, Timeout: 10 * time.Second}, sub, 1<<20)
+	defer rd.Close()
+	doc := `<!doctype html><html><head><title>shell</title></head><body><img src="/logo.png">
+<script>
+document.title = 'Built';
+fetch('/data').then(r => r.json()).then(d => {
+  const a = document.createElement('a'); a.href = d.link; a.textContent = 'built'; document.body.appendChild(a);
+});
+</script></body></html>`
+	r := &record.Record{URL: srv.URL + "/app", Response: record.Response{FinalURL: srv.URL + "/app", Status: 200, ContentType: "text/html", Body: []byte(doc)}}
+	rd.Render(context.Background(), r)
+	if r.Err != nil {
+		t.Fatalf("render: %v", r.Err.Message)
+	}
+	body := string(r.Body)
+	if !strings.Contains(body, "<title>Built</title>") || !strings.Contains(body, `href="/built-by-script"`) {
+		t.Errorf("the rendered DOM lacks what the script built:\n%s", body)
+	}
+	if docAsked.Load() != 0 || dataAsked.Load() != 1 || subs.Load() != 1 {
+		t.Errorf("the server was asked for the document %d times, the data %d (through sluice %d); want 0, 1, 1", docAsked.Load(), dataAsked.Load(), subs.Load())
+	}
+	if r.Render == nil || r.Render.Requests != 1 || r.Render.Blocked != 2 || r.Render.TimedOut {
+		t.Errorf("render counts %+v; want 1 request, 2 blocked (the image, the icon), not timed out", r.Render)
+	}
+}
