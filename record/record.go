@@ -70,6 +70,7 @@ type Record struct {
 	Sent       time.Time // when the schedule let the current or last attempt go; zero when no limit applied
 	Robots     bool      // the record fetches its host's robots.txt for --robots; it is not written
 	Replayable bool      // the last attempt may be sent again: its method is idempotent (RFC 9110) or it has an Idempotency-Key
+	Grant      chan struct{} // --render: a permit for a browser's request (stages.Schedule.Permit); closed when its host's turn comes
 
 	// The record's envelope: where it came from (a crawl's origin, depth
 	// and lineage; a queue's message, lease and acknowledgement). Only the

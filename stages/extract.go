@@ -210,7 +210,13 @@ var (
 )
 
 func (e *Extractor) parse(r *record.Record, p *record.Page) {
-	body, name := decode(r.Body, r.ContentType)
+	var body []byte
+	var name string
+	if r.Render != nil { // the DOM the browser built, in UTF-8
+		body, name = r.Body, r.Render.Charset
+	} else {
+		body, name = decode(r.Body, r.ContentType)
+	}
 	p.Charset = name
 	if e.cfg.linksOnly() {
 		if links, ok := scannedLinks(body, r.FinalURL, e.cfg.LinksSameHost); ok { // as --follow wants them: no tree

@@ -237,6 +237,14 @@ func (f *Fetcher) HostDone(key string) { f.conns.hostDone(key) }
 // of a host again (Limits.HostBack).
 func (f *Fetcher) HostBack(key string) { f.conns.hostBack(key) }
 
+// Transport is the fetcher's transport, for requests that are not
+// records: a rendered page's (--render). --deny-private, --resolve,
+// --dns-server, the proxy and TLS settings hold for them.
+func (f *Fetcher) Transport() http.RoundTripper { return f.client.Transport }
+
+// Timeout is --timeout.
+func (f *Fetcher) Timeout() time.Duration { return f.cfg.Timeout }
+
 // Close closes the idle connections of the shared client.
 func (f *Fetcher) Close() { f.client.CloseIdleConnections() }
 

@@ -1,8 +1,8 @@
 package stages
 
 import (
-	"context"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/andybalholm/cascadia"
 	"github.com/chromedp/cdproto/cdp"
 	cdpfetch "github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
@@ -39,6 +40,12 @@ const (
 	DefaultRecycle = 50
 	renderQuiet    = 500 * time.Millisecond // --render-wait idle: no request for this long
 )
+
+// CheckSelector checks a --render-wait selector.
+func CheckSelector(sel string) error {
+	_, err := cascadia.Compile(sel)
+	return err
+}
 
 // BrowserPackage names what to install when no browser is found.
 const BrowserPackage = "Debian's chromium package (apt install chromium)"
@@ -70,9 +77,11 @@ func FindBrowser() (string, error) {
 // on Linux the kernel also kills it when sluice dies (chromedp's
 // parent-death signal).
 type Renderer struct {
-	cfg RenderConfig
-	sub func(*http.Request) (*http.Response, error)
-	max int64 // a sub-request's body at most: --max-body
+	cfg     RenderConfig
+	sub     http.RoundTripper // the page's requests go out through it
+	turns   Permitter         // and wait for their host's turn there; nil: no waiting
+	timeout time.Duration     // a page's request at most: --timeout
+	max     int64             // a page's response body at most: --max-body
 
 	mu      sync.Mutex
 	browser *browser // nil until the first page, and after it died
@@ -91,8 +100,8 @@ type tab struct {
 	b      *browser
 	ctx    context.Context
 	target *chromedp.Target
-	pages int
-	page  atomic.Pointer[page] // the page it renders now; nil between pages
+	pages  int
+	page   atomic.Pointer[page] // the page it renders now; nil between pages
 }
 
 // page is the state of one page's rendering.
@@ -107,8 +116,17 @@ type page struct {
 	subs     sync.WaitGroup
 }
 
-// NewRenderer returns the render stage; sub answers the page's requests.
-func NewRenderer(cfg RenderConfig, sub func(*http.Request) (*http.Response, error), maxBody int64) *Renderer {
+// Permitter gives a request its host's turn (the Schedule): Done gives
+// the permit back, with the request's outcome.
+type Permitter interface {
+	Permit(ctx context.Context, url, host string) (*record.Record, error)
+	Done(r *record.Record)
+}
+
+// NewRenderer returns the render stage: the page's requests go out
+// through sub, each once turns gives its host's turn (nil: at once),
+// taking timeout at most and reading maxBody bytes at most.
+func NewRenderer(cfg RenderConfig, sub http.RoundTripper, turns Permitter, timeout time.Duration, maxBody int64) *Renderer {
 	if cfg.Workers < 1 {
 		cfg.Workers = 1
 	}
@@ -118,7 +136,7 @@ func NewRenderer(cfg RenderConfig, sub func(*http.Request) (*http.Response, erro
 	if cfg.Wait == "" {
 		cfg.Wait = RenderIdle
 	}
-	return &Renderer{cfg: cfg, sub: sub, max: maxBody, tabs: make(chan *tab, cfg.Workers)}
+	return &Renderer{cfg: cfg, sub: sub, turns: turns, timeout: timeout, max: maxBody, tabs: make(chan *tab, cfg.Workers)}
 }
 
 // Render renders r when it is an HTML page, replacing its body with the
@@ -159,10 +177,7 @@ func (rd *Renderer) renderOnce(ctx context.Context, r *record.Record) error {
 	}
 	p := t.page.Load()
 	rd.put(t, true)
-	charsetName := ""
-	if r.Page == nil || r.Page.Charset == "" {
-		_, charsetName = decode(r.Body, r.ContentType)
-	}
+	_, charsetName := decode(r.Body, r.ContentType)
 	r.Body = []byte(html)
 	r.Render = &record.Render{Requests: p.requests.Load(), Blocked: p.blocked.Load(), Elapsed: time.Since(start), TimedOut: timedOut, Charset: charsetName}
 	return nil
@@ -399,7 +414,9 @@ func (rd *Renderer) answer(t *tab, p *page, e *cdpfetch.EventRequestPaused) {
 		}
 		body = bytes.NewReader(post)
 	}
-	req, err := http.NewRequestWithContext(p.ctx, e.Request.Method, e.Request.URL, body)
+	ctx, cancel := context.WithTimeout(p.ctx, rd.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, e.Request.Method, e.Request.URL, body)
 	if err != nil {
 		fail(network.ErrorReasonFailed)
 		return
@@ -410,24 +427,44 @@ func (rd *Renderer) answer(t *tab, p *page, e *cdpfetch.EventRequestPaused) {
 		}
 	}
 	req.Header.Set("Accept-Encoding", acceptEncoding)
-	resp, err := rd.sub(req)
+	var turn *record.Record
+	if rd.turns != nil {
+		if turn, err = rd.turns.Permit(ctx, req.URL.String(), record.HostKey(req.URL.Scheme, req.URL.Host)); err != nil {
+			fail(network.ErrorReasonAborted)
+			return
+		}
+		defer func() { rd.turns.Done(turn) }()
+	}
+	b, status, h, err := rd.roundTrip(req)
+	if turn != nil {
+		turn.Status = status
+		if errors.Is(err, context.DeadlineExceeded) {
+			turn.Err = &record.Error{Kind: record.KindTimeout}
+		}
+	}
 	if err != nil {
 		fail(network.ErrorReasonConnectionRefused)
 		return
 	}
+	p.requests.Add(1)
+	rd.fulfill(t, e.RequestID, status, h, b)
+}
+
+// roundTrip makes req and reads its answer's body, decoded, at most max
+// bytes of it.
+func (rd *Renderer) roundTrip(req *http.Request) ([]byte, int, http.Header, error) {
+	resp, err := rd.sub.RoundTrip(req)
+	if err != nil {
+		return nil, 0, nil, err
+	}
 	defer resp.Body.Close()
 	dec, release, err := decodedBody(resp)
 	defer release()
-	var b []byte
-	if err == nil {
-		b, err = io.ReadAll(io.LimitReader(dec, rd.max))
-	}
 	if err != nil {
-		fail(network.ErrorReasonFailed)
-		return
+		return nil, resp.StatusCode, nil, err
 	}
-	p.requests.Add(1)
-	rd.fulfill(t, e.RequestID, resp.StatusCode, resp.Header, b)
+	b, err := io.ReadAll(io.LimitReader(dec, rd.max))
+	return b, resp.StatusCode, resp.Header, err
 }
 
 // fulfill gives the browser a response, its body whole and decoded.

@@ -27,6 +27,10 @@ func browserPath(t *testing.T) string {
 	return p
 }
 
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
 // A page whose title and link exist only once its script ran and its
 // XHR came back: the rendered body has them; the document itself came
 // from the record, not from the server, and the XHR went through sub.
@@ -45,11 +49,11 @@ func TestRenderRunsScripts(t *testing.T) {
 	}))
 	defer srv.Close()
 	var subs atomic.Int64
-	sub := func(req *http.Request) (*http.Response, error) {
+	sub := roundTripFunc(func(req *http.Request) (*http.Response, error) {
 		subs.Add(1)
 		return http.DefaultTransport.RoundTrip(req)
-	}
-	rd := NewRenderer(RenderConfig{Browser: browserPath(t), Workers: 1, Timeout: 10 * time.Second}, sub, 1<<20)
+	})
+	rd := NewRenderer(RenderConfig{Browser: browserPath(t), Workers: 1, Timeout: 10 * time.Second}, sub, nil, 5*time.Second, 1<<20)
 	defer rd.Close()
 	doc := `<!doctype html><html><head><title>shell</title></head><body><img src="/logo.png">
 <script>

@@ -63,6 +63,7 @@ type Schedule struct {
 	count    int                      // records in the window
 	sent     int                      // records sent to the fetch stage and not yet given back
 	next     *record.Record           // picked, waiting for a fetch worker
+	permits  chan *record.Record      // --render: a browser's requests asking for their host's turn (Permit); nil without
 	stopping bool
 	waiting  atomic.Int64 // records held and not in flight, for the progress line
 	atLimit  atomic.Int64 // hosts with records ready but every slot in use, for the progress line
@@ -265,7 +266,12 @@ func (s *Schedule) takeBack() {
 }
 
 func (s *Schedule) run() {
-	defer close(s.out)
+	outOpen := true
+	defer func() {
+		if outOpen {
+			close(s.out)
+		}
+	}()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
@@ -276,11 +282,25 @@ func (s *Schedule) run() {
 		now := time.Now()
 		s.promote(now)
 		var wake time.Time
-		if s.next == nil {
-			s.next, wake = s.pick(now)
+		for s.next == nil || s.next.Grant != nil {
+			if s.next != nil { // a permit: its holder goes now, not a fetch worker
+				close(s.next.Grant)
+				s.waiting.Add(-1)
+			}
+			if s.next, wake = s.pick(now); s.next == nil {
+				break
+			}
 		}
 		if in == nil && s.count == 0 {
-			return
+			if s.permits == nil {
+				return
+			}
+			// The fetch stage may end; the stages after it may still ask
+			// for permits, until ClosePermits.
+			if outOpen {
+				close(s.out)
+				outOpen = false
+			}
 		}
 		var inCh chan any
 		var outCh chan<- any
@@ -290,7 +310,7 @@ func (s *Schedule) run() {
 		if s.next != nil {
 			outCh = s.out
 		}
-		if s.step(inCh, outCh, &in, &stop, sweep.C) {
+		if s.step(inCh, outCh, &in, &stop, sweep.C) || s.takePermit() {
 			continue
 		}
 		var timerC <-chan time.Time
@@ -307,6 +327,8 @@ func (s *Schedule) run() {
 			s.admit(v.(*record.Record))
 		case <-s.kick:
 			s.takeBack()
+		case r, ok := <-s.permits:
+			s.permitted(r, ok)
 		case outCh <- s.next:
 			s.next = nil
 			s.waiting.Add(-1)
@@ -555,7 +577,7 @@ func (s *Schedule) pick(now time.Time) (*record.Record, time.Time) {
 			s.observe.Wait(h.key, WaitRate)
 			continue
 		}
-		if s.robotsFirst(h, now) {
+		if next, _ := h.queue.peek(); next.Grant == nil && s.robotsFirst(h, now) { // a browser's request does not wait for robots.txt
 			h.status = waitRobots // robotsDone makes it ready again
 			continue
 		}

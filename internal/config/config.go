@@ -51,6 +51,8 @@ type Config struct {
 	Cache CacheConfig // --cache and its companions
 	WARC  WARCConfig  // --warc and its companions
 
+	Render stages.RenderConfig // --render and its companions
+
 	Metrics      string // --metrics: serve /metrics and /healthz on this address
 	MetricsHosts int    // --metrics-hosts: a host label for the N busiest hosts
 

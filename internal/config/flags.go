@@ -45,6 +45,7 @@ type flags struct {
 	in, out               string
 	crawl                 crawlFlags
 	warcMaxSize           sizeValue
+	renderLoad            string
 }
 
 func (f *flags) define(fs *pflag.FlagSet) {
@@ -125,6 +126,7 @@ func (f *flags) define(fs *pflag.FlagSet) {
 	fs.BoolVarP(&f.showHelp, "help", "h", false, "show this help")
 	f.defineCrawl(fs)
 	f.defineWARC(fs)
+	f.defineRender(fs)
 }
 
 // helpGroups orders --help by purpose. Every flag is in exactly one group
@@ -143,6 +145,7 @@ var helpGroups = []struct {
 	{"Extraction", []string{"extract", "select", "select-all", "links-same-host", "body", "hash", "jq", "jq-any", "jq-timeout", "text-max", "parse-workers"}},
 	{"Output", []string{"trace", "tls-info", "redirect-chain", "fields", "omit", "ordered", "progress", "no-progress", "stats", "stats-json", "verbose", "cpuprofile", "version", "help"}},
 	{"Archiving (WARC)", append([]string{"warc"}, warcCompanions...)},
+	{"Rendering (headless Chromium)", append([]string{"render"}, renderCompanions...)},
 	{"Re-runs (an HTTP cache)", []string{"cache", "cache-max", "cache-fresh", "cache-stale-if-error", "cache-wait"}},
 	{"Watching a run", []string{"metrics", "metrics-hosts"}},
 	{"Many machines (NATS JetStream; see sluice enqueue --help)", []string{"in", "out", "nats-creds", "nats-tls-ca"}},
@@ -179,6 +182,9 @@ func Parse(args []string, stdout io.Writer) (Config, error) {
 	f.cacheMaxSet = fs.Changed("cache-max")
 	f.changedCrawl(fs)
 	if err := f.finish(fs.Args()); err != nil {
+		return f.cfg, err
+	}
+	if err := f.renderConfig(fs); err != nil {
 		return f.cfg, err
 	}
 	return f.cfg, f.warcConfig(fs, args)

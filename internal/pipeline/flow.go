@@ -67,6 +67,11 @@ func (r *run) flow(stderr io.Writer) {
 	}
 	var f streams.Flow = r.schedule.Via(stages.FetchFlow(r.life.work, r.life.intake.Done(), r.fetcher,
 		r.cfg.Fetch.Concurrency, back, r.cfg.Retry, r.observe, r.cfg.Limits.Robots))
+	if r.renderer != nil {
+		render := wire.Map(r.life.work, r.cfg.Render.Workers, r.renderer.Render)
+		render.End = r.schedule.ClosePermits // no page asks for more once the stage has ended
+		f = f.Via(render)
+	}
 	if r.cfg.Extract.Extracting() {
 		ex := stages.NewExtractor(r.cfg.Extract)
 		extract := ex.Extract

@@ -67,6 +67,7 @@ type run struct {
 	cache    *cache.Store   // --cache; nil without
 	warc     *sinks.WARC    // --warc; nil without
 	archived *wire.Chain    // --warc: the sink's writer, the archive ahead of out
+	renderer *stages.Renderer // --render; nil without
 }
 
 // Run reads the inputs through the pipeline to stdout (or --out). Cancelling
@@ -199,6 +200,9 @@ func build(ctx context.Context, life *lifetime, cfg config.Config, stdin io.Read
 	if r.schedule, err = stages.NewSchedule(life.intake.Done(), r.cfg.Limits, r.observe); err != nil {
 		return r, err
 	}
+	if err := r.render(); err != nil {
+		return r, err
+	}
 	js, err := r.connect()
 	if err != nil {
 		return r, err
@@ -213,6 +217,22 @@ func build(ctx context.Context, life *lifetime, cfg config.Config, stdin io.Read
 		return r, err
 	}
 	return r, r.serveMetrics(stderr)
+}
+
+// render makes the render stage for --render: a browser must be on the
+// machine; it starts with the first page.
+func (r *run) render() error {
+	if !r.cfg.Render.On {
+		return nil
+	}
+	var err error
+	if r.cfg.Render.Browser, err = stages.FindBrowser(); err != nil {
+		return err
+	}
+	r.schedule.EnablePermits()
+	r.renderer = stages.NewRenderer(r.cfg.Render, r.fetcher.Transport(), r.schedule, r.fetcher.Timeout(), r.cfg.Fetch.MaxBody)
+	r.closers = append(r.closers, func() error { r.renderer.Close(); return nil })
+	return nil
 }
 
 // crawl makes the frontier for --follow and tells it of what the sink

@@ -87,7 +87,8 @@ func (o *Link) Started() bool {
 // read gets its output line.
 type Pool struct {
 	Link
-	in chan any
+	in  chan any
+	End func() // when set, called once every worker has ended, before the output closes
 }
 
 // NewPool returns a pool of workers goroutines; it panics when workers is
@@ -110,6 +111,9 @@ func NewPool(workers int, work func(*record.Record) bool) *Pool {
 		}
 		go func() {
 			wg.Wait()
+			if p.End != nil {
+				p.End()
+			}
 			close(dst)
 		}()
 	}
