@@ -2,6 +2,7 @@ package stages
 
 import (
 	"context"
+	"time"
 
 	"sluice/record"
 )
@@ -18,7 +19,10 @@ import (
 
 // EnablePermits makes the schedule take permits until ClosePermits; it is
 // called before the schedule starts.
-func (s *Schedule) EnablePermits() { s.permits = make(chan *record.Record, 64) }
+func (s *Schedule) EnablePermits() {
+	s.permits = make(chan *record.Record, 64)
+	s.permitted = map[*hostState]bool{}
+}
 
 // ClosePermits says no more permits will be asked for: the schedule ends
 // once it has nothing left. It is called when the stages that ask for
@@ -55,15 +59,15 @@ func (s *Schedule) takePermit() bool {
 	}
 	select {
 	case r, ok := <-s.permits:
-		s.permitted(r, ok)
+		s.admitPermit(r, ok)
 		return true
 	default:
 		return false
 	}
 }
 
-// permitted takes r into its host's queue, at the front; !ok: no more.
-func (s *Schedule) permitted(r *record.Record, ok bool) {
+// admitPermit takes r into its host's queue, at the front; !ok: no more.
+func (s *Schedule) admitPermit(r *record.Record, ok bool) {
 	if !ok {
 		s.permits = nil
 		return
@@ -75,5 +79,48 @@ func (s *Schedule) permitted(r *record.Record, ok bool) {
 		h = s.newHost(r.Host)
 	}
 	h.queue.pushFront(r)
+	h.permits++
+	s.permitted[h] = true
 	s.wake(h)
+}
+
+// granted lets the holder of permit r go: it was dispatched.
+func (s *Schedule) granted(r *record.Record) {
+	h := s.hosts[r.Host]
+	if h.permits--; h.permits == 0 {
+		delete(s.permitted, h)
+	}
+	close(r.Grant)
+	s.waiting.Add(-1)
+}
+
+// grantWaiting grants, while the picked record waits for a fetch worker,
+// the permits that their hosts' limits let go now; it returns when the
+// next of the others may go (zero for none).
+func (s *Schedule) grantWaiting(now time.Time) time.Time {
+	var wake time.Time
+	for h := range s.permitted {
+		for h.permits > 0 && h.inFlight < h.maxConc {
+			at := h.readyAt(now)
+			if s.global != nil {
+				if g := tokenAt(s.global, now); g.After(at) {
+					at = g
+				}
+			}
+			if at.After(now) {
+				if wake.IsZero() || at.Before(wake) {
+					wake = at
+				}
+				break
+			}
+			if s.global != nil {
+				s.global.AllowN(now, 1)
+			}
+			if h.limiter != nil {
+				h.limiter.AllowN(now, 1)
+			}
+			s.granted(s.dispatch(h, now))
+		}
+	}
+	return wake
 }

@@ -78,6 +78,7 @@ func FindBrowser() (string, error) {
 // parent-death signal).
 type Renderer struct {
 	cfg     RenderConfig
+	stop    <-chan struct{}   // closed when sluice is stopping
 	sub     http.RoundTripper // the page's requests go out through it
 	turns   Permitter         // and wait for their host's turn there; nil: no waiting
 	timeout time.Duration     // a page's request at most: --timeout
@@ -123,10 +124,11 @@ type Permitter interface {
 	Done(r *record.Record)
 }
 
-// NewRenderer returns the render stage: the page's requests go out
+// NewRenderer returns the render stage, which gives up once stop is
+// closed: the page's requests go out
 // through sub, each once turns gives its host's turn (nil: at once),
 // taking timeout at most and reading maxBody bytes at most.
-func NewRenderer(cfg RenderConfig, sub http.RoundTripper, turns Permitter, timeout time.Duration, maxBody int64) *Renderer {
+func NewRenderer(stop <-chan struct{}, cfg RenderConfig, sub http.RoundTripper, turns Permitter, timeout time.Duration, maxBody int64) *Renderer {
 	if cfg.Workers < 1 {
 		cfg.Workers = 1
 	}
@@ -136,21 +138,32 @@ func NewRenderer(cfg RenderConfig, sub http.RoundTripper, turns Permitter, timeo
 	if cfg.Wait == "" {
 		cfg.Wait = RenderIdle
 	}
-	return &Renderer{cfg: cfg, sub: sub, turns: turns, timeout: timeout, max: maxBody, tabs: make(chan *tab, cfg.Workers)}
+	return &Renderer{stop: stop, cfg: cfg, sub: sub, turns: turns, timeout: timeout, max: maxBody, tabs: make(chan *tab, cfg.Workers)}
 }
 
 // Render renders r when it is an HTML page, replacing its body with the
-// rendered DOM (as UTF-8) and filling r.Render.
+// rendered DOM (as UTF-8) and filling r.Render. Once sluice is stopping
+// (stop, or ctx done) no render starts and those under way are given up:
+// their records go on as they were fetched, unrendered, at once.
 func (rd *Renderer) Render(ctx context.Context, r *record.Record) {
-	if r.Body == nil || !isHTML(r.ContentType, r.Body) {
+	if r.Body == nil || !isHTML(r.ContentType, r.Body) || stopped(rd.stop) {
 		return
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-rd.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	for try := 0; ; try++ {
 		err := rd.renderOnce(ctx, r)
-		if err == nil {
+		switch {
+		case err == nil, ctx.Err() != nil:
 			return
-		}
-		if ctx.Err() != nil || try == 1 || !errors.Is(err, errBrowserGone) {
+		case try == 1 || !errors.Is(err, errBrowserGone):
 			r.Fail(record.KindRender, "%v", err)
 			return
 		}
@@ -227,7 +240,12 @@ func (rd *Renderer) live() (*browser, error) {
 		acancel()
 		return nil, fmt.Errorf("start %s: %w", rd.cfg.Browser, err)
 	}
-	rd.browser = &browser{ctx: bctx, cancel: func() { bcancel(); acancel() }}
+	alloc := chromedp.FromContext(actx).Allocator
+	rd.browser = &browser{ctx: bctx, cancel: func() {
+		bcancel()
+		acancel()
+		alloc.Wait() // the process is gone, its directory removed
+	}}
 	return rd.browser, nil
 }
 

@@ -53,7 +53,7 @@ func TestRenderRunsScripts(t *testing.T) {
 		subs.Add(1)
 		return http.DefaultTransport.RoundTrip(req)
 	})
-	rd := NewRenderer(RenderConfig{Browser: browserPath(t), Workers: 1, Timeout: 10 * time.Second}, sub, nil, 5*time.Second, 1<<20)
+	rd := NewRenderer(nil, RenderConfig{Browser: browserPath(t), Workers: 1, Timeout: 10 * time.Second}, sub, nil, 5*time.Second, 1<<20)
 	defer rd.Close()
 	doc := `<!doctype html><html><head><title>shell</title></head><body><img src="/logo.png">
 <script>
@@ -76,5 +76,39 @@ fetch('/data').then(r => r.json()).then(d => {
 	}
 	if r.Render == nil || r.Render.Requests != 1 || r.Render.Blocked != 2 || r.Render.TimedOut {
 		t.Errorf("render counts %+v; want 1 request, 2 blocked (the image, the icon), not timed out", r.Render)
+	}
+}
+
+// With --deny-private, a page's script that asks for a loopback address
+// (a service on the machine, or 169.254.169.254 in a cloud) gets nothing:
+// the request goes through sluice's transport, which refuses to connect,
+// and never reaches the server. The page itself came with the record.
+func TestRenderDenyPrivate(t *testing.T) {
+	var asked atomic.Int64
+	secret := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		w.Write([]byte("the secret"))
+	}))
+	defer secret.Close()
+	f, err := NewFetcher(FetchConfig{Concurrency: 1, Timeout: 5 * time.Second, MaxBody: 1 << 20, DenyPrivate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd := NewRenderer(nil, RenderConfig{Browser: browserPath(t), Workers: 1, Timeout: 10 * time.Second}, f.Transport(), nil, 5*time.Second, 1<<20)
+	defer rd.Close()
+	doc := `<!doctype html><html><head><title>probe</title></head><body><script>
+fetch('` + secret.URL + `/secret').then(r => r.text()).then(t => { document.title = 'got: ' + t; }, e => { document.title = 'refused'; });
+</script></body></html>`
+	r := &record.Record{URL: "http://public.example/probe", Response: record.Response{FinalURL: "http://public.example/probe", Status: 200, ContentType: "text/html", Body: []byte(doc)}}
+	rd.Render(context.Background(), r)
+	if r.Err != nil {
+		t.Fatalf("render: %v", r.Err.Message)
+	}
+	if asked.Load() != 0 || !strings.Contains(string(r.Body), "<title>refused</title>") {
+		t.Errorf("the loopback server was asked %d times; the page says %q; want never, refused", asked.Load(), r.Body)
+	}
+	if r.Render.Requests != 0 || r.Render.Blocked < 1 {
+		t.Errorf("render counts %+v; want the request counted as blocked", r.Render)
 	}
 }

@@ -54,20 +54,21 @@ type Schedule struct {
 	lim     Limits
 	observe Observers
 
-	global   *rate.Limiter // nil for no global rate
-	hosts    map[string]*hostState
-	ready    fifo[*hostState] // hosts that may send now, in turn
-	sleeping timeHeap[*hostState]
-	delayed  timeHeap[*record.Record] // records waiting out a retry backoff
-	bypass   fifo[*record.Record]     // records that failed before scheduling
-	count    int                      // records in the window
-	sent     int                      // records sent to the fetch stage and not yet given back
-	next     *record.Record           // picked, waiting for a fetch worker
-	permits  chan *record.Record      // --render: a browser's requests asking for their host's turn (Permit); nil without
-	stopping bool
-	waiting  atomic.Int64 // records held and not in flight, for the progress line
-	atLimit  atomic.Int64 // hosts with records ready but every slot in use, for the progress line
-	nhosts   atomic.Int64 // hosts with state kept, for --metrics
+	global    *rate.Limiter // nil for no global rate
+	hosts     map[string]*hostState
+	ready     fifo[*hostState] // hosts that may send now, in turn
+	sleeping  timeHeap[*hostState]
+	delayed   timeHeap[*record.Record] // records waiting out a retry backoff
+	bypass    fifo[*record.Record]     // records that failed before scheduling
+	count     int                      // records in the window
+	sent      int                      // records sent to the fetch stage and not yet given back
+	next      *record.Record           // picked, waiting for a fetch worker
+	permits   chan *record.Record      // --render: a browser's requests asking for their host's turn (Permit); nil without
+	permitted map[*hostState]bool      // hosts with permits in their queues
+	stopping  bool
+	waiting   atomic.Int64 // records held and not in flight, for the progress line
+	atLimit   atomic.Int64 // hosts with records ready but every slot in use, for the progress line
+	nhosts    atomic.Int64 // hosts with state kept, for --metrics
 }
 
 // Waiting returns how many records the stage holds that are not in flight:
@@ -147,6 +148,7 @@ type hostState struct {
 	throttle    *aimd      // auto-throttle, once the host has been overloaded
 	robotsWait  bool       // --robots: its robots.txt is being fetched; nothing else goes meanwhile
 	budget      quotaBudget
+	permits     int // permits at the front of its queue (--render)
 }
 
 // quotaBudget is what the host's rate-limit fields allow: at most left more
@@ -284,12 +286,16 @@ func (s *Schedule) run() {
 		var wake time.Time
 		for s.next == nil || s.next.Grant != nil {
 			if s.next != nil { // a permit: its holder goes now, not a fetch worker
-				close(s.next.Grant)
-				s.waiting.Add(-1)
+				s.granted(s.next)
 			}
 			if s.next, wake = s.pick(now); s.next == nil {
 				break
 			}
+		}
+		if s.next != nil && len(s.permitted) > 0 {
+			// Every fetch worker is busy (the render stage holds them
+			// back): the picked record waits, the browsers' requests need not.
+			wake = s.grantWaiting(now)
 		}
 		if in == nil && s.count == 0 {
 			if s.permits == nil {
@@ -328,7 +334,7 @@ func (s *Schedule) run() {
 		case <-s.kick:
 			s.takeBack()
 		case r, ok := <-s.permits:
-			s.permitted(r, ok)
+			s.admitPermit(r, ok)
 		case outCh <- s.next:
 			s.next = nil
 			s.waiting.Add(-1)

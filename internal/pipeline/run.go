@@ -230,7 +230,7 @@ func (r *run) render() error {
 		return err
 	}
 	r.schedule.EnablePermits()
-	r.renderer = stages.NewRenderer(r.cfg.Render, r.fetcher.Transport(), r.schedule, r.fetcher.Timeout(), r.cfg.Fetch.MaxBody)
+	r.renderer = stages.NewRenderer(r.life.intake.Done(), r.cfg.Render, r.fetcher.Transport(), r.schedule, r.fetcher.Timeout(), r.cfg.Fetch.MaxBody)
 	r.closers = append(r.closers, func() error { r.renderer.Close(); return nil })
 	return nil
 }

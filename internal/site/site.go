@@ -19,6 +19,8 @@
 //	/g/SIZE/N         a link graph of SIZE pages for crawls, with cycles, relative
 //	                  and <base> links, other hosts, redirects, a part that
 //	                  /robots.txt disallows, pages that fail twice: see graph.go
+//	/app/...          a single-page app whose content only its scripts build,
+//	                  for --render: see app.go
 package site
 
 import (
@@ -52,6 +54,7 @@ func Handler() http.Handler {
 	cachePages(mux)
 	quotaPages(mux)
 	graphPages(mux)
+	appPages(mux)
 	return mux
 }
 
