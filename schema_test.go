@@ -118,6 +118,14 @@ func TestOutputSchema(t *testing.T) {
 		t.Fatalf("%q: exit %d, %s", crawl, code, stderr)
 	}
 	validate(crawl, strings.Split(strings.TrimSuffix(stdout, "\n"), "\n"))
+	// Rendered pages: one done, one whose 50 requests outlast the timeout.
+	needTool(t, "chromium", "apt install chromium")
+	render := []string{"--render", "--trace", "--extract", "title", "--render-timeout", "1s"}
+	stdout, stderr, code = runSluice(t, base+"/app/\n"+base+"/app/xhr/1000\n", render...)
+	if code != 0 || !strings.Contains(stdout, `"timed_out":true`) {
+		t.Fatalf("%q: exit %d, %s\n%s", render, code, stderr, stdout)
+	}
+	validate(render, strings.Split(strings.TrimSuffix(stdout, "\n"), "\n"))
 	for name := range doc["properties"].(map[string]any) {
 		if !seen[name] {
 			t.Errorf("no mode wrote %q: a mode is missing here, or the schema has a field sluice never writes", name)

@@ -74,6 +74,10 @@ func (e *Encoder) trace(r *Record) {
 		}
 		field(s, "reused")
 		s.WriteBool(t.Reused)
+		if r.Render != nil {
+			field(s, "render_ms")
+			ms(s, r.Render.Elapsed)
+		}
 		s.WriteObjectEnd()
 	}
 	if r.RemoteAddr != "" && e.field("remote_addr") {
