@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"image/png"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -32,9 +33,10 @@ type renderRecord struct {
 		Price *string `json:"price"`
 	} `json:"fields"`
 	Render *struct {
-		Requests int64 `json:"requests"`
-		Blocked  int64 `json:"blocked"`
-		TimedOut bool  `json:"timed_out"`
+		Requests   int64  `json:"requests"`
+		Blocked    int64  `json:"blocked"`
+		TimedOut   bool   `json:"timed_out"`
+		Screenshot string `json:"screenshot"`
 	} `json:"render"`
 	Error *struct {
 		Kind string `json:"kind"`
@@ -72,11 +74,28 @@ func TestRenderApp(t *testing.T) {
 			t.Errorf("without --render %s: title %q, links %v, price %v, render %v; want the shell", r.URL, *r.Title, r.Links, r.Fields.Price, r.Render)
 		}
 	}
-	out, stderr, code = runSluice(t, in, "--render", "--extract", "title,links", "--select", "price=.price", "--ordered")
+	shots := t.TempDir()
+	out, stderr, code = runSluice(t, in, "--render", "--extract", "title,links", "--select", "price=.price", "--ordered", "--screenshot", shots)
 	if code != 0 {
 		t.Fatalf("--render: exit %d: %s", code, stderr)
 	}
 	recs := readRender(t, out)
+	for _, r := range recs {
+		want := filepath.Join(shots, strconv.FormatInt(r.Seq, 10)+".png")
+		if r.Render == nil || r.Render.Screenshot != want {
+			t.Errorf("%s: screenshot %+v; want %s", r.URL, r.Render, want)
+			continue
+		}
+		f, err := os.Open(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := png.DecodeConfig(f)
+		f.Close()
+		if err != nil || c.Width != 1280 || c.Height != 800 {
+			t.Errorf("%s: %dx%d, %v; want a 1280x800 PNG", want, c.Width, c.Height, err)
+		}
+	}
 	if len(recs) != 2 {
 		t.Fatalf("%d records; want 2", len(recs))
 	}

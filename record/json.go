@@ -117,6 +117,10 @@ func (e *Encoder) AppendLine(r *Record) []byte {
 			field(s, "timed_out")
 			s.WriteTrue()
 		}
+		if rd.Screenshot != "" {
+			field(s, "screenshot")
+			writeString(s, rd.Screenshot)
+		}
 		s.WriteObjectEnd()
 	}
 	e.trace(r)

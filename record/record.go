@@ -66,10 +66,10 @@ type Record struct {
 	Attempts int
 
 	// Between stages. Not part of the output.
-	Skip       string    // why the record is neither fetched nor written: "resume" or "duplicate"
-	Sent       time.Time // when the schedule let the current or last attempt go; zero when no limit applied
-	Robots     bool      // the record fetches its host's robots.txt for --robots; it is not written
-	Replayable bool      // the last attempt may be sent again: its method is idempotent (RFC 9110) or it has an Idempotency-Key
+	Skip       string        // why the record is neither fetched nor written: "resume" or "duplicate"
+	Sent       time.Time     // when the schedule let the current or last attempt go; zero when no limit applied
+	Robots     bool          // the record fetches its host's robots.txt for --robots; it is not written
+	Replayable bool          // the last attempt may be sent again: its method is idempotent (RFC 9110) or it has an Idempotency-Key
 	Grant      chan struct{} // --render: a permit for a browser's request (stages.Schedule.Permit); closed when its host's turn comes
 
 	// The record's envelope: where it came from (a crawl's origin, depth
@@ -128,6 +128,8 @@ type Render struct {
 	Elapsed  time.Duration // from navigation to the DOM
 	TimedOut bool          // --render-timeout came first: the DOM is as it stood then
 	Charset  string        // the document's charset as fetched; its body is the DOM now, in UTF-8
+
+	Screenshot string // --screenshot: the PNG's path; "" for none
 }
 
 // Quota is what a response's rate-limit fields say of its host's quota:

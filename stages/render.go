@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,6 +34,9 @@ type RenderConfig struct {
 	Timeout time.Duration // --render-timeout: a page's time at most, from navigation to its DOM
 	LoadAll bool          // --render-load all: images, fonts and media too
 	Recycle int           // pages a tab renders before it is closed and replaced; 0: DefaultRecycle
+
+	Screenshots string // --screenshot DIR: a PNG of each rendered page there; "" for none
+	FullPage    bool   // --screenshot-full: of the whole page, not the viewport
 }
 
 // Render waits and defaults.
@@ -188,12 +194,39 @@ func (rd *Renderer) renderOnce(ctx context.Context, r *record.Record) error {
 		}
 		return err
 	}
+	elapsed := time.Since(start)
+	shot, shotErr := rd.screenshot(t, r)
 	p := t.page.Load()
 	rd.put(t, true)
 	_, charsetName := decode(r.Body, r.ContentType)
 	r.Body = []byte(html)
-	r.Render = &record.Render{Requests: p.requests.Load(), Blocked: p.blocked.Load(), Elapsed: time.Since(start), TimedOut: timedOut, Charset: charsetName}
+	r.Render = &record.Render{Requests: p.requests.Load(), Blocked: p.blocked.Load(), Elapsed: elapsed, TimedOut: timedOut,
+		Charset: charsetName, Screenshot: shot}
+	if shotErr != nil {
+		r.Fail(record.KindRender, "--screenshot: %v", shotErr)
+	}
 	return nil
+}
+
+// screenshot writes a PNG of t's page to the --screenshot directory, named
+// after r's seq, and returns its path: of the viewport (1280x800), or of
+// the whole page with --screenshot-full. "" without --screenshot.
+func (rd *Renderer) screenshot(t *tab, r *record.Record) (string, error) {
+	if rd.cfg.Screenshots == "" {
+		return "", nil
+	}
+	ctx, cancel := context.WithTimeout(t.ctx, hungAfter)
+	defer cancel()
+	shot := chromedp.CaptureScreenshot()
+	if rd.cfg.FullPage {
+		shot = chromedp.FullScreenshot(100)
+	}
+	png, err := chromedp.Run(ctx, shot)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(rd.cfg.Screenshots, strconv.FormatInt(r.Seq, 10)+".png")
+	return path, os.WriteFile(path, png, 0o644)
 }
 
 // take returns an idle tab, opening one (and the browser) when fewer than
@@ -268,7 +301,7 @@ func (rd *Renderer) open(ctx context.Context, b *browser) (*tab, error) {
 		t.target = target
 		_, err := cdp.Call(ctx, target, cdpfetch.Enable, cdpfetch.EnableParams{Patterns: []*cdpfetch.RequestPattern{{URLPattern: "*"}}})
 		return err
-	}))
+	}), chromedp.EmulateViewport(1280, 800)) // the viewport, whatever the window's frame takes
 	if err != nil {
 		chromedp.Cancel(tctx)
 		if b.ctx.Err() != nil {
@@ -333,11 +366,21 @@ func (rd *Renderer) load(ctx context.Context, t *tab, r *record.Record) (string,
 	default:
 		return "", false, err
 	}
-	dctx, dcancel := context.WithTimeout(t.ctx, 5*time.Second)
+	dctx, dcancel := context.WithTimeout(t.ctx, hungAfter)
 	defer dcancel()
 	html, err := chromedp.Run(dctx, chromedp.Evaluate[string](`document.documentElement ? document.documentElement.outerHTML : ""`))
+	if err != nil && dctx.Err() != nil && ctx.Err() == nil {
+		// The tab does not answer: the browser hangs. It is ended, and
+		// started again for the next page.
+		rd.gone(t.b)
+		return "", false, fmt.Errorf("%w: it did not answer for %v", errBrowserGone, hungAfter)
+	}
 	return html, timedOut, err
 }
+
+// hungAfter is how long a tab may take to give its DOM before its browser
+// is taken for hung.
+const hungAfter = 5 * time.Second
 
 // wait waits, once the page has loaded, for what --render-wait says.
 func (rd *Renderer) wait(ctx context.Context, p *page) error {
@@ -451,8 +494,14 @@ func (rd *Renderer) answer(t *tab, p *page, e *cdpfetch.EventRequestPaused) {
 		defer func() { rd.turns.Done(turn) }()
 	}
 	b, status, h, err := rd.roundTrip(req)
-	if turn != nil {
+	if turn != nil { // what the host said, for its pauses and its auto-throttle
 		turn.Status = status
+		if h != nil {
+			turn.Quota = ReadQuota(h, time.Now())
+		}
+		if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+			turn.RetryAfter, _ = ParseRetryAfter(h.Get("Retry-After"), time.Now())
+		}
 		if errors.Is(err, context.DeadlineExceeded) {
 			turn.Err = &record.Error{Kind: record.KindTimeout}
 		}

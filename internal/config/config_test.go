@@ -385,3 +385,28 @@ func TestWARCCommandLeavesOutSecrets(t *testing.T) {
 		}
 	}
 }
+
+// --render's flags: its companions need it, a bad value is named, and it
+// keeps the body and headers the browser is given.
+func TestParseRender(t *testing.T) {
+	cfg, err := Parse([]string{"--render", "--render-wait", "#app .price", "--render-load", "all", "--render-workers", "3"}, io.Discard)
+	if err != nil || !cfg.Render.On || cfg.Render.Wait != "#app .price" || !cfg.Render.LoadAll || cfg.Render.Workers != 3 ||
+		!cfg.Fetch.KeepBody || !cfg.Fetch.KeepHeader || cfg.Render.Timeout != 15*time.Second {
+		t.Errorf("--render …: %+v, keep body %v, header %v, %v", cfg.Render, cfg.Fetch.KeepBody, cfg.Fetch.KeepHeader, err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--render-wait", "load"}, "--render-wait needs --render"},
+		{[]string{"--render", "--render-wait", "a[["}, "--render-wait"},
+		{[]string{"--render", "--render-load", "images"}, "--render-load"},
+		{[]string{"--render", "--render-workers", "0"}, "--render-workers"},
+		{[]string{"--render", "--render-timeout", "0s"}, "--render-timeout"},
+	} {
+		_, err := Parse(tc.args, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v; want an error naming %s", tc.args, err, tc.want)
+		}
+	}
+}

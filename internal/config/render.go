@@ -1,7 +1,9 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"time"
 
@@ -11,7 +13,7 @@ import (
 )
 
 // renderCompanions are --render's, for "needs --render".
-var renderCompanions = []string{"render-wait", "render-timeout", "render-workers", "render-load"}
+var renderCompanions = []string{"render-wait", "render-timeout", "render-workers", "render-load", "screenshot", "screenshot-full"}
 
 func (f *flags) defineRender(fs *pflag.FlagSet) {
 	r := &f.cfg.Render
@@ -19,6 +21,8 @@ func (f *flags) defineRender(fs *pflag.FlagSet) {
 	fs.StringVar(&r.Wait, "render-wait", stages.RenderIdle, "with --render, when a page is done: idle (no request for 500ms), load (its load event), or a CSS selector that must appear")
 	fs.DurationVar(&r.Timeout, "render-timeout", 15*time.Second, "with --render, a page's time at most; a page that takes longer is extracted as it stands (render.timed_out)")
 	fs.IntVar(&r.Workers, "render-workers", min(2, runtime.NumCPU()), "with --render, pages rendered at a time, one browser tab each (apart from -c)")
+	fs.StringVar(&r.Screenshots, "screenshot", "", "with --render, write a PNG of each rendered page (1280x800) to `DIR`/SEQ.png; its path in render.screenshot")
+	fs.BoolVar(&r.FullPage, "screenshot-full", false, "with --screenshot, of the whole page, not the viewport")
 	fs.StringVar(&f.renderLoad, "render-load", "scripts", "with --render, what a page may load: scripts (documents, scripts, styles, XHR and fetch; no images, fonts or media) or all")
 }
 
@@ -46,6 +50,14 @@ func (f *flags) renderConfig(fs *pflag.FlagSet) error {
 	if r.Wait != stages.RenderIdle && r.Wait != stages.RenderLoad {
 		if err := stages.CheckSelector(r.Wait); err != nil {
 			return fmt.Errorf("invalid argument %q for --render-wait: %v", r.Wait, err)
+		}
+	}
+	if r.FullPage && r.Screenshots == "" {
+		return errors.New("--screenshot-full needs --screenshot DIR")
+	}
+	if r.Screenshots != "" {
+		if err := os.MkdirAll(r.Screenshots, 0o755); err != nil {
+			return fmt.Errorf("invalid argument %q for --screenshot: %v", r.Screenshots, err)
 		}
 	}
 	r.LoadAll = f.renderLoad == "all"

@@ -63,10 +63,10 @@ type run struct {
 	finished *record.Finished // --resume's
 	out      output
 	sink     *wire.Sink
-	closers  []func() error // called last first
-	cache    *cache.Store   // --cache; nil without
-	warc     *sinks.WARC    // --warc; nil without
-	archived *wire.Chain    // --warc: the sink's writer, the archive ahead of out
+	closers  []func() error   // called last first
+	cache    *cache.Store     // --cache; nil without
+	warc     *sinks.WARC      // --warc; nil without
+	archived *wire.Chain      // --warc: the sink's writer, the archive ahead of out
 	renderer *stages.Renderer // --render; nil without
 }
 
