@@ -356,3 +356,32 @@ func TestRenderNoBrowserLeft(t *testing.T) {
 		waitNoBrowser(t, dir, "after "+sig.String())
 	}
 }
+
+// --render with --warc: the archive holds the page's own requests (its
+// script, its XHR) beside the document, read strictly by gowarc; the
+// record's warc field still points at the document's response.
+func TestRenderWARC(t *testing.T) {
+	needTool(t, "chromium", "apt install chromium")
+	srv := httptest.NewServer(site.Handler())
+	defer srv.Close()
+	dir := t.TempDir()
+	stdout, stderr, code := runSluice(t, srv.URL+"/app/\n", "--render", "--warc", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	recs, _ := readWARCs(t, dir)
+	responses := responsesByURI(recs)
+	for _, path := range []string{"/app/", "/app/app.js", "/app/api/products"} {
+		if _, ok := responses[srv.URL+path]; !ok {
+			t.Errorf("%s is not archived", path)
+		}
+	}
+	if js := responses[srv.URL+"/app/app.js"]; !strings.Contains(string(js.payload), "location.pathname") {
+		t.Errorf("the script's payload is not the script: %q", js.payload)
+	}
+	for _, o := range parseWARCOut(t, stdout) {
+		if o.WARC == nil || !strings.Contains(string(memberAt(t, dir, o)), "WARC-Target-URI: "+o.FinalURL+"\r\n") {
+			t.Errorf("#%d %s: its warc field does not point at the document", o.Seq, o.URL)
+		}
+	}
+}

@@ -242,6 +242,9 @@ func (f *Fetcher) HostBack(key string) { f.conns.hostBack(key) }
 // --dns-server, the proxy and TLS settings hold for them.
 func (f *Fetcher) Transport() http.RoundTripper { return f.client.Transport }
 
+// Archiver is --warc's archiver; nil without.
+func (f *Fetcher) Archiver() *Archiver { return f.cfg.Archive }
+
 // Timeout is --timeout.
 func (f *Fetcher) Timeout() time.Duration { return f.cfg.Timeout }
 

@@ -89,6 +89,7 @@ type Renderer struct {
 	turns   Permitter         // and wait for their host's turn there; nil: no waiting
 	timeout time.Duration     // a page's request at most: --timeout
 	max     int64             // a page's response body at most: --max-body
+	archive *Archiver         // --warc: a page's exchanges are archived with its record; nil without
 
 	mu      sync.Mutex
 	browser *browser // nil until the first page, and after it died
@@ -114,6 +115,8 @@ type tab struct {
 // page is the state of one page's rendering.
 type page struct {
 	r        *record.Record
+	arcMu    sync.Mutex
+	archived []record.Member // --warc: the WARC records of its requests
 	ctx      context.Context // its sub-requests': canceled when the page is done
 	served   atomic.Bool     // the document was given to the browser
 	inFlight atomic.Int64
@@ -122,6 +125,10 @@ type page struct {
 	blocked  atomic.Int64 // refused: images, fonts, media; anything not http(s)
 	subs     sync.WaitGroup
 }
+
+// Archive makes the renderer archive a page's exchanges (--warc) with the
+// page's record, after the document's.
+func (rd *Renderer) Archive(a *Archiver) { rd.archive = a }
 
 // Permitter gives a request its host's turn (the Schedule): Done gives
 // the permit back, with the request's outcome.
@@ -202,6 +209,12 @@ func (rd *Renderer) renderOnce(ctx context.Context, r *record.Record) error {
 	r.Body = []byte(html)
 	r.Render = &record.Render{Requests: p.requests.Load(), Blocked: p.blocked.Load(), Elapsed: elapsed, TimedOut: timedOut,
 		Charset: charsetName, Screenshot: shot}
+	if len(p.archived) > 0 { // after the document's, which the record's warc field points at
+		if r.Archive == nil {
+			r.Archive = &record.Archive{Ref: -1}
+		}
+		r.Archive.Members = append(r.Archive.Members, p.archived...)
+	}
 	if shotErr != nil {
 		r.Fail(record.KindRender, "--screenshot: %v", shotErr)
 	}
@@ -493,7 +506,19 @@ func (rd *Renderer) answer(t *tab, p *page, e *cdpfetch.EventRequestPaused) {
 		}
 		defer func() { rd.turns.Done(turn) }()
 	}
+	var exchanges *exchangeLog
+	if rd.archive != nil {
+		exchanges = &exchangeLog{max: rd.max}
+		req = req.WithContext(exchanges.attach(req.Context()))
+	}
 	b, status, h, err := rd.roundTrip(req)
+	if exchanges != nil {
+		if arc := rd.archive.encode(exchanges, &record.Record{Response: record.Response{Status: status, Truncated: int64(len(b)) >= rd.max}}); arc != nil {
+			p.arcMu.Lock()
+			p.archived = append(p.archived, arc.Members...)
+			p.arcMu.Unlock()
+		}
+	}
 	if turn != nil { // what the host said, for its pauses and its auto-throttle
 		turn.Status = status
 		if h != nil {

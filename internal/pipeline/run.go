@@ -231,6 +231,9 @@ func (r *run) render() error {
 	}
 	r.schedule.EnablePermits()
 	r.renderer = stages.NewRenderer(r.life.intake.Done(), r.cfg.Render, r.fetcher.Transport(), r.schedule, r.fetcher.Timeout(), r.cfg.Fetch.MaxBody)
+	if a := r.fetcher.Archiver(); a != nil {
+		r.renderer.Archive(a)
+	}
 	r.closers = append(r.closers, func() error { r.renderer.Close(); return nil })
 	return nil
 }
