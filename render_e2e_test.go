@@ -385,3 +385,43 @@ func TestRenderWARC(t *testing.T) {
 		}
 	}
 }
+
+// A browser that hangs (SIGSTOP) mid-run: the page under it runs out its
+// --render-timeout, its tab does not give its DOM, and the browser is
+// ended and started again; every record comes out once, rendered, and
+// the stopped browser is gone after the run.
+func TestRenderBrowserHangs(t *testing.T) {
+	needTool(t, "chromium", "apt install chromium")
+	srv := httptest.NewServer(site.Handler())
+	defer srv.Close()
+	const n = 12
+	var in strings.Builder
+	for i := range n {
+		fmt.Fprintf(&in, "%s/app/product/%d\n", srv.URL, i%5+1)
+	}
+	cmd, out, stderr := startRender(t, in.String(), "--extract", "title", "--render-wait", "load", "--render-timeout", "2s")
+	pid, dir := browserOf(t, cmd.Process.Pid)
+	var lines []string
+	for line := range out {
+		lines = append(lines, line)
+		if len(lines) == 2 {
+			syscall.Kill(pid, syscall.SIGSTOP)
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("sluice: %v\n%s", err, stderr)
+	}
+	seqs := map[int64]int{}
+	for _, r := range readRender(t, strings.Join(lines, "\n")+"\n") {
+		seqs[r.Seq]++
+		if r.Render == nil || r.Error != nil {
+			t.Errorf("record %d: not rendered: %+v", r.Seq, r)
+		}
+	}
+	for seq := int64(1); seq <= n; seq++ {
+		if seqs[seq] != 1 {
+			t.Errorf("record %d written %d times; want once", seq, seqs[seq])
+		}
+	}
+	waitNoBrowser(t, dir, "after the run")
+}

@@ -310,11 +310,24 @@ func (rd *Renderer) gone(b *browser) {
 func (rd *Renderer) open(ctx context.Context, b *browser) (*tab, error) {
 	tctx, _ := chromedp.NewContext(b.ctx)
 	t := &tab{b: b, ctx: tctx}
-	err := chromedp.Do(tctx, chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
-		t.target = target
-		_, err := cdp.Call(ctx, target, cdpfetch.Enable, cdpfetch.EnableParams{Patterns: []*cdpfetch.RequestPattern{{URLPattern: "*"}}})
-		return err
-	}), chromedp.EmulateViewport(1280, 800)) // the viewport, whatever the window's frame takes
+	// The tab's first run cannot have a deadline (the tab would end with
+	// it): a browser that does not open it in time is taken for hung.
+	opened := make(chan error, 1)
+	go func() {
+		opened <- chromedp.Do(tctx, chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+			t.target = target
+			_, err := cdp.Call(ctx, target, cdpfetch.Enable, cdpfetch.EnableParams{Patterns: []*cdpfetch.RequestPattern{{URLPattern: "*"}}})
+			return err
+		}), chromedp.EmulateViewport(1280, 800)) // the viewport, whatever the window's frame takes
+	}()
+	var err error
+	select {
+	case err = <-opened:
+	case <-time.After(hungAfter):
+		rd.gone(b)
+		<-opened
+		return nil, fmt.Errorf("%w: it did not open a tab in %v", errBrowserGone, hungAfter)
+	}
 	if err != nil {
 		chromedp.Cancel(tctx)
 		if b.ctx.Err() != nil {
