@@ -3,11 +3,13 @@
 # Chromium process) rendering $PAGES (default 600) pages of the local
 # site's single-page app (/app/product/N: a script and an XHR each), at 1, 2
 # and 4 workers, beside a plain chromedp loop (bench/chromedploop: the same
-# pages, as many tabs, no interception: the browser fetches for itself),
+# pages, as many tabs, no interception: the browser fetches for itself;
+# and the same loop intercepting every request and letting it go on at
+# once, which is what interception alone costs),
 # alternating, medians of $RUNS (default 3). Both wait for the load event
 # (--render-wait load) so that they do the same work; sluice also at its
 # default (idle: no request for 500 ms), in the first run only. Then memory over $LONG (default
-# 2000) pages at 2 workers: the RSS of the process tree at each quarter.
+# 2000; 0: none) pages at 2 workers: the memory of the process tree at each quarter.
 # Needs chromium. Not part of CI. Usage: bash bench/render.sh
 # (RUNS=1 PAGES=200 WORKERS="1 2")
 source "$(dirname "$0")/lib.sh"
@@ -55,6 +57,7 @@ measure() {
 for run in $(seq "$runs"); do
 	for w in ${WORKERS:-1 2 4}; do
 		echo "loop $w $(measure loop "$work/loop" -tabs "$w")" >> "$work/times"
+		echo "iloop $w $(measure iloop "$work/loop" -tabs "$w" -intercept)" >> "$work/times"
 		echo "load $w $(measure load "$work/sluice" --render --render-wait load --render-workers "$w" --extract title)" >> "$work/times"
 		if [ "$run" = 1 ]; then # idle waits 500 ms a page by definition: once is enough
 			echo "idle $w $(measure idle "$work/sluice" --render --render-workers "$w" --extract title)" >> "$work/times"
@@ -63,15 +66,16 @@ for run in $(seq "$runs"); do
 	done
 done
 med() { awk -v k="$1" -v w="$2" -v c="$3" '$1 == k && $2 == w { print $c }' "$work/times" | median; }
-echo "| workers | chromedp loop s | sluice --render-wait load s | x loop | sluice idle s | loop peak PSS MiB | sluice load peak PSS MiB |"
-echo "|---|---|---|---|---|---|---|"
+echo "| workers | chromedp loop s | loop intercepting s | sluice --render-wait load s | x loop | x intercepting loop | sluice idle s | loop peak PSS MiB | sluice load peak PSS MiB |"
+echo "|---|---|---|---|---|---|---|---|---|"
 for w in ${WORKERS:-1 2 4}; do
-	l=$(med loop "$w" 3) s=$(med load "$w" 3) i=$(med idle "$w" 3)
-	printf '| %d | %s | %s | %.2f | %s | %.0f | %.0f |\n' "$w" "$l" "$s" "$(echo "$l / $s" | bc -l)" "$i" \
+	l=$(med loop "$w" 3) il=$(med iloop "$w" 3) s=$(med load "$w" 3) i=$(med idle "$w" 3)
+	printf '| %d | %s | %s | %s | %.2f | %.2f | %s | %.0f | %.0f |\n' "$w" "$l" "$il" "$s" "$(echo "$l / $s" | bc -l)" "$(echo "$il / $s" | bc -l)" "$i" \
 		"$(echo "$(med loop "$w" 4) / 1024" | bc -l)" "$(echo "$(med load "$w" 4) / 1024" | bc -l)"
 done
 echo "($pages pages; pages/s = $pages / s)"
 
+[ "$long" -gt 0 ] || exit 0
 # Memory over a long run: the tree's RSS at each quarter of $long pages.
 "$work/sluice" --render --render-workers 2 --render-wait load < "$work/long" > "$work/out.long" 2> "$work/err.long" &
 pid=$!

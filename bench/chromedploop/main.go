@@ -13,11 +13,35 @@ import (
 	"os"
 	"sync"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/chromedp"
 )
 
+// passThrough intercepts every request of the tab and continues it.
+func passThrough(tctx context.Context) {
+	var target *chromedp.Target
+	if err := chromedp.Do(tctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		target = t
+		_, err := cdp.Call(ctx, t, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*"}}})
+		return err
+	})); err != nil {
+		log.Fatal(err)
+	}
+	paused := chromedp.Events(tctx, fetch.RequestPaused)
+	go func() {
+		for e, err := range paused {
+			if err != nil {
+				return
+			}
+			go cdp.Call(tctx, target, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: e.RequestID})
+		}
+	}()
+}
+
 func main() {
 	tabs := flag.Int("tabs", 2, "pages rendered at a time")
+	intercept := flag.Bool("intercept", false, "intercept every request (the DevTools Fetch domain) and let it go on at once, as the browser would have sent it: what interception alone costs")
 	browser := flag.String("browser", "chromium", "the browser")
 	flag.Parse()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(*browser), chromedp.WindowSize(1280, 800),
@@ -35,6 +59,9 @@ func main() {
 	var wg sync.WaitGroup
 	for range *tabs {
 		tctx, _ := chromedp.NewContext(bctx)
+		if *intercept {
+			passThrough(tctx)
+		}
 		wg.Go(func() {
 			for u := range urls {
 				html := ""
