@@ -72,15 +72,19 @@ func FindBrowser() (string, error) {
 // the DOM the page's scripts built. The document is the one sluice
 // fetched: the browser gets it from sluice, not from the server. Every
 // request the page makes is intercepted (the DevTools Fetch domain) and
-// answered by sub, sluice's own client, so --deny-private, --resolve and
-// the proxy settings hold for it; images, fonts and media are refused
-// unless LoadAll. The browser itself can reach nothing: its resolver maps
-// every name to nowhere, so a request that escaped interception fails.
+// answered by sub, sluice's own transport, so --deny-private, --resolve
+// and the proxy settings hold for it, once turns (the schedule) has given
+// its host's turn, so the host's rate and slots hold too; images, fonts
+// and media are refused unless LoadAll. The browser itself can reach
+// nothing: its resolver maps every name to nowhere, so a request that
+// escaped interception fails.
 //
-// One browser process serves the run, Workers tabs at a time. A browser
-// that dies is started again by the next page that needs it; a page whose
-// browser died under it is rendered again, once. Close ends the browser;
-// on Linux the kernel also kills it when sluice dies (chromedp's
+// One browser process serves the run, Workers tabs at a time, each tab
+// replaced after Recycle pages. A browser that dies, or hangs (a tab that
+// does not open, or does not give its DOM, within hungAfter), is ended and
+// started again by the next page that needs it; a page whose browser died
+// under it is rendered again, once. Close ends the browser and waits for
+// it; on Linux the kernel also kills it when sluice dies (chromedp's
 // parent-death signal).
 type Renderer struct {
 	cfg     RenderConfig
