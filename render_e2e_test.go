@@ -279,34 +279,51 @@ func startRender(t *testing.T, lines string, args ...string) (*exec.Cmd, <-chan 
 	return cmd, out, &stderr
 }
 
-// Chromium SIGKILLed mid-run: every record still comes out, exactly once,
-// rendered by the browser started again or marked as a render error; and
-// no browser process is left after the run.
-func TestRenderBrowserKilled(t *testing.T) {
+// browserFault renders n product pages, sends the browser sig once after
+// records are out, and returns the records by seq, each checked written
+// once; it checks that no browser process is left after the run.
+func browserFault(t *testing.T, n, after int, sig syscall.Signal, args ...string) []renderRecord {
+	t.Helper()
 	needTool(t, "chromium", "apt install chromium")
 	srv := httptest.NewServer(site.Handler())
 	defer srv.Close()
-	const n = 24
 	var in strings.Builder
 	for i := range n {
 		fmt.Fprintf(&in, "%s/app/product/%d\n", srv.URL, i%5+1)
 	}
-	cmd, out, stderr := startRender(t, in.String(), "--extract", "title", "--render-wait", "load")
+	cmd, out, stderr := startRender(t, in.String(), append([]string{"--extract", "title", "--render-wait", "load"}, args...)...)
 	pid, dir := browserOf(t, cmd.Process.Pid)
 	var lines []string
 	for line := range out {
 		lines = append(lines, line)
-		if len(lines) == 4 {
-			syscall.Kill(pid, syscall.SIGKILL)
+		if len(lines) == after {
+			syscall.Kill(pid, sig)
 		}
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("sluice: %v\n%s", err, stderr)
 	}
+	recs := readRender(t, strings.Join(lines, "\n")+"\n")
 	seqs := map[int64]int{}
-	rendered, failed := 0, 0
-	for _, r := range readRender(t, strings.Join(lines, "\n")+"\n") {
+	for _, r := range recs {
 		seqs[r.Seq]++
+	}
+	for seq := int64(1); seq <= int64(n); seq++ {
+		if seqs[seq] != 1 {
+			t.Errorf("record %d written %d times; want once", seq, seqs[seq])
+		}
+	}
+	waitNoBrowser(t, dir, "after the run")
+	return recs
+}
+
+// Chromium SIGKILLed mid-run: every record still comes out, exactly once,
+// rendered by the browser started again or marked as a render error; and
+// no browser process is left after the run.
+func TestRenderBrowserKilled(t *testing.T) {
+	const n = 24
+	rendered, failed := 0, 0
+	for _, r := range browserFault(t, n, 4, syscall.SIGKILL) {
 		switch {
 		case r.Render != nil:
 			rendered++
@@ -316,16 +333,10 @@ func TestRenderBrowserKilled(t *testing.T) {
 			t.Errorf("record %d: neither rendered nor a render error: %+v", r.Seq, r)
 		}
 	}
-	for seq := int64(1); seq <= n; seq++ {
-		if seqs[seq] != 1 {
-			t.Errorf("record %d written %d times; want once", seq, seqs[seq])
-		}
-	}
 	if rendered < n-2 {
 		t.Errorf("%d of %d rendered, %d render errors; want all but the pages the dead browser held (2 tabs) rendered again", rendered, n, failed)
 	}
 	t.Logf("%d rendered, %d render errors after the browser was killed", rendered, failed)
-	waitNoBrowser(t, dir, "after the run")
 }
 
 // No browser process outlives sluice: after SIGINT (which ends the run at
@@ -391,37 +402,9 @@ func TestRenderWARC(t *testing.T) {
 // ended and started again; every record comes out once, rendered, and
 // the stopped browser is gone after the run.
 func TestRenderBrowserHangs(t *testing.T) {
-	needTool(t, "chromium", "apt install chromium")
-	srv := httptest.NewServer(site.Handler())
-	defer srv.Close()
-	const n = 12
-	var in strings.Builder
-	for i := range n {
-		fmt.Fprintf(&in, "%s/app/product/%d\n", srv.URL, i%5+1)
-	}
-	cmd, out, stderr := startRender(t, in.String(), "--extract", "title", "--render-wait", "load", "--render-timeout", "2s")
-	pid, dir := browserOf(t, cmd.Process.Pid)
-	var lines []string
-	for line := range out {
-		lines = append(lines, line)
-		if len(lines) == 2 {
-			syscall.Kill(pid, syscall.SIGSTOP)
-		}
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("sluice: %v\n%s", err, stderr)
-	}
-	seqs := map[int64]int{}
-	for _, r := range readRender(t, strings.Join(lines, "\n")+"\n") {
-		seqs[r.Seq]++
+	for _, r := range browserFault(t, 12, 2, syscall.SIGSTOP, "--render-timeout", "2s") {
 		if r.Render == nil || r.Error != nil {
 			t.Errorf("record %d: not rendered: %+v", r.Seq, r)
 		}
 	}
-	for seq := int64(1); seq <= n; seq++ {
-		if seqs[seq] != 1 {
-			t.Errorf("record %d written %d times; want once", seq, seqs[seq])
-		}
-	}
-	waitNoBrowser(t, dir, "after the run")
 }
