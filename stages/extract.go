@@ -17,6 +17,7 @@ import (
 	"github.com/andybalholm/cascadia"
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/charset"
+	"golang.org/x/text/encoding"
 
 	"sluice/record"
 )
@@ -186,15 +187,25 @@ func isHTML(contentType string, body []byte) bool {
 // 1024 bytes only, and calls an undeclared UTF-8 page windows-1252 when
 // those happen to be ASCII.)
 func decode(body []byte, contentType string) ([]byte, string) {
-	enc, name, certain := charset.DetermineEncoding(body, contentType)
-	if name == "utf-8" || (!certain && name == "windows-1252" && utf8.Valid(body)) {
-		return body, "utf-8"
+	enc, name := charsetOf(body, contentType)
+	if enc == nil {
+		return body, name
 	}
 	out, err := enc.NewDecoder().Bytes(body)
 	if err != nil {
 		return body, "utf-8" // undecodable: let the parser and the encoder make do
 	}
 	return out, name
+}
+
+// charsetOf is the charset decode finds for body, by name, and its
+// encoding; nil when the body is UTF-8 as it is.
+func charsetOf(body []byte, contentType string) (encoding.Encoding, string) {
+	enc, name, certain := charset.DetermineEncoding(body, contentType)
+	if name == "utf-8" || (!certain && name == "windows-1252" && utf8.Valid(body)) {
+		return nil, "utf-8"
+	}
+	return enc, name
 }
 
 // The selectors the extract stage uses on every page, compiled once

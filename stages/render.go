@@ -209,7 +209,7 @@ func (rd *Renderer) renderOnce(ctx context.Context, r *record.Record) error {
 	shot, shotErr := rd.screenshot(t, r)
 	p := t.page.Load()
 	rd.put(t, true)
-	_, charsetName := decode(r.Body, r.ContentType)
+	_, charsetName := charsetOf(r.Body, r.ContentType) // the name only: the body is replaced
 	r.Body = []byte(html)
 	r.Render = &record.Render{Requests: p.requests.Load(), Blocked: p.blocked.Load(), Elapsed: elapsed, TimedOut: timedOut,
 		Charset: charsetName, Screenshot: shot}
