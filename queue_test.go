@@ -632,35 +632,31 @@ func TestQueueWorkerStopped(t *testing.T) {
 	in := queue + "?idle=2s&lease=2s&ack_wait=3s"
 	a := startWorker(t, "--in", in, "--out", ns.ClientURL()+"/stop.out", "-c", "1", "-H", "X-Worker: a")
 	b := startWorker(t, "--in", in, "--out", ns.ClientURL()+"/stop.out", "-c", "4", "-H", "X-Worker: b")
-	waitFor(t, "both workers at work", func() bool {
+	// Both at work, and a host that only a has served: b is to take it
+	// over while a is stopped. (A host a served first may have gone to b
+	// when b joined; then a has to serve another first.)
+	var onlyA []string
+	waitFor(t, "both workers at work, a on a host b never served", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
-		var as, bs int
-		for _, s := range served {
-			if s["a"] {
-				as++
-			}
+		onlyA = onlyA[:0]
+		bs := 0
+		for h, s := range served {
 			if s["b"] {
 				bs++
+			} else if s["a"] {
+				onlyA = append(onlyA, h)
 			}
 		}
-		return as > 0 && bs > 0
+		return len(onlyA) > 0 && bs > 0
 	})
 	a.cmd.Process.Signal(syscall.SIGSTOP)
 	// b takes a's partitions once a's leases lapse: it sends to a host
 	// that only a had served.
-	mu.Lock()
-	onlyA := map[string]bool{}
-	for h, s := range served {
-		if s["a"] && !s["b"] {
-			onlyA[h] = true
-		}
-	}
-	mu.Unlock()
 	waitFor(t, "b to take over a host of a", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
-		for h := range onlyA {
+		for _, h := range onlyA {
 			if served[h]["b"] {
 				return true
 			}

@@ -342,11 +342,11 @@ func (c *queueCrawl) foundBefore(ctx context.Context, key string, f stages.Found
 		return f, false, nil // it could not lead further from here: no need to ask
 	}
 	if t.Redelivered {
-		e, err := c.kv.Get(ctx, key)
+		b, _, err := natsq.Latest(ctx, c.js, c.bucket, key)
 		if err != nil {
 			return f, false, ignoreGone(err)
 		}
-		v, _ := natsq.ParseSeen(e.Value())
+		v, _ := natsq.ParseSeen(b)
 		switch t.MsgID {
 		case v.By:
 			f.Depth = v.Depth
@@ -373,11 +373,11 @@ func (c *queueCrawl) foundBefore(ctx context.Context, key string, f stages.Found
 // so that of two workers finding it nearer at once, one writes.
 func (c *queueCrawl) nearer(ctx context.Context, key string, depth int, by string) (bool, error) {
 	for {
-		e, err := c.kv.Get(ctx, key)
+		b, rev, err := natsq.Latest(ctx, c.js, c.bucket, key)
 		if err != nil {
 			return false, err
 		}
-		v, ok := natsq.ParseSeen(e.Value())
+		v, ok := natsq.ParseSeen(b)
 		if !ok || v.LeastDepth() <= depth {
 			if ok {
 				c.know(key, v.LeastDepth())
@@ -385,7 +385,7 @@ func (c *queueCrawl) nearer(ctx context.Context, key string, depth int, by strin
 			return false, nil
 		}
 		v.Least, v.LeastBy = depth, by
-		_, err = c.kv.Update(ctx, key, v.Value(), e.Revision())
+		_, err = c.kv.Update(ctx, key, v.Value(), rev)
 		if err == nil {
 			c.know(key, depth)
 		}

@@ -96,3 +96,28 @@ func timedOut(err error) bool {
 		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
 		errors.As(err, &api) && api.Code == 503 && api.ErrorCode != jetstream.JSErrCodeJetStreamNotEnabled
 }
+
+// Latest reads key of the key-value bucket from its stream's leader and
+// returns its value and revision. A bucket of several replicas answers
+// KeyValue.Get from any of them (a direct get), and one that lags may not
+// have a write confirmed a moment ago: the key a refused create-only
+// write says exists, or the revision an update must name. The leader has
+// every write it confirmed. A key deleted or purged is ErrKeyNotFound,
+// as Get has it.
+func Latest(ctx context.Context, js jetstream.JetStream, bucket, key string) ([]byte, uint64, error) {
+	leader, err := js.Conn().JetStream(nats.Context(ctx))
+	if err != nil {
+		return nil, 0, err
+	}
+	m, err := leader.GetLastMsg("KV_"+bucket, "$KV."+bucket+"."+key)
+	if errors.Is(err, nats.ErrMsgNotFound) {
+		return nil, 0, jetstream.ErrKeyNotFound
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	if op := m.Header.Get("KV-Operation"); op == "DEL" || op == "PURGE" {
+		return nil, 0, jetstream.ErrKeyNotFound
+	}
+	return m.Data, m.Sequence, nil
+}

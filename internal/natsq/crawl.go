@@ -163,7 +163,7 @@ func StartCrawl(ctx context.Context, js jetstream.JetStream, stream string, repl
 	if err != nil {
 		return s, nil, fmt.Errorf("crawl bucket: %w", err)
 	}
-	if err := Retry(ctx, func() (err error) { s, err = agreeCrawl(ctx, settingsKV, stream, s, given); return err }); err != nil {
+	if err := Retry(ctx, func() (err error) { s, err = agreeCrawl(ctx, js, settingsKV, stream, s, given); return err }); err != nil {
 		return s, nil, err
 	}
 	revisit, _ := time.ParseDuration(s.Revisit)
@@ -181,7 +181,7 @@ func StartCrawl(ctx context.Context, js jetstream.JetStream, stream string, repl
 
 // agreeCrawl stores s as the crawl's settings when it has none yet, and
 // otherwise returns the stored ones, refusing a given setting that differs.
-func agreeCrawl(ctx context.Context, kv jetstream.KeyValue, stream string, s CrawlSettings, given []string) (CrawlSettings, error) {
+func agreeCrawl(ctx context.Context, js jetstream.JetStream, kv jetstream.KeyValue, stream string, s CrawlSettings, given []string) (CrawlSettings, error) {
 	b, err := json.Marshal(s)
 	if err != nil {
 		return s, err
@@ -189,12 +189,12 @@ func agreeCrawl(ctx context.Context, kv jetstream.KeyValue, stream string, s Cra
 	if _, err := kv.Create(ctx, settingsKey, b); err == nil || !errors.Is(err, jetstream.ErrKeyExists) {
 		return s, err
 	}
-	e, err := kv.Get(ctx, settingsKey)
+	v, _, err := Latest(ctx, js, kv.Bucket(), settingsKey)
 	if err != nil {
 		return s, err
 	}
 	var was CrawlSettings
-	if err := json.Unmarshal(e.Value(), &was); err != nil {
+	if err := json.Unmarshal(v, &was); err != nil {
 		return s, fmt.Errorf("the crawl's settings in bucket %s: %w", CrawlBucket(stream), err)
 	}
 	for _, c := range []struct {

@@ -2,6 +2,7 @@ package natsq
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -95,4 +96,34 @@ func jetStream(t *testing.T) jetstream.JetStream {
 		t.Fatal(err)
 	}
 	return js
+}
+
+// Latest reads what the bucket's stream leader holds: the last write of a
+// key and its revision, and a key never written, or deleted, is not found.
+func TestLatest(t *testing.T) {
+	js := jetStream(t)
+	ctx := context.Background()
+	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Create(ctx, "k", []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	rev, err := kv.Put(ctx, "k", []byte("two"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, r, err := Latest(ctx, js, "b", "k"); string(v) != "two" || r != rev || err != nil {
+		t.Errorf("Latest = %q, %d, %v; want \"two\", %d", v, r, err, rev)
+	}
+	if _, _, err := Latest(ctx, js, "b", "never"); !errors.Is(err, jetstream.ErrKeyNotFound) {
+		t.Errorf("Latest of a key never written: %v", err)
+	}
+	if err := kv.Delete(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Latest(ctx, js, "b", "k"); !errors.Is(err, jetstream.ErrKeyNotFound) {
+		t.Errorf("Latest of a deleted key: %v", err)
+	}
 }
