@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image/png"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -393,6 +395,52 @@ func TestRenderWARC(t *testing.T) {
 	for _, o := range parseWARCOut(t, stdout) {
 		if o.WARC == nil || !strings.Contains(string(memberAt(t, dir, o)), "WARC-Target-URI: "+o.FinalURL+"\r\n") {
 			t.Errorf("#%d %s: its warc field does not point at the document", o.Seq, o.URL)
+		}
+	}
+}
+
+// --render with --cache: a page's own requests are kept and reused as a
+// record's are. The site says everything stays fresh for ten minutes; a
+// second run with --cache-fresh renders the app again, its title and
+// links the script made from the XHR, and asks the site nothing at all:
+// neither the document nor the script nor the API.
+func TestRenderCache(t *testing.T) {
+	needTool(t, "chromium", "apt install chromium")
+	var asked sync.Map // path -> *atomic.Int64
+	h := site.Handler()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := asked.LoadOrStore(r.URL.Path, new(atomic.Int64))
+		n.(*atomic.Int64).Add(1)
+		w.Header().Set("Cache-Control", "max-age=600")
+		h.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	counts := func() map[string]int64 {
+		m := map[string]int64{}
+		asked.Range(func(k, v any) bool {
+			m[k.(string)] = v.(*atomic.Int64).Load()
+			asked.Delete(k)
+			return true
+		})
+		return m
+	}
+	dir := t.TempDir()
+	for run, args := range [][]string{{"--cache", dir}, {"--cache", dir, "--cache-fresh"}} {
+		out, stderr, code := runSluice(t, srv.URL+"/app/\n", append(args, "--render", "--extract", "title,links")...)
+		if code != 0 {
+			t.Fatalf("run %d: exit %d: %s", run+1, code, stderr)
+		}
+		recs := readRender(t, out)
+		if len(recs) != 1 || recs[0].Title == nil || *recs[0].Title != "Shop" || len(recs[0].Links) != 5 || recs[0].Render.Requests != 2 {
+			t.Fatalf("run %d: records %+v; want the app rendered, its script and its XHR answered", run+1, recs)
+		}
+		got := counts()
+		want := map[string]int64{"/app/": 1, "/app/app.js": 1, "/app/api/products": 1}
+		if run == 1 {
+			want = map[string]int64{}
+		}
+		if !maps.Equal(got, want) {
+			t.Errorf("run %d asked the site %v; want %v", run+1, got, want)
 		}
 	}
 }

@@ -181,7 +181,7 @@ func (f *Fetcher) lookup(r *record.Record, sh shaped) (*cacheLookup, bool) {
 	if lk.matches && (f.cfg.CacheFresh || onlyCached) {
 		now := time.Now()
 		if how := lk.kept.reusable(now, lk.req); how != reuseNo {
-			lk.kept.reused(r, f.keptBody(lk.entry), now)
+			lk.kept.reused(r, f.keptBody(r, lk.entry), now)
 			r.FinalURL, r.Cache = url, CacheFresh
 			if how == reuseStale {
 				r.Cache = CacheStale
@@ -215,7 +215,7 @@ func (f *Fetcher) staleOnError(r *record.Record, lk *cacheLookup) bool {
 		return false
 	}
 	r.Err, r.RetryAfter = nil, 0
-	lk.kept.reused(r, f.keptBody(lk.entry), now)
+	lk.kept.reused(r, f.keptBody(r, lk.entry), now)
 	r.Cache = CacheStale
 	f.trim(r)
 	return true
@@ -245,9 +245,9 @@ func (f *Fetcher) invalidate(resp *http.Response) {
 }
 
 // keptBody reads the body kept for key when the record needs it (for
-// extraction or --body).
-func (f *Fetcher) keptBody(key string) []byte {
-	if !f.cfg.KeepBody {
+// extraction or --body, or a browser's).
+func (f *Fetcher) keptBody(r *record.Record, key string) []byte {
+	if !f.cfg.KeepBody && !r.Resource {
 		return nil
 	}
 	return f.cfg.Cache.Body(key)
@@ -268,7 +268,7 @@ func (f *Fetcher) keep(r *record.Record, lk *cacheLookup, sent, got http.Header,
 	switch {
 	case kept != nil && r.Status == http.StatusNotModified:
 		kept.revalidated(got, requested, now)
-		kept.fill(r, f.keptBody(lk.entry))
+		kept.fill(r, f.keptBody(r, lk.entry))
 		r.Cache = CacheRevalidated
 		if lk.matches {
 			f.cfg.Cache.Refresh(lk.entry, kept)
@@ -304,6 +304,9 @@ func wantBody(kept *Stored, resp *http.Response) bool {
 
 // trim drops what the cache had the record keep and nothing else needs.
 func (f *Fetcher) trim(r *record.Record) {
+	if r.Resource { // the browser needs them
+		return
+	}
 	if !f.cfg.KeepBody {
 		r.Body = nil
 	}

@@ -237,13 +237,6 @@ func (f *Fetcher) HostDone(key string) { f.conns.hostDone(key) }
 // of a host again (Limits.HostBack).
 func (f *Fetcher) HostBack(key string) { f.conns.hostBack(key) }
 
-// Transport is the fetcher's transport, for requests that are not
-// records: a rendered page's (--render). --deny-private, --resolve,
-// --dns-server, the proxy and TLS settings hold for them.
-func (f *Fetcher) Transport() http.RoundTripper { return f.client.Transport }
-
-// Archiver is --warc's archiver; nil without.
-func (f *Fetcher) Archiver() *Archiver { return f.cfg.Archive }
 
 // Timeout is --timeout.
 func (f *Fetcher) Timeout() time.Duration { return f.cfg.Timeout }
@@ -265,10 +258,17 @@ const RobotsMaxRedirects = 5
 // robotsKey marks the context of a robots.txt request.
 type robotsKey struct{}
 
+// resourceKey marks the context of a rendered page's request: the browser
+// follows its redirects itself, each a request of its own.
+type resourceKey struct{}
+
 func (f *Fetcher) checkRedirect(req *http.Request, via []*http.Request) error {
 	limit := f.cfg.MaxRedirects
 	if req.Context().Value(robotsKey{}) != nil {
 		limit = RobotsMaxRedirects
+	}
+	if req.Context().Value(resourceKey{}) != nil {
+		limit = 0
 	}
 	if limit == 0 {
 		return http.ErrUseLastResponse
@@ -303,6 +303,9 @@ var credentialHeaders = []string{"Authorization", "Cookie", "Proxy-Authorization
 func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 	r.NewAttempt()
 	sh := f.shape(r.Request)
+	if r.Resource {
+		sh = shaped{method: r.Request.Method, body: r.Request.Body, header: r.Request.Header}
+	}
 	var lk *cacheLookup
 	if f.cfg.Cache != nil && !r.Robots {
 		var done bool
@@ -322,19 +325,26 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 	}
 	start := time.Now()
 	r.Attempts++
-	f.attempts.Add(1)
-	f.inFlight.Add(1)
+	if !r.Resource { // the counts and metrics are the records'; a page's requests are counted in its record (render.requests)
+		f.attempts.Add(1)
+		f.inFlight.Add(1)
+	}
 	defer func() {
-		f.inFlight.Add(-1)
 		took := time.Since(start)
 		r.Elapsed += took
-		f.cfg.Observe.Attempt(r, took)
+		if !r.Resource {
+			f.inFlight.Add(-1)
+			f.cfg.Observe.Attempt(r, took)
+		}
 	}()
 
 	actx, cancel := context.WithTimeout(ctx, f.timeout(r))
 	defer cancel()
 	if r.Robots {
 		actx = context.WithValue(actx, robotsKey{}, true)
+	}
+	if r.Resource {
+		actx = context.WithValue(actx, resourceKey{}, true)
 	}
 	var at *attemptTrace
 	if f.tracing() {
@@ -364,7 +374,7 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 	if f.cfg.Cache != nil && !r.Robots && unsafeMethod(req.Method) {
 		f.invalidate(resp)
 	}
-	keepBody := f.cfg.KeepBody || r.Robots || lk != nil && wantBody(lk.kept, resp)
+	keepBody := f.cfg.KeepBody || r.Robots || r.Resource || lk != nil && wantBody(lk.kept, resp)
 	if err := f.body(r, resp, keepBody); err != nil {
 		f.fail(ctx, r, err)
 		return
@@ -375,7 +385,7 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 	if lk != nil && !f.staleOnError(r, lk) {
 		f.keep(r, lk, req.Header, resp.Header, start)
 	}
-	if f.cfg.FailStatus && r.Status >= 400 {
+	if f.cfg.FailStatus && r.Status >= 400 && !r.Resource {
 		r.Fail(record.KindHTTP, "HTTP %d %s", r.Status, http.StatusText(r.Status))
 	}
 }
@@ -420,7 +430,7 @@ func (f *Fetcher) response(r *record.Record, resp *http.Response) {
 			r.RetryAfter = d
 		}
 	}
-	if f.cfg.KeepHeader || r.Robots {
+	if f.cfg.KeepHeader || r.Robots || r.Resource {
 		r.Header = resp.Header
 	}
 }

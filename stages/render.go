@@ -1,12 +1,11 @@
 package stages
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -88,12 +87,10 @@ func FindBrowser() (string, error) {
 // parent-death signal).
 type Renderer struct {
 	cfg     RenderConfig
-	stop    <-chan struct{}   // closed when sluice is stopping
-	sub     http.RoundTripper // the page's requests go out through it
-	turns   Permitter         // and wait for their host's turn there; nil: no waiting
-	timeout time.Duration     // a page's request at most: --timeout
-	max     int64             // a page's response body at most: --max-body
-	archive *Archiver         // --warc: a page's exchanges are archived with its record; nil without
+	stop    <-chan struct{}                       // closed when sluice is stopping
+	fetch   func(context.Context, *record.Record) // the page's requests go out through it (Fetcher.Fetch)
+	turns   Permitter                             // and wait for their host's turn there; nil: no waiting
+	timeout time.Duration                         // a page's request at most: --timeout
 
 	mu      sync.Mutex
 	browser *browser // nil until the first page, and after it died
@@ -120,7 +117,7 @@ type tab struct {
 type page struct {
 	r        *record.Record
 	arcMu    sync.Mutex
-	archived []record.Member // --warc: the WARC records of its requests
+	archived []record.Member // --warc: the WARC records of its requests (Fetcher.Fetch encodes them), after the document's
 	ctx      context.Context // its sub-requests': canceled when the page is done
 	served   atomic.Bool     // the document was given to the browser
 	inFlight atomic.Int64
@@ -130,10 +127,6 @@ type page struct {
 	subs     sync.WaitGroup
 }
 
-// Archive makes the renderer archive a page's exchanges (--warc) with the
-// page's record, after the document's.
-func (rd *Renderer) Archive(a *Archiver) { rd.archive = a }
-
 // Permitter gives a request its host's turn (the Schedule): Done gives
 // the permit back, with the request's outcome.
 type Permitter interface {
@@ -142,10 +135,10 @@ type Permitter interface {
 }
 
 // NewRenderer returns the render stage, which gives up once stop is
-// closed: the page's requests go out
-// through sub, each once turns gives its host's turn (nil: at once),
-// taking timeout at most and reading maxBody bytes at most.
-func NewRenderer(stop <-chan struct{}, cfg RenderConfig, sub http.RoundTripper, turns Permitter, timeout time.Duration, maxBody int64) *Renderer {
+// closed: the page's requests go out through fetch (Fetcher.Fetch, with
+// records marked Resource), each once turns gives its host's turn (nil:
+// at once), each taking timeout at most, its wait for its turn included.
+func NewRenderer(stop <-chan struct{}, cfg RenderConfig, fetch func(context.Context, *record.Record), turns Permitter, timeout time.Duration) *Renderer {
 	if cfg.Workers < 1 {
 		cfg.Workers = 1
 	}
@@ -155,7 +148,7 @@ func NewRenderer(stop <-chan struct{}, cfg RenderConfig, sub http.RoundTripper, 
 	if cfg.Wait == "" {
 		cfg.Wait = RenderIdle
 	}
-	return &Renderer{stop: stop, cfg: cfg, sub: sub, turns: turns, timeout: timeout, max: maxBody, tabs: make(chan *tab, cfg.Workers)}
+	return &Renderer{stop: stop, cfg: cfg, fetch: fetch, turns: turns, timeout: timeout, tabs: make(chan *tab, cfg.Workers)}
 }
 
 // Render renders r when it is an HTML page, replacing its body with the
@@ -488,89 +481,55 @@ func sameDocument(asked, fetched string) bool {
 	return asked == fetched
 }
 
-// answer makes e's request through sub and gives the browser its answer.
+// answer makes e's request as a record's request goes (rd.fetch: the
+// shared client, and the cache with --cache) and gives the browser its
+// answer.
 func (rd *Renderer) answer(t *tab, p *page, e *cdpfetch.EventRequestPaused) {
 	fail := func(reason network.ErrorReason) {
 		p.blocked.Add(1)
 		cdp.Call(t.ctx, t.target, cdpfetch.FailRequest, cdpfetch.FailRequestParams{RequestID: e.RequestID, ErrorReason: reason}) //nolint:errcheck // the page may be gone
 	}
-	var body io.Reader
-	if e.Request.HasPostData {
-		var post []byte
-		for _, entry := range e.Request.PostDataEntries {
-			post = append(post, entry.Bytes...)
-		}
-		body = bytes.NewReader(post)
-	}
-	ctx, cancel := context.WithTimeout(p.ctx, rd.timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, e.Request.Method, e.Request.URL, body)
+	u, err := url.Parse(e.Request.URL)
 	if err != nil {
 		fail(network.ErrorReasonFailed)
 		return
 	}
+	q := &record.Request{Method: e.Request.Method, Header: http.Header{}}
 	for k, v := range e.Request.Headers {
 		if s, ok := v.(string); ok {
-			req.Header.Set(k, s)
+			q.Header.Set(k, s)
 		}
 	}
-	req.Header.Set("Accept-Encoding", acceptEncoding)
+	q.Header.Set("Accept-Encoding", acceptEncoding)
+	for _, entry := range e.Request.PostDataEntries {
+		q.Body = append(q.Body, entry.Bytes...)
+	}
+	sub := &record.Record{URL: e.Request.URL, Resource: true, Request: q}
+	ctx, cancel := context.WithTimeout(p.ctx, rd.timeout)
+	defer cancel()
 	var turn *record.Record
 	if rd.turns != nil {
-		if turn, err = rd.turns.Permit(ctx, req.URL.String(), record.HostKey(req.URL.Scheme, req.URL.Host)); err != nil {
+		if turn, err = rd.turns.Permit(ctx, e.Request.URL, record.HostKey(u.Scheme, u.Host)); err != nil {
 			fail(network.ErrorReasonAborted)
 			return
 		}
 		defer func() { rd.turns.Done(turn) }()
 	}
-	var exchanges *exchangeLog
-	if rd.archive != nil {
-		exchanges = &exchangeLog{max: rd.max}
-		req = req.WithContext(exchanges.attach(req.Context()))
-	}
-	b, status, h, err := rd.roundTrip(req)
-	if exchanges != nil {
-		if arc := rd.archive.encode(exchanges, &record.Record{Response: record.Response{Status: status, Truncated: int64(len(b)) >= rd.max}}); arc != nil {
-			p.arcMu.Lock()
-			p.archived = append(p.archived, arc.Members...)
-			p.arcMu.Unlock()
-		}
+	rd.fetch(ctx, sub)
+	if sub.Archive != nil {
+		p.arcMu.Lock()
+		p.archived = append(p.archived, sub.Archive.Members...)
+		p.arcMu.Unlock()
 	}
 	if turn != nil { // what the host said, for its pauses and its auto-throttle
-		turn.Status = status
-		if h != nil {
-			turn.Quota = ReadQuota(h, time.Now())
-		}
-		if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
-			turn.RetryAfter, _ = ParseRetryAfter(h.Get("Retry-After"), time.Now())
-		}
-		if errors.Is(err, context.DeadlineExceeded) {
-			turn.Err = &record.Error{Kind: record.KindTimeout}
-		}
+		turn.Status, turn.Quota, turn.RetryAfter, turn.Err = sub.Status, sub.Quota, sub.RetryAfter, sub.Err
 	}
-	if err != nil {
+	if sub.Status == 0 {
 		fail(network.ErrorReasonConnectionRefused)
 		return
 	}
 	p.requests.Add(1)
-	rd.fulfill(t, e.RequestID, status, h, b)
-}
-
-// roundTrip makes req and reads its answer's body, decoded, at most max
-// bytes of it.
-func (rd *Renderer) roundTrip(req *http.Request) ([]byte, int, http.Header, error) {
-	resp, err := rd.sub.RoundTrip(req)
-	if err != nil {
-		return nil, 0, nil, err
-	}
-	defer resp.Body.Close()
-	dec, release, err := decodedBody(resp)
-	defer release()
-	if err != nil {
-		return nil, resp.StatusCode, nil, err
-	}
-	b, err := io.ReadAll(io.LimitReader(dec, rd.max))
-	return b, resp.StatusCode, resp.Header, err
+	rd.fulfill(t, e.RequestID, sub.Status, sub.Header, sub.Body)
 }
 
 // fulfill gives the browser a response, its body whole and decoded.

@@ -27,13 +27,10 @@ func browserPath(t *testing.T) string {
 	return p
 }
 
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
 // A page whose title and link exist only once its script ran and its
 // XHR came back: the rendered body has them; the document itself came
-// from the record, not from the server, and the XHR went through sub.
+// from the record, not from the server, and the XHR went through the
+// fetcher.
 func TestRenderRunsScripts(t *testing.T) {
 	var docAsked, dataAsked atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -48,12 +45,16 @@ func TestRenderRunsScripts(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
+	f, err := NewFetcher(FetchConfig{Concurrency: 1, Timeout: 5 * time.Second, MaxBody: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var subs atomic.Int64
-	sub := roundTripFunc(func(req *http.Request) (*http.Response, error) {
+	fetch := func(ctx context.Context, r *record.Record) {
 		subs.Add(1)
-		return http.DefaultTransport.RoundTrip(req)
-	})
-	rd := NewRenderer(nil, RenderConfig{Browser: browserPath(t), Workers: 1, Timeout: 10 * time.Second}, sub, nil, 5*time.Second, 1<<20)
+		f.Fetch(ctx, r)
+	}
+	rd := NewRenderer(nil, RenderConfig{Browser: browserPath(t), Workers: 1, Timeout: 10 * time.Second}, fetch, nil, 5*time.Second)
 	defer rd.Close()
 	doc := `<!doctype html><html><head><title>shell</title></head><body><img src="/logo.png">
 <script>
@@ -95,7 +96,7 @@ func TestRenderDenyPrivate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rd := NewRenderer(nil, RenderConfig{Browser: browserPath(t), Workers: 1, Timeout: 10 * time.Second}, f.Transport(), nil, 5*time.Second, 1<<20)
+	rd := NewRenderer(nil, RenderConfig{Browser: browserPath(t), Workers: 1, Timeout: 10 * time.Second}, f.Fetch, nil, 5*time.Second)
 	defer rd.Close()
 	doc := `<!doctype html><html><head><title>probe</title></head><body><script>
 fetch('` + secret.URL + `/secret').then(r => r.text()).then(t => { document.title = 'got: ' + t; }, e => { document.title = 'refused'; });

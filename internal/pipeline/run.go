@@ -230,10 +230,7 @@ func (r *run) render() error {
 		return err
 	}
 	r.schedule.EnablePermits()
-	r.renderer = stages.NewRenderer(r.life.intake.Done(), r.cfg.Render, r.fetcher.Transport(), r.schedule, r.fetcher.Timeout(), r.cfg.Fetch.MaxBody)
-	if a := r.fetcher.Archiver(); a != nil {
-		r.renderer.Archive(a)
-	}
+	r.renderer = stages.NewRenderer(r.life.intake.Done(), r.cfg.Render, r.fetcher.Fetch, r.schedule, r.fetcher.Timeout())
 	r.closers = append(r.closers, func() error { r.renderer.Close(); return nil })
 	return nil
 }
