@@ -1,7 +1,8 @@
 // Command sluice is a Unix filter for the web: URL lines (or NDJSON objects
 // with a url field) in on stdin, one NDJSON record per input record out on
 // stdout. `sluice enqueue` loads a NATS JetStream work queue for workers
-// started with `sluice --in`; `sluice report` sums up an output.
+// started with `sluice --in`; `sluice report` sums up an output;
+// `sluice completion SHELL` prints a completion script.
 //
 // main only dispatches, handles signals and turns errors into exit
 // statuses: internal/config reads the flags, internal/pipeline runs.
@@ -51,6 +52,12 @@ func main() {
 			os.Exit(enqueue(ctx, os.Args[2:]))
 		case "report":
 			os.Exit(runReport(os.Args[2:]))
+		case "completion":
+			code, _ := usage("sluice completion", config.WriteCompletion(os.Args[2:], os.Stdout))
+			os.Exit(code)
+		case "__complete": // what a completion script asks
+			config.WriteCandidates(os.Args[2:], os.Stdout)
+			os.Exit(exitOK)
 		}
 	}
 	os.Exit(run(ctx, os.Args[1:]))

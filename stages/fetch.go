@@ -237,7 +237,6 @@ func (f *Fetcher) HostDone(key string) { f.conns.hostDone(key) }
 // of a host again (Limits.HostBack).
 func (f *Fetcher) HostBack(key string) { f.conns.hostBack(key) }
 
-
 // Timeout is --timeout.
 func (f *Fetcher) Timeout() time.Duration { return f.cfg.Timeout }
 

@@ -48,6 +48,16 @@ type flags struct {
 	renderLoad            string
 }
 
+// flagSet is sluice's flag set, filling f: the one source of --help, the
+// man page, docs/flags.md and the shell completions (Commands).
+func (f *flags) flagSet() *pflag.FlagSet {
+	fs := pflag.NewFlagSet("sluice", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard) // the caller prints the error once, its way
+	fs.SortFlags = false
+	f.define(fs)
+	return fs
+}
+
 func (f *flags) define(fs *pflag.FlagSet) {
 	cfg := &f.cfg
 	f.maxBody, f.textMax, f.cacheMax = sizeValue(10<<20), sizeValue(stages.DefaultTextMax), sizeValue(1<<30)
@@ -155,18 +165,17 @@ const usage = "Usage: sluice [flags] [file | URL ...]\n\n" +
 	"Reads URL lines, or NDJSON objects with a URL field, from the files or stdin\n" +
 	"('-' is stdin), fetches them, and writes one NDJSON record per input line\n" +
 	"to stdout. An argument that is no file but an http(s) URL is fetched as if\n" +
-	"it were an input line, as with -u. The README has the output fields and\n" +
-	"examples. 'sluice report' sums up an output: see sluice report --help.\n"
+	"it were an input line, as with -u. docs/ (and man sluice) has the output\n" +
+	"fields and examples. 'sluice report' sums up an output (sluice report\n" +
+	"--help); 'sluice enqueue' loads a work queue; 'sluice completion SHELL'\n" +
+	"prints a completion script for bash, zsh or fish.\n"
 
 // Parse turns the command line (without the program name) into a Config.
 // Help and version go to stdout and return ErrHelpShown; a bad flag returns
 // an error naming it.
 func Parse(args []string, stdout io.Writer) (Config, error) {
 	var f flags
-	fs := pflag.NewFlagSet("sluice", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard) // the caller prints the error once, its way
-	fs.SortFlags = false
-	f.define(fs)
+	fs := f.flagSet()
 	if err := fs.Parse(args); err != nil {
 		return f.cfg, err
 	}
@@ -174,7 +183,7 @@ func Parse(args []string, stdout io.Writer) (Config, error) {
 	case f.showHelp:
 		return f.cfg, writeHelp(stdout, fs)
 	case f.showVersion:
-		fmt.Fprintf(stdout, "sluice %s\n", Version)
+		fmt.Fprintln(stdout, VersionLine())
 		return f.cfg, ErrHelpShown
 	}
 	f.cfg.ProgressSet = fs.Changed("progress") || fs.Changed("no-progress")
