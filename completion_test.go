@@ -132,3 +132,51 @@ func TestVersion(t *testing.T) {
 		t.Errorf("--version %q; the tree has changes: %v", v, modified)
 	}
 }
+
+// The man page, as man renders it, has every flag of every command as
+// its --help gives it, the same name and value, the same meaning and
+// default, and no other flag. (docs/flags.md and sluice.1 are made from
+// the same definitions: internal/config's TestDocsMade.)
+func TestManPageAgreesWithHelp(t *testing.T) {
+	needTool(t, "man", "apt install man-db")
+	cmd := exec.Command("man", "-l", "-P", "cat", "sluice.1")
+	cmd.Env = append(os.Environ(), "LC_ALL=C", "MANWIDTH=100")
+	page, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("man -l sluice.1: %v", err)
+	}
+	space := regexp.MustCompile(`\s+`)
+	flat := func(s string) string { return space.ReplaceAllString(strings.TrimSpace(s), " ") }
+	man := flat(string(page))
+	flagLine := regexp.MustCompile(`^ {2,6}(-\w, )?--[\w-]+`)
+	src, err := os.ReadFile("sluice.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	manFlags := len(regexp.MustCompile(`(?m)^\.TP\n\.B \\-`).FindAll(src, -1)) // a flag's heading
+	helpFlags := 0
+	ascii := strings.NewReplacer("×", "x", "…", "...", "[=true|false]", "")
+	for _, sub := range [][]string{nil, {"enqueue"}, {"report"}} {
+		out, err := exec.Command(sluiceBin(t), append(sub, "--help")...).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(ascii.Replace(string(out)), "\n") {
+			if !flagLine.MatchString(l) {
+				continue
+			}
+			helpFlags++
+			name, meaning, ok := strings.Cut(strings.TrimSpace(l), "  ")
+			if !ok {
+				t.Errorf("a --help line without a meaning: %q", l)
+				continue
+			}
+			if want := flat(name) + " " + flat(meaning); !strings.Contains(man, want) {
+				t.Errorf("sluice %v --help has %q; the man page does not", sub, want)
+			}
+		}
+	}
+	if helpFlags < 100 || manFlags != helpFlags {
+		t.Errorf("--help lists %d flags, the man page %d", helpFlags, manFlags)
+	}
+}
