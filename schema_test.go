@@ -134,8 +134,8 @@ func TestOutputSchema(t *testing.T) {
 }
 
 // TestSchemaMatchesDocs: the schema's fields are record.Fields (the names
-// --fields and --omit take) and the README's field table, each way; its
-// error kinds are the README's kinds table.
+// --fields and --omit take) and docs/output.md's field table, each way;
+// its error kinds are that page's kinds table.
 func TestSchemaMatchesDocs(t *testing.T) {
 	_, doc := outputSchema(t)
 	var schemaFields []string
@@ -147,24 +147,24 @@ func TestSchemaMatchesDocs(t *testing.T) {
 	for _, k := range kinds {
 		schemaKinds = append(schemaKinds, k.(string))
 	}
-	readme, err := os.ReadFile("README.md")
+	page, err := os.ReadFile("docs/output.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	output := section(t, string(readme), "## Output")
+	output := section(t, string(page), "## Records and their fields")
 	fieldTable, kindTable, _ := strings.Cut(output, "Error kinds")
 	same(t, "record/schema.json fields", schemaFields, "record.Fields", record.Fields)
-	same(t, "record/schema.json fields", schemaFields, "the README's field table", firstColumn(fieldTable))
-	same(t, "record/schema.json error kinds", schemaKinds, "the README's kinds table", firstColumn(kindTable))
+	same(t, "record/schema.json fields", schemaFields, "docs/output.md's field table", firstColumn(fieldTable))
+	same(t, "record/schema.json error kinds", schemaKinds, "docs/output.md's kinds table", firstColumn(kindTable))
 }
 
-// section returns the README text from heading to the next heading of its
+// section returns a page's text from heading to the next heading of its
 // level.
 func section(t *testing.T, text, heading string) string {
 	t.Helper()
 	_, rest, ok := strings.Cut(text, "\n"+heading+"\n")
 	if !ok {
-		t.Fatalf("README has no %q", heading)
+		t.Fatalf("the page has no %q", heading)
 	}
 	if i := strings.Index(rest, "\n## "); i >= 0 {
 		rest = rest[:i]

@@ -18,7 +18,7 @@ var codec = jsoniter.Config{EscapeHTML: false}.Froze()
 
 // Fields are the output record's top-level fields, in the order they are
 // written; a record has those that apply to it. record/schema.json
-// describes each, and the README's field table lists them (tests check
+// describes each, and docs/output.md's field table lists them (tests check
 // both).
 var Fields = []string{
 	"seq", "depth", "parent", "url", "request_url", "final_url", "status", "proto", "content_type", "content_length", "truncated", "location",

@@ -8,7 +8,7 @@ import (
 )
 
 // Kind classifies why a record carries an error. The set is closed: every
-// error a stage records has one of these kinds, and the README lists them.
+// error a stage records has one of these kinds, and docs/output.md lists them.
 type Kind string
 
 const (

@@ -40,7 +40,7 @@ func (q *Request) Key(url string) string {
 	return b.String()
 }
 
-// The request fields of an input object. Their names are fixed (the README
+// The request fields of an input object. Their names are fixed (docs/input.md
 // lists them); only the URL's field can be renamed, with --url-field.
 const (
 	fieldMethod     = "method"

@@ -3,15 +3,17 @@ package config
 import (
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 
 	"github.com/spf13/pflag"
 )
 
 // The reference made from the flag definitions (Commands), as --help is:
-// docs/flags.md and the man page sluice.1. `go run ./internal/cmd/gendocs`
-// writes both; TestDocsMade fails when the files in the tree are not what
-// the definitions make.
+// docs/flags.md, the man page sluice.1, and the flag table that ends each
+// topic's page in docs/. `go run ./internal/cmd/gendocs` writes them all;
+// TestDocsMade fails when the files in the tree are not what the
+// definitions make.
 
 // FlagName is how a flag is written in the reference: "-c, --concurrency
 // int", as --help writes it.
@@ -59,16 +61,58 @@ func WriteFlagsMarkdown(w io.Writer) {
 			if len(c.Groups) > 1 {
 				fmt.Fprintf(w, "\n### %s\n", g.Title)
 			}
-			fmt.Fprint(w, "\n| flag | default | meaning |\n|---|---|---|\n")
-			for _, f := range g.Flags {
-				meaning, def := FlagMeaning(f)
-				if def != "" {
-					def = "`" + def + "`"
-				}
-				fmt.Fprintf(w, "| `%s` | %s | %s |\n", FlagName(f), def, strings.ReplaceAll(meaning, "|", `\|`))
+			fmt.Fprintln(w)
+			flagTable(w, g.Flags)
+		}
+	}
+}
+
+// flagTable writes a markdown table of flags.
+func flagTable(w io.Writer, flags []*pflag.Flag) {
+	fmt.Fprint(w, "| flag | default | meaning |\n|---|---|---|\n")
+	for _, f := range flags {
+		meaning, def := FlagMeaning(f)
+		if def != "" {
+			def = "`" + def + "`"
+		}
+		fmt.Fprintf(w, "| `%s` | %s | %s |\n", FlagName(f), def, strings.ReplaceAll(meaning, "|", `\|`))
+	}
+}
+
+// flagsMark opens a docs page's flag table: <!-- flags: GROUP -->, GROUP a
+// group of sluice's flags (as --help titles it) or a command ("sluice
+// enqueue"); <!-- end flags --> closes it.
+var flagsMark = regexp.MustCompile(`(?s)<!-- flags: ([^>]*?) -->\n.*?<!-- end flags -->`)
+
+// FillFlagTables fills each flag table of a docs page from the
+// definitions, and says which groups it has.
+func FillFlagTables(page string) (string, []string, error) {
+	tables := map[string][]*pflag.Flag{}
+	for _, c := range Commands() {
+		tables[c.Name] = c.Flags()
+		if c.Name == "sluice" {
+			for _, g := range c.Groups {
+				tables[g.Title] = g.Flags
 			}
 		}
 	}
+	var named []string
+	var err error
+	filled := flagsMark.ReplaceAllStringFunc(page, func(m string) string {
+		title := flagsMark.FindStringSubmatch(m)[1]
+		flags, ok := tables[title]
+		if !ok {
+			err = fmt.Errorf("no group or command %q of flags", title)
+			return m
+		}
+		named = append(named, title)
+		var b strings.Builder
+		fmt.Fprintf(&b, "<!-- flags: %s -->\n## Flags: %s\n\n", title, strings.TrimSuffix(title, " (NATS JetStream; see sluice enqueue --help)"))
+		flagTable(&b, flags)
+		b.WriteString("<!-- end flags -->")
+		return b.String()
+	})
+	return filled, named, err
 }
 
 // WriteManPage writes sluice.1.

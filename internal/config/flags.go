@@ -111,7 +111,7 @@ func (f *flags) define(fs *pflag.FlagSet) {
 	fs.StringVar(&cfg.StatsJSON, "stats-json", "", "write the counts of --stats as JSON to this file at the end")
 	fs.StringVar(&cfg.Resume, "resume", "", "a previous run's output: skip input records it finished (all but canceled); append to it with >>")
 	fs.BoolVar(&cfg.Unique, "unique", false, "skip repeated URLs (remembers the last 1,000,000 distinct ones)")
-	fs.StringSliceVar(&f.fields, "fields", nil, "write only these top-level output fields, comma-separated (seq always); the README lists them")
+	fs.StringSliceVar(&f.fields, "fields", nil, "write only these top-level output fields, comma-separated (seq always); docs/output.md lists them")
 	fs.StringSliceVar(&f.omit, "omit", nil, "do not write these top-level output fields, comma-separated")
 	fs.BoolVar(&cfg.Ordered, "ordered", false, "write records in input order (a reorder buffer of --window records; a slow record holds back the rest)")
 	fs.StringVar(&f.extract, "extract", "", "what to take from pages, comma-separated: title, links, meta, text, headers, tls (as --tls-info)")
