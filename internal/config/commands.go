@@ -149,11 +149,13 @@ func Complete(words []string) (kind string, out []string) {
 	if len(words) == 0 {
 		words = []string{""}
 	}
-	cmd := Commands()[0]
+	cmds := Commands()
+	cmd := cmds[0]
 	if len(words) > 1 {
 		switch words[0] {
 		case "enqueue", "report":
-			cmd, words = Commands()[slices.Index(subcommands, words[0])+1], words[1:]
+			i := slices.IndexFunc(cmds, func(c Command) bool { return c.Name == "sluice "+words[0] })
+			cmd, words = cmds[i], words[1:]
 		case "completion":
 			if len(words) == 2 {
 				return CompleteWords, prefixed(Shells, words[1])
