@@ -445,6 +445,39 @@ func TestRenderCache(t *testing.T) {
 	}
 }
 
+// --render on a queue worker (--in): the pages a NATS JetStream queue
+// holds are rendered as a line's are, each once, and the queue is done.
+func TestRenderFromQueue(t *testing.T) {
+	needTool(t, "chromium", "apt install chromium")
+	ns := natsServer(t, t.TempDir(), -1)
+	srv := httptest.NewServer(site.Handler())
+	defer srv.Close()
+	queue := ns.ClientURL() + "/RENDER/render.urls"
+	want := map[string]string{srv.URL + "/app/": "Shop", srv.URL + "/app/product/1": "Product 1", srv.URL + "/app/product/2": "Product 2"}
+	var in strings.Builder
+	for u := range want {
+		in.WriteString(u + "\n")
+	}
+	if _, stderr, code := runSluice(t, in.String(), "enqueue", "--to", queue); code != 0 {
+		t.Fatalf("enqueue: exit %d: %s", code, stderr)
+	}
+	out, stderr, code := runSluice(t, "", "--in", queue+"?idle=2s", "--render", "--extract", "title")
+	if code != 0 {
+		t.Fatalf("worker: exit %d: %s", code, stderr)
+	}
+	got := map[string]string{}
+	for _, r := range readRender(t, out) {
+		if _, dup := got[r.URL]; dup || r.Title == nil || r.Render == nil || r.Render.Requests != 2 {
+			t.Errorf("%+v: want each page once, rendered, its script and its XHR answered", r)
+			continue
+		}
+		got[r.URL] = *r.Title
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("titles %v; want %v", got, want)
+	}
+}
+
 // A browser that hangs (SIGSTOP) mid-run: the page under it runs out its
 // --render-timeout, its tab does not give its DOM, and the browser is
 // ended and started again; every record comes out once, rendered, and
