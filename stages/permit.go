@@ -113,13 +113,7 @@ func (s *Schedule) grantWaiting(now time.Time) time.Time {
 				}
 				break
 			}
-			if s.global != nil {
-				s.global.AllowN(now, 1)
-			}
-			if h.limiter != nil {
-				h.limiter.AllowN(now, 1)
-			}
-			s.granted(s.dispatch(h, now))
+			s.granted(s.spend(h, now))
 		}
 	}
 	return wake

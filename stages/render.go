@@ -71,9 +71,9 @@ func FindBrowser() (string, error) {
 // the DOM the page's scripts built. The document is the one sluice
 // fetched: the browser gets it from sluice, not from the server. Every
 // request the page makes is intercepted (the DevTools Fetch domain) and
-// answered by sub, sluice's own transport, so --deny-private, --resolve
-// and the proxy settings hold for it, once turns (the schedule) has given
-// its host's turn, so the host's rate and slots hold too; images, fonts
+// made by fetch, sluice's own fetcher, so --deny-private, --resolve, the
+// proxy settings and the cache hold for it, once turns (the schedule) has
+// given its host's turn, so the host's rate and slots hold too; images, fonts
 // and media are refused unless LoadAll. The browser itself can reach
 // nothing: its resolver maps every name to nowhere, so a request that
 // escaped interception fails.
@@ -430,15 +430,12 @@ func (rd *Renderer) wait(ctx context.Context, p *page) error {
 
 // paused answers a request of t's page: the document with what sluice
 // fetched, an image, font or medium with a refusal (unless LoadAll), any
-// other through sub, in a goroutine of its own.
+// other through fetch, in a goroutine of its own.
 func (rd *Renderer) paused(t *tab, e *cdpfetch.EventRequestPaused) {
 	p := t.page.Load()
-	fail := func(reason network.ErrorReason) {
-		cdp.Call(t.ctx, t.target, cdpfetch.FailRequest, cdpfetch.FailRequestParams{RequestID: e.RequestID, ErrorReason: reason}) //nolint:errcheck // the page may be gone
-	}
 	switch {
 	case p == nil:
-		fail(network.ErrorReasonAborted)
+		refuse(t, e.RequestID, network.ErrorReasonAborted)
 	case e.ResourceType == network.ResourceTypeDocument && !p.served.Load() && sameDocument(e.Request.URL, p.r.FinalURL):
 		p.served.Store(true)
 		h := p.r.Header
@@ -447,12 +444,10 @@ func (rd *Renderer) paused(t *tab, e *cdpfetch.EventRequestPaused) {
 		}
 		rd.fulfill(t, e.RequestID, p.r.Status, h, p.r.Body)
 	case !rd.cfg.LoadAll && (e.ResourceType == network.ResourceTypeImage || e.ResourceType == network.ResourceTypeFont ||
-		e.ResourceType == network.ResourceTypeMedia || isFavicon(e.Request.URL)):
+		e.ResourceType == network.ResourceTypeMedia || isFavicon(e.Request.URL)),
+		!strings.HasPrefix(e.Request.URL, "http://") && !strings.HasPrefix(e.Request.URL, "https://"):
 		p.blocked.Add(1)
-		fail(network.ErrorReasonBlockedByClient)
-	case !strings.HasPrefix(e.Request.URL, "http://") && !strings.HasPrefix(e.Request.URL, "https://"):
-		p.blocked.Add(1)
-		fail(network.ErrorReasonBlockedByClient)
+		refuse(t, e.RequestID, network.ErrorReasonBlockedByClient)
 	default:
 		p.inFlight.Add(1)
 		p.last.Store(time.Now().UnixNano())
@@ -487,7 +482,7 @@ func sameDocument(asked, fetched string) bool {
 func (rd *Renderer) answer(t *tab, p *page, e *cdpfetch.EventRequestPaused) {
 	fail := func(reason network.ErrorReason) {
 		p.blocked.Add(1)
-		cdp.Call(t.ctx, t.target, cdpfetch.FailRequest, cdpfetch.FailRequestParams{RequestID: e.RequestID, ErrorReason: reason}) //nolint:errcheck // the page may be gone
+		refuse(t, e.RequestID, reason)
 	}
 	u, err := url.Parse(e.Request.URL)
 	if err != nil {
@@ -530,6 +525,11 @@ func (rd *Renderer) answer(t *tab, p *page, e *cdpfetch.EventRequestPaused) {
 	}
 	p.requests.Add(1)
 	rd.fulfill(t, e.RequestID, sub.Status, sub.Header, sub.Body)
+}
+
+// refuse fails a request of t's page.
+func refuse(t *tab, id cdpfetch.RequestID, reason network.ErrorReason) {
+	cdp.Call(t.ctx, t.target, cdpfetch.FailRequest, cdpfetch.FailRequestParams{RequestID: id, ErrorReason: reason}) //nolint:errcheck // the page may be gone
 }
 
 // fulfill gives the browser a response, its body whole and decoded.

@@ -587,13 +587,7 @@ func (s *Schedule) pick(now time.Time) (*record.Record, time.Time) {
 			h.status = waitRobots // robotsDone makes it ready again
 			continue
 		}
-		if s.global != nil {
-			s.global.AllowN(now, 1)
-		}
-		if h.limiter != nil {
-			h.limiter.AllowN(now, 1)
-		}
-		r := s.dispatch(h, now)
+		r := s.spend(h, now)
 		if r.Robots {
 			h.status = waitRobots
 		} else {
@@ -601,6 +595,18 @@ func (s *Schedule) pick(now time.Time) (*record.Record, time.Time) {
 		}
 		return r, time.Time{}
 	}
+}
+
+// spend takes a token from the global bucket and h's, and dispatches h's
+// next record: its limits let it go now.
+func (s *Schedule) spend(h *hostState, now time.Time) *record.Record {
+	if s.global != nil {
+		s.global.AllowN(now, 1)
+	}
+	if h.limiter != nil {
+		h.limiter.AllowN(now, 1)
+	}
+	return s.dispatch(h, now)
 }
 
 func (s *Schedule) dispatch(h *hostState, now time.Time) *record.Record {

@@ -28,7 +28,7 @@ func WriteCompletion(args []string, w io.Writer) error {
 		fmt.Fprint(w, completionUsage)
 		return ErrHelpShown
 	case len(args) != 1:
-		return errors.New("sluice completion takes one shell: bash, zsh or fish")
+		return errors.New("one shell is needed: bash, zsh or fish")
 	case !slices.Contains(Shells, args[0]):
 		return fmt.Errorf("invalid argument %q for sluice completion: bash, zsh or fish", args[0])
 	}
