@@ -2,8 +2,11 @@ package stages
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -17,7 +20,6 @@ import (
 
 	"github.com/andybalholm/cascadia"
 	"github.com/chromedp/cdproto/cdp"
-	cdpfetch "github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
@@ -42,7 +44,7 @@ type RenderConfig struct {
 const (
 	RenderIdle     = "idle"
 	RenderLoad     = "load"
-	DefaultRecycle = 50
+	DefaultRecycle = 200                    // a tab takes 0.3-0.8 s of CPU to open on 2 cores: at 50 pages that was 10% of a run
 	renderQuiet    = 500 * time.Millisecond // --render-wait idle: no request for this long
 )
 
@@ -70,13 +72,13 @@ func FindBrowser() (string, error) {
 // fetch stage fetched in headless Chromium, and gives the extract stage
 // the DOM the page's scripts built. The document is the one sluice
 // fetched: the browser gets it from sluice, not from the server. Every
-// request the page makes is intercepted (the DevTools Fetch domain) and
-// made by fetch, sluice's own fetcher, so --deny-private, --resolve, the
-// proxy settings and the cache hold for it, once turns (the schedule) has
-// given its host's turn, so the host's rate and slots hold too; images, fonts
-// and media are refused unless LoadAll. The browser itself can reach
-// nothing: its resolver maps every name to nowhere, so a request that
-// escaped interception fails.
+// request the page makes comes to sluice (the browser's proxy is sluice's,
+// on loopback: renderproxy.go) and is made by fetch,
+// sluice's own fetcher, so --deny-private, --resolve, the proxy settings
+// and the cache hold for it, once turns (the schedule) has given its
+// host's turn, so the host's rate and slots hold too; images, fonts and
+// media are refused unless LoadAll. The browser itself can reach nothing
+// but sluice's proxy: its resolver maps every other name to nowhere.
 //
 // One browser process serves the run, Workers tabs at a time, each tab
 // replaced after Recycle pages. A browser that dies, or hangs (a tab that
@@ -93,9 +95,12 @@ type Renderer struct {
 	timeout time.Duration                         // a page's request at most: --timeout
 
 	mu      sync.Mutex
-	browser *browser // nil until the first page, and after it died
+	browser *browser   // nil until the first page, and after it died
+	px      *pageProxy // the browser's proxy; started with the first browser
 	tabs    chan *tab
+	byKey   sync.Map // a page's key (its requests' tabHeader) -> *page
 	closed  bool
+	bg      sync.WaitGroup // tabs closing in the background
 }
 
 // browser is one browser process and its context.
@@ -106,16 +111,16 @@ type browser struct {
 
 // tab is a browser tab, reused page after page.
 type tab struct {
-	b      *browser
-	ctx    context.Context
-	target *chromedp.Target
-	pages  int
-	page   atomic.Pointer[page] // the page it renders now; nil between pages
+	b     *browser
+	ctx   context.Context
+	pages int
+	page  atomic.Pointer[page] // the page it renders now; nil between pages
 }
 
 // page is the state of one page's rendering.
 type page struct {
 	r        *record.Record
+	key      string // its requests' tabHeader: the tab sends it from the page's navigation on
 	arcMu    sync.Mutex
 	archived []record.Member // --warc: the WARC records of its requests (Fetcher.Fetch encodes them), after the document's
 	ctx      context.Context // its sub-requests': canceled when the page is done
@@ -123,8 +128,30 @@ type page struct {
 	inFlight atomic.Int64
 	last     atomic.Int64 // when a request last started or ended, unix nanoseconds
 	requests atomic.Int64 // answered by sluice
-	blocked  atomic.Int64 // refused: images, fonts, media; anything not http(s)
-	subs     sync.WaitGroup
+	blocked  atomic.Int64 // refused: images, fonts, media, WebSockets; and those sluice could not make
+
+	mu   sync.Mutex
+	done bool           // the page is over: its requests from now on are refused
+	subs sync.WaitGroup // its requests under way
+}
+
+// begin counts a request of the page as under way; false once it is over.
+func (p *page) begin() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done {
+		return false
+	}
+	p.subs.Add(1)
+	return true
+}
+
+// end waits for the page's requests under way, and refuses those to come.
+func (p *page) end() {
+	p.mu.Lock()
+	p.done = true
+	p.mu.Unlock()
+	p.subs.Wait()
 }
 
 // Permitter gives a request its host's turn (the Schedule): Done gives
@@ -253,7 +280,7 @@ func (rd *Renderer) take(ctx context.Context) (*tab, error) {
 	if err != nil {
 		return nil, err
 	}
-	return rd.open(ctx, b)
+	return rd.open(b)
 }
 
 // live returns the running browser, starting one when there is none.
@@ -266,15 +293,35 @@ func (rd *Renderer) live() (*browser, error) {
 	if rd.browser != nil && rd.browser.ctx.Err() == nil {
 		return rd.browser, nil
 	}
+	if rd.px == nil {
+		certs, err := newProxyCerts()
+		if err != nil {
+			return nil, fmt.Errorf("--render: a key for the pages' proxy: %w", err)
+		}
+		if rd.px, err = newPageProxy(certs, rd.serve); err != nil {
+			return nil, fmt.Errorf("--render: the pages' proxy: %w", err)
+		}
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(rd.cfg.Browser),
 		chromedp.WindowSize(1280, 800),
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.Flag("mute-audio", true),
 		chromedp.Flag("no-pings", true),
-		// Whatever escapes interception reaches nothing.
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND"),
-		chromedp.Flag("proxy-server", "http://127.0.0.1:9"),
+		// Every request goes through sluice's proxy, loopback too; what
+		// might not reaches nothing: no name resolves but the proxy's
+		// address, and WebRTC may not send UDP past the proxy.
+		chromedp.Flag("proxy-server", rd.px.addr()),
+		chromedp.Flag("proxy-bypass-list", "<-loopback>"),
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
+		chromedp.Flag("force-webrtc-ip-handling-policy", "disable_non_proxied_udp"),
+		// The certificates sluice's end of a tunnel shows (renderproxy.go).
+		chromedp.Flag("ignore-certificate-errors-spki-list", rd.px.certs.spki),
+		// A frame from another site renders in its page's process, so
+		// that its requests carry the page's key too: one in a process of
+		// its own would not (TestRenderFrames).
+		chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,site-per-process,IsolateOrigins"),
+		chromedp.Flag("disable-site-isolation-trials", true),
 	)
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	bctx, bcancel := chromedp.NewContext(actx)
@@ -302,20 +349,15 @@ func (rd *Renderer) gone(b *browser) {
 	}
 }
 
-// open opens a tab in b, its requests intercepted: a goroutine of its own
-// takes each paused request for as long as the tab lives.
-func (rd *Renderer) open(ctx context.Context, b *browser) (*tab, error) {
-	tctx, _ := chromedp.NewContext(b.ctx)
-	t := &tab{b: b, ctx: tctx}
+// open opens a tab in b.
+func (rd *Renderer) open(b *browser) (*tab, error) {
+	t := &tab{b: b}
+	t.ctx, _ = chromedp.NewContext(b.ctx)
 	// The tab's first run cannot have a deadline (the tab would end with
 	// it): a browser that does not open it in time is taken for hung.
 	opened := make(chan error, 1)
 	go func() {
-		opened <- chromedp.Do(tctx, chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
-			t.target = target
-			_, err := cdp.Call(ctx, target, cdpfetch.Enable, cdpfetch.EnableParams{Patterns: []*cdpfetch.RequestPattern{{URLPattern: "*"}}})
-			return err
-		}), chromedp.EmulateViewport(1280, 800)) // the viewport, whatever the window's frame takes
+		opened <- chromedp.Do(t.ctx, chromedp.EmulateViewport(1280, 800)) // the viewport, whatever the window's frame takes
 	}()
 	var err error
 	select {
@@ -323,44 +365,42 @@ func (rd *Renderer) open(ctx context.Context, b *browser) (*tab, error) {
 	case <-time.After(hungAfter):
 		rd.gone(b)
 		<-opened
+		rd.closeTab(t)
 		return nil, fmt.Errorf("%w: it did not open a tab in %v", errBrowserGone, hungAfter)
 	}
 	if err != nil {
-		chromedp.Cancel(tctx)
+		rd.closeTab(t)
 		if b.ctx.Err() != nil {
 			rd.gone(b)
 			return nil, fmt.Errorf("%w: %v", errBrowserGone, err)
 		}
 		return nil, fmt.Errorf("open a tab: %w", err)
 	}
-	paused := chromedp.Events(tctx, cdpfetch.RequestPaused)
-	go func() {
-		for e, err := range paused {
-			if err != nil {
-				return
-			}
-			rd.paused(t, &e)
-		}
-	}()
 	return t, nil
+}
+
+// closeTab closes t.
+func (rd *Renderer) closeTab(t *tab) {
+	chromedp.Cancel(t.ctx) //nolint:errcheck // the browser may be gone
 }
 
 // put gives t back for the next page, or closes it: after Recycle pages,
 // or when its page went wrong.
 func (rd *Renderer) put(t *tab, ok bool) {
-	p := t.page.Swap(nil)
-	if p != nil {
-		p.subs.Wait()
+	if p := t.page.Swap(nil); p != nil {
+		rd.byKey.Delete(p.key)
+		p.end()
 	}
 	t.pages++
-	if ok && t.pages < rd.cfg.Recycle && t.b.ctx.Err() == nil {
+	alive := t.b.ctx.Err() == nil
+	if ok && alive && t.pages < rd.cfg.Recycle {
 		// The page stays until the next navigation replaces it (a blank
 		// page in between cost 95 ms a page); what it asks for meanwhile
-		// is refused, since the tab has no page.
+		// is refused, since the page is over.
 		rd.tabs <- t
 		return
 	}
-	chromedp.Cancel(t.ctx)
+	rd.bg.Go(func() { rd.closeTab(t) })
 }
 
 // load navigates t to r's URL and returns the DOM once the page is done
@@ -368,14 +408,20 @@ func (rd *Renderer) put(t *tab, ok bool) {
 func (rd *Renderer) load(ctx context.Context, t *tab, r *record.Record) (string, bool, error) {
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	p := &page{r: r, ctx: pctx}
+	key := make([]byte, 16)
+	rand.Read(key)
+	p := &page{r: r, ctx: pctx, key: hex.EncodeToString(key)}
 	p.last.Store(time.Now().UnixNano())
 	t.page.Store(p)
+	rd.byKey.Store(p.key, p)
 	wctx, wcancel := context.WithTimeout(t.ctx, rd.cfg.Timeout)
 	defer wcancel()
 	stop := context.AfterFunc(ctx, wcancel)
 	defer stop()
-	err := chromedp.Do(wctx, chromedp.Navigate(r.FinalURL))
+	err := chromedp.Do(wctx, chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+		_, err := cdp.Call(ctx, target, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{tabHeader: tabPrefix + p.key}})
+		return err
+	}), chromedp.Navigate(r.FinalURL))
 	if err == nil {
 		err = rd.wait(wctx, p)
 	}
@@ -428,44 +474,42 @@ func (rd *Renderer) wait(ctx context.Context, p *page) error {
 	}
 }
 
-// paused answers a request of t's page: the document with what sluice
-// fetched, an image, font or medium with a refusal (unless LoadAll), any
-// other through fetch, in a goroutine of its own.
-func (rd *Renderer) paused(t *tab, e *cdpfetch.EventRequestPaused) {
-	p := t.page.Load()
+// serve answers a request of a page (the page its tabHeader names):
+// the document with what sluice fetched, an image, font or medium with a
+// refusal (unless LoadAll), a WebSocket with a refusal, any other through
+// fetch. A request of no page's, or of a page that is over, is refused.
+func (rd *Renderer) serve(w http.ResponseWriter, req *http.Request, u string) {
+	var p *page
+	if key, ok := strings.CutPrefix(req.Header.Get(tabHeader), tabPrefix); ok {
+		if v, ok := rd.byKey.Load(key); ok {
+			p = v.(*page)
+		}
+	}
+	if p == nil || !p.begin() {
+		refuseRequest(w)
+		return
+	}
+	defer p.subs.Done()
 	switch {
-	case p == nil:
-		refuse(t, e.RequestID, network.ErrorReasonAborted)
-	case e.ResourceType == network.ResourceTypeDocument && !p.served.Load() && sameDocument(e.Request.URL, p.r.FinalURL):
+	case !p.served.Load() && sameDocument(u, p.r.FinalURL) && req.Method == http.MethodGet:
 		p.served.Store(true)
 		h := p.r.Header
 		if h == nil {
 			h = http.Header{"Content-Type": {p.r.ContentType}}
 		}
-		rd.fulfill(t, e.RequestID, p.r.Status, h, p.r.Body)
-	case !rd.cfg.LoadAll && (e.ResourceType == network.ResourceTypeImage || e.ResourceType == network.ResourceTypeFont ||
-		e.ResourceType == network.ResourceTypeMedia || isFavicon(e.Request.URL)),
-		!strings.HasPrefix(e.Request.URL, "http://") && !strings.HasPrefix(e.Request.URL, "https://"):
+		respond(w, p.r.Status, h, p.r.Body)
+	case !rd.cfg.LoadAll && unloaded(req), isUpgrade(req):
 		p.blocked.Add(1)
-		refuse(t, e.RequestID, network.ErrorReasonBlockedByClient)
+		refuseRequest(w)
 	default:
 		p.inFlight.Add(1)
 		p.last.Store(time.Now().UnixNano())
-		p.subs.Go(func() {
-			defer func() {
-				p.last.Store(time.Now().UnixNano())
-				p.inFlight.Add(-1)
-			}()
-			rd.answer(t, p, e)
-		})
+		defer func() {
+			p.last.Store(time.Now().UnixNano())
+			p.inFlight.Add(-1)
+		}()
+		rd.answer(w, p, req, u)
 	}
-}
-
-// isFavicon reports whether the browser asks for a site's icon of its own
-// accord (an image, though not typed as one).
-func isFavicon(u string) bool {
-	u, _, _ = strings.Cut(u, "?")
-	return strings.HasSuffix(u, "/favicon.ico")
 }
 
 // sameDocument reports whether the browser's request is for the document
@@ -476,36 +520,39 @@ func sameDocument(asked, fetched string) bool {
 	return asked == fetched
 }
 
-// answer makes e's request as a record's request goes (rd.fetch: the
-// shared client, and the cache with --cache) and gives the browser its
-// answer.
-func (rd *Renderer) answer(t *tab, p *page, e *cdpfetch.EventRequestPaused) {
-	fail := func(reason network.ErrorReason) {
-		p.blocked.Add(1)
-		refuse(t, e.RequestID, reason)
+// answer makes the browser's request req for u as a record's request goes
+// (rd.fetch: the shared client, and the cache with --cache) and gives the
+// browser its answer.
+func (rd *Renderer) answer(w http.ResponseWriter, p *page, req *http.Request, u string) {
+	fail := func() {
+		if p.ctx.Err() == nil { // not one the page's end cut short
+			p.blocked.Add(1)
+		}
+		refuseRequest(w)
 	}
-	u, err := url.Parse(e.Request.URL)
+	pu, err := url.Parse(u)
 	if err != nil {
-		fail(network.ErrorReasonFailed)
+		fail()
 		return
 	}
-	q := &record.Request{Method: e.Request.Method, Header: http.Header{}}
-	for k, v := range e.Request.Headers {
-		if s, ok := v.(string); ok {
-			q.Header.Set(k, s)
-		}
+	q := &record.Request{Method: req.Method, Header: req.Header.Clone()}
+	for _, k := range hopHeaders {
+		q.Header.Del(k)
 	}
 	q.Header.Set("Accept-Encoding", acceptEncoding)
-	for _, entry := range e.Request.PostDataEntries {
-		q.Body = append(q.Body, entry.Bytes...)
+	if req.ContentLength != 0 { // a GET has none: nil, so that the cache may answer it
+		if q.Body, err = io.ReadAll(io.LimitReader(req.Body, maxRenderUpload+1)); err != nil || len(q.Body) > maxRenderUpload {
+			fail()
+			return
+		}
 	}
-	sub := &record.Record{URL: e.Request.URL, Resource: true, Request: q}
+	sub := &record.Record{URL: u, Resource: true, Request: q}
 	ctx, cancel := context.WithTimeout(p.ctx, rd.timeout)
 	defer cancel()
 	var turn *record.Record
 	if rd.turns != nil {
-		if turn, err = rd.turns.Permit(ctx, e.Request.URL, record.HostKey(u.Scheme, u.Host)); err != nil {
-			fail(network.ErrorReasonAborted)
+		if turn, err = rd.turns.Permit(ctx, u, record.HostKey(pu.Scheme, pu.Host)); err != nil {
+			fail()
 			return
 		}
 		defer func() { rd.turns.Done(turn) }()
@@ -520,40 +567,42 @@ func (rd *Renderer) answer(t *tab, p *page, e *cdpfetch.EventRequestPaused) {
 		turn.Status, turn.Quota, turn.RetryAfter, turn.Err = sub.Status, sub.Quota, sub.RetryAfter, sub.Err
 	}
 	if sub.Status == 0 {
-		fail(network.ErrorReasonConnectionRefused)
+		fail()
 		return
 	}
 	p.requests.Add(1)
-	rd.fulfill(t, e.RequestID, sub.Status, sub.Header, sub.Body)
+	respond(w, sub.Status, sub.Header, sub.Body)
 }
 
-// refuse fails a request of t's page.
-func refuse(t *tab, id cdpfetch.RequestID, reason network.ErrorReason) {
-	cdp.Call(t.ctx, t.target, cdpfetch.FailRequest, cdpfetch.FailRequestParams{RequestID: id, ErrorReason: reason}) //nolint:errcheck // the page may be gone
-}
+// maxRenderUpload caps the body of a page's request (a form's, a POST by
+// a script) sluice sends on: a longer one is refused.
+const maxRenderUpload = 8 << 20
 
-// fulfill gives the browser a response, its body whole and decoded.
-func (rd *Renderer) fulfill(t *tab, id cdpfetch.RequestID, status int, h http.Header, body []byte) {
-	var headers []*cdpfetch.HeaderEntry
+// respond gives the browser an answer, its body whole and decoded.
+func respond(w http.ResponseWriter, status int, h http.Header, body []byte) {
+	out := w.Header()
 	for k, vs := range h {
-		if strings.EqualFold(k, "Content-Encoding") || strings.EqualFold(k, "Content-Length") {
+		switch http.CanonicalHeaderKey(k) {
+		case "Content-Encoding", "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Trailer":
 			continue
 		}
-		for _, v := range vs {
-			headers = append(headers, &cdpfetch.HeaderEntry{Name: k, Value: v})
-		}
+		out[k] = vs
 	}
-	cdp.Call(t.ctx, t.target, cdpfetch.FulfillRequest, cdpfetch.FulfillRequestParams{ //nolint:errcheck // the page may be gone
-		RequestID: id, ResponseCode: int64(status), ResponseHeaders: headers, Body: body})
+	w.WriteHeader(status)
+	w.Write(body) //nolint:errcheck // the browser may be gone
 }
 
 // Close ends the browser and waits for it to exit.
 func (rd *Renderer) Close() {
 	rd.mu.Lock()
-	defer rd.mu.Unlock()
 	rd.closed = true
 	if rd.browser != nil {
 		rd.browser.cancel()
 		rd.browser = nil
+	}
+	rd.mu.Unlock()
+	rd.bg.Wait()
+	if rd.px != nil {
+		rd.px.close()
 	}
 }
