@@ -4,8 +4,9 @@
 # site's single-page app (/app/product/N: a script and an XHR each), at 1, 2
 # and 4 workers, beside a plain chromedp loop (bench/chromedploop: the same
 # pages, as many tabs, no interception: the browser fetches for itself;
-# and the same loop intercepting every request and letting it go on at
-# once, which is what interception alone costs),
+# and the same loop with the DevTools Fetch domain on, every request let
+# go on at once: what answering the requests through DevTools, as sluice
+# did before its proxy, costs by itself),
 # alternating, medians of $RUNS (default 3). Both wait for the load event
 # (--render-wait load) so that they do the same work; sluice also at its
 # default (idle: no request for 500 ms), in the first run only. Then memory over $LONG (default
@@ -77,6 +78,7 @@ echo "($pages pages; pages/s = $pages / s)"
 
 [ "$long" -gt 0 ] || exit 0
 # Memory over a long run: the tree's RSS at each quarter of $long pages.
+: > "$work/out.long" # before the quarters' wait reads it
 "$work/sluice" --render --render-workers 2 --render-wait load < "$work/long" > "$work/out.long" 2> "$work/err.long" &
 pid=$!
 marks=""
