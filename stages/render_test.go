@@ -35,6 +35,27 @@ func browserPath(t *testing.T) string {
 	return p
 }
 
+// testRenderer is a one-tab renderer whose pages' requests go through
+// fetch, closed when the test ends.
+func testRenderer(t *testing.T, fetch func(context.Context, *record.Record)) *Renderer {
+	t.Helper()
+	rd := NewRenderer(nil, RenderConfig{Browser: browserPath(t), Workers: 1, Timeout: 10 * time.Second}, fetch, nil, 5*time.Second)
+	t.Cleanup(rd.Close)
+	return rd
+}
+
+// renderDoc renders doc as the HTML page fetched from url, and fails the
+// test if the render does.
+func renderDoc(t *testing.T, rd *Renderer, url, doc string) *record.Record {
+	t.Helper()
+	r := &record.Record{URL: url, Response: record.Response{FinalURL: url, Status: 200, ContentType: "text/html", Body: []byte(doc)}}
+	rd.Render(context.Background(), r)
+	if r.Err != nil {
+		t.Fatalf("render: %v", r.Err.Message)
+	}
+	return r
+}
+
 // A page whose title and link exist only once its script ran and its
 // XHR came back: the rendered body has them; the document itself came
 // from the record, not from the server, and the XHR went through the
@@ -66,17 +87,13 @@ func TestRenderRunsScripts(t *testing.T) {
 		w.Write([]byte("from elsewhere"))
 	}))
 	defer otherSrv.Close()
-	f, err := NewFetcher(FetchConfig{Concurrency: 1, Timeout: 5 * time.Second, MaxBody: 1 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := newFetcher(t, FetchConfig{Concurrency: 1})
 	var subs atomic.Int64
 	fetch := func(ctx context.Context, r *record.Record) {
 		subs.Add(1)
 		f.Fetch(ctx, r)
 	}
-	rd := NewRenderer(nil, RenderConfig{Browser: browserPath(t), Workers: 1, Timeout: 10 * time.Second}, fetch, nil, 5*time.Second)
-	defer rd.Close()
+	rd := testRenderer(t, fetch)
 	doc := `<!doctype html><html><head><title>shell</title></head><body><img src="/logo.png">
 <script>
 document.title = 'Built';
@@ -85,11 +102,7 @@ fetch('/data').then(r => r.json()).then(d => {
 });
 fetch('` + otherSrv.URL + `/text').then(r => r.text()).then(t => { document.body.dataset.other = t; });
 </script></body></html>`
-	r := &record.Record{URL: srv.URL + "/app", Response: record.Response{FinalURL: srv.URL + "/app", Status: 200, ContentType: "text/html", Body: []byte(doc)}}
-	rd.Render(context.Background(), r)
-	if r.Err != nil {
-		t.Fatalf("render: %v", r.Err.Message)
-	}
+	r := renderDoc(t, rd, srv.URL+"/app", doc)
 	body := string(r.Body)
 	if !strings.Contains(body, "<title>Built</title>") || !strings.Contains(body, `href="/built-by-script"`) || !strings.Contains(body, `data-other="from elsewhere"`) {
 		t.Errorf("the rendered DOM lacks what the script built:\n%s", body)
@@ -119,20 +132,12 @@ func TestRenderDenyPrivate(t *testing.T) {
 		w.Write([]byte("the secret"))
 	}))
 	defer secret.Close()
-	f, err := NewFetcher(FetchConfig{Concurrency: 1, Timeout: 5 * time.Second, MaxBody: 1 << 20, DenyPrivate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rd := NewRenderer(nil, RenderConfig{Browser: browserPath(t), Workers: 1, Timeout: 10 * time.Second}, f.Fetch, nil, 5*time.Second)
-	defer rd.Close()
+	f := newFetcher(t, FetchConfig{Concurrency: 1, DenyPrivate: true})
+	rd := testRenderer(t, f.Fetch)
 	doc := `<!doctype html><html><head><title>probe</title></head><body><script>
 fetch('` + secret.URL + `/secret').then(r => r.text()).then(t => { document.title = 'got: ' + t; }, e => { document.title = 'refused'; });
 </script></body></html>`
-	r := &record.Record{URL: "http://public.example/probe", Response: record.Response{FinalURL: "http://public.example/probe", Status: 200, ContentType: "text/html", Body: []byte(doc)}}
-	rd.Render(context.Background(), r)
-	if r.Err != nil {
-		t.Fatalf("render: %v", r.Err.Message)
-	}
+	r := renderDoc(t, rd, "http://public.example/probe", doc)
 	if asked.Load() != 0 || !strings.Contains(string(r.Body), "<title>refused</title>") {
 		t.Errorf("the loopback server was asked %d times; the page says %q; want never, refused", asked.Load(), r.Body)
 	}
@@ -179,12 +184,8 @@ func TestRenderHTTPS(t *testing.T) {
 	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	f, err := NewFetcher(FetchConfig{Concurrency: 1, Timeout: 5 * time.Second, MaxBody: 1 << 20, CACert: ca, CACertOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rd := NewRenderer(nil, RenderConfig{Browser: browserPath(t), Workers: 1, Timeout: 10 * time.Second}, f.Fetch, nil, 5*time.Second)
-	defer rd.Close()
+	f := newFetcher(t, FetchConfig{Concurrency: 1, CACert: ca, CACertOnly: true})
+	rd := testRenderer(t, f.Fetch)
 	doc := `<!doctype html><html><head><title>shell</title></head><body><script>
 document.title = 'Secure';
 fetch('/data').then(r => r.json()).then(d => {
@@ -192,11 +193,7 @@ fetch('/data').then(r => r.json()).then(d => {
 });
 fetch('` + untrusted.URL + `/x').then(() => { document.body.dataset.untrusted = 'answered'; }, () => { document.body.dataset.untrusted = 'refused'; });
 </script></body></html>`
-	r := &record.Record{URL: srv.URL + "/app", Response: record.Response{FinalURL: srv.URL + "/app", Status: 200, ContentType: "text/html", Body: []byte(doc)}}
-	rd.Render(context.Background(), r)
-	if r.Err != nil {
-		t.Fatalf("render: %v", r.Err.Message)
-	}
+	r := renderDoc(t, rd, srv.URL+"/app", doc)
 	body := string(r.Body)
 	if !strings.Contains(body, "<title>Secure</title>") || !strings.Contains(body, `href="/secure-link"`) || !strings.Contains(body, `data-untrusted="refused"`) {
 		t.Errorf("the rendered DOM lacks the script's link, or the untrusted host answered:\n%s", body)
@@ -221,23 +218,15 @@ func TestRenderProxyRefuses(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	f, err := NewFetcher(FetchConfig{Concurrency: 1, Timeout: 5 * time.Second, MaxBody: 1 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rd := NewRenderer(nil, RenderConfig{Browser: browserPath(t), Workers: 1, Timeout: 10 * time.Second}, f.Fetch, nil, 5*time.Second)
-	defer rd.Close()
+	f := newFetcher(t, FetchConfig{Concurrency: 1})
+	rd := testRenderer(t, f.Fetch)
 	ws := "ws" + strings.TrimPrefix(srv.URL, "http") + "/socket"
 	doc := `<!doctype html><html><head><title>socket</title></head><body><script>
 const ws = new WebSocket('` + ws + `');
 ws.onopen = () => { document.title = 'open'; };
 ws.onerror = () => { document.title = 'refused'; };
 </script></body></html>`
-	r := &record.Record{URL: srv.URL + "/ws", Response: record.Response{FinalURL: srv.URL + "/ws", Status: 200, ContentType: "text/html", Body: []byte(doc)}}
-	rd.Render(context.Background(), r)
-	if r.Err != nil {
-		t.Fatalf("render: %v", r.Err.Message)
-	}
+	r := renderDoc(t, rd, srv.URL+"/ws", doc)
 	if !strings.Contains(string(r.Body), "<title>refused</title>") || upgrades.Load() != 0 {
 		t.Errorf("the WebSocket: the page says %q, the server saw %d upgrades; want refused, none", r.Body, upgrades.Load())
 	}
@@ -277,19 +266,11 @@ func TestRenderFrames(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	f, err := NewFetcher(FetchConfig{Concurrency: 1, Timeout: 5 * time.Second, MaxBody: 1 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rd := NewRenderer(nil, RenderConfig{Browser: browserPath(t), Workers: 1, Timeout: 10 * time.Second}, f.Fetch, nil, 5*time.Second)
-	defer rd.Close()
+	f := newFetcher(t, FetchConfig{Concurrency: 1})
+	rd := testRenderer(t, f.Fetch)
 	other := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
 	doc := `<!doctype html><html><head><title>page</title></head><body><iframe src="` + other + `/frame"></iframe></body></html>`
-	r := &record.Record{URL: srv.URL + "/page", Response: record.Response{FinalURL: srv.URL + "/page", Status: 200, ContentType: "text/html", Body: []byte(doc)}}
-	rd.Render(context.Background(), r)
-	if r.Err != nil {
-		t.Fatalf("render: %v", r.Err.Message)
-	}
+	r := renderDoc(t, rd, srv.URL+"/page", doc)
 	if frameAsked.Load() != 1 || dataAsked.Load() != 1 || r.Render.Requests != 2 {
 		t.Errorf("the frame was asked %d times, its data %d; render counts %+v; want 1, 1, 2 requests", frameAsked.Load(), dataAsked.Load(), r.Render)
 	}
