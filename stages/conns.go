@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"time"
 )
 
 // connTracker keeps the open connections by the address dialled, so that
@@ -60,7 +61,7 @@ type trackedConn struct {
 	t      *connTracker
 	addr   string
 	once   sync.Once
-	phases *dialPhases // with --trace: how this connection was made; nil otherwise
+	phases *DialPhases // with --trace: how this connection was made; nil otherwise
 }
 
 func (c *trackedConn) Close() error {
@@ -195,4 +196,60 @@ func (l lru) oldest() string {
 	key := l.order.Remove(l.order.Back()).(string)
 	delete(l.at, key)
 	return key
+}
+
+// DialPhases are the phases of making one connection, written by the hooks
+// of the request whose dial made it and read by the request that uses it
+// first; hence a lock of its own.
+type DialPhases struct {
+	mu                            sync.Mutex
+	DNSStart, ConnStart, TLSStart time.Time
+	DNS, Connect, TLS             time.Duration
+}
+
+// Lock runs fn under p's lock with the time now.
+func (p *DialPhases) Lock(fn func(now time.Time)) {
+	now := time.Now()
+	p.mu.Lock()
+	fn(now)
+	p.mu.Unlock()
+}
+
+// Durations returns how long the DNS, connect and TLS phases took.
+func (p *DialPhases) Durations() (dns, connect, tls time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.DNS, p.Connect, p.TLS
+}
+
+type phasesKey struct{}
+
+// WithPhases returns ctx under which a dial records its phases, when the
+// connection is tracked, into the DialPhases that current returns as the
+// dial starts (a request's tracer replaces them per request of a chain).
+func WithPhases(ctx context.Context, current func() *DialPhases) context.Context {
+	return context.WithValue(ctx, phasesKey{}, current)
+}
+
+// dialOf returns the DialPhases for a dial made under ctx, nil when the
+// request is not traced.
+func dialOf(ctx context.Context) *DialPhases {
+	current, _ := ctx.Value(phasesKey{}).(func() *DialPhases)
+	if current == nil {
+		return nil
+	}
+	return current()
+}
+
+// PhasesOf returns the phases of the connection a request got: a TLS
+// connection's underlying one is the tracked connection; nil for a
+// connection that is not tracked or not traced.
+func PhasesOf(conn net.Conn) *DialPhases {
+	if tc, ok := conn.(interface{ NetConn() net.Conn }); ok {
+		conn = tc.NetConn()
+	}
+	if c, ok := conn.(*trackedConn); ok {
+		return c.phases
+	}
+	return nil
 }

@@ -1,11 +1,8 @@
 package stages
 
 import (
-	"net/http"
 	"net/netip"
 	"testing"
-
-	"sluice/record"
 )
 
 func TestDenied(t *testing.T) {
@@ -20,22 +17,5 @@ func TestDenied(t *testing.T) {
 		if got := Denied(netip.MustParseAddr(addr)); got != want {
 			t.Errorf("Denied(%s) = %v; want %v", addr, got, want)
 		}
-	}
-}
-
-// The check is on the address dialled, so loopback servers are refused
-// however they are named, and a redirect cannot lead around it.
-func TestFetchDenyPrivate(t *testing.T) {
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {})
-	f := newFetcher(t, FetchConfig{DenyPrivate: true, MaxRedirects: 3})
-	for _, u := range []string{srv.URL, "http://localhost:" + srv.URL[len("http://127.0.0.1:"):] + "/"} {
-		r := fetch(t, f, u)
-		if kindOf(r) != record.KindDenied {
-			t.Errorf("Fetch(%s) with DenyPrivate: %v; want kind denied", u, r.Err)
-		}
-	}
-	// Without the flag the same server answers.
-	if r := fetch(t, newFetcher(t, FetchConfig{}), srv.URL); r.Status != 200 {
-		t.Errorf("Fetch without DenyPrivate: %v", r.Err)
 	}
 }

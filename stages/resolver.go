@@ -102,28 +102,6 @@ func (r *Resolver) evict() {
 		func(e *dnsEntry) bool { return isClosed(e.done) })
 }
 
-// makeRoom deletes entries of a bounded cache until it has room for one
-// more under max: those that are stale first, then any that may go, in
-// map order, which is random.
-func makeRoom[K comparable, V any](m map[K]V, max int, stale, mayGo func(V) bool) {
-	if len(m) < max {
-		return
-	}
-	for k, v := range m {
-		if stale(v) {
-			delete(m, k)
-		}
-	}
-	for k, v := range m {
-		if len(m) < max {
-			return
-		}
-		if mayGo(v) {
-			delete(m, k)
-		}
-	}
-}
-
 // resolve fills e for name and closes e.done. A lookup that failed for
 // want of a server (timeouts, refusals) is not kept: the next asks again.
 func (r *Resolver) resolve(ctx context.Context, name string, e *dnsEntry) {

@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptrace"
 	"sync"
@@ -25,13 +24,13 @@ import (
 // request used, not of the dial it started: net/http hands a request
 // whichever connection is ready first, an idle one freed meanwhile or one
 // another request dialled, while its own dial goes on and its hooks still
-// fire. So the dial hooks write into dial, a dialPhases that the dialled
+// fire. So the dial hooks write into dial, a DialPhases that the dialled
 // connection keeps (connTracker.dial), and GotConn takes the phases from
 // the connection it got: none for a reused one.
 type attemptTrace struct {
 	mu         sync.Mutex
 	start      time.Time
-	dial       *dialPhases // of the dial this request (or redirect) may start
+	dial       *DialPhases // of the dial this request (or redirect) may start
 	wrote      time.Time
 	firstByte  time.Time
 	t          record.Timings
@@ -44,57 +43,18 @@ type attemptTrace struct {
 
 type traceKey struct{}
 
-// dialPhases are the phases of making one connection, written by the hooks
-// of the request whose dial made it and read by the request that uses it
-// first; hence a lock of its own.
-type dialPhases struct {
-	mu                            sync.Mutex
-	dnsStart, connStart, tlsStart time.Time
-	dns, connect, tls             time.Duration
-}
-
-func (p *dialPhases) lock(fn func(now time.Time)) {
-	now := time.Now()
-	p.mu.Lock()
-	fn(now)
-	p.mu.Unlock()
-}
-
-// dialOf returns the dialPhases for a dial made under ctx, nil when the
-// request is not traced.
-func dialOf(ctx context.Context) *dialPhases {
-	at, _ := ctx.Value(traceKey{}).(*attemptTrace)
-	if at == nil {
-		return nil
-	}
-	at.mu.Lock()
-	defer at.mu.Unlock()
-	return at.dial
-}
-
-// phasesOf returns the phases of the connection a request got: a TLS
-// connection's underlying one is the tracked connection.
-func phasesOf(conn net.Conn) *dialPhases {
-	if tc, ok := conn.(interface{ NetConn() net.Conn }); ok {
-		conn = tc.NetConn()
-	}
-	if c, ok := conn.(*trackedConn); ok {
-		return c.phases
-	}
-	return nil
-}
-
 // tracing reports whether attempts are traced at all.
 func (f *Fetcher) tracing() bool { return f.cfg.Trace || f.cfg.TLSInfo || f.cfg.RedirectChain }
 
 // startTrace returns ctx carrying a new attemptTrace, with httptrace's
 // hooks for --trace.
 func (f *Fetcher) startTrace(ctx context.Context, start time.Time) (context.Context, *attemptTrace) {
-	at := &attemptTrace{start: start, dial: &dialPhases{}}
+	at := &attemptTrace{start: start, dial: &DialPhases{}}
 	if f.cfg.RedirectChain {
 		at.hops = []record.Hop{}
 	}
 	ctx = context.WithValue(ctx, traceKey{}, at)
+	ctx = WithPhases(ctx, at.currentDial)
 	if f.cfg.Trace {
 		ctx = httptrace.WithClientTrace(ctx, at.clientTrace())
 	}
@@ -125,45 +85,46 @@ func (at *attemptTrace) lock(fn func(now time.Time)) {
 	at.mu.Unlock()
 }
 
+// currentDial returns the phases a dial started now writes into.
+func (at *attemptTrace) currentDial() *DialPhases {
+	at.mu.Lock()
+	defer at.mu.Unlock()
+	return at.dial
+}
+
 func (at *attemptTrace) clientTrace() *httptrace.ClientTrace {
 	// The dial hooks write into the phases of the dial that fired them,
 	// taken when it started (at.dial is replaced at each GetConn).
-	dial := func() *dialPhases {
-		at.mu.Lock()
-		defer at.mu.Unlock()
-		return at.dial
-	}
+	dial := at.currentDial
 	return &httptrace.ClientTrace{
 		GetConn: func(string) { // a request of the chain starts: its phases are the ones reported
-			at.lock(func(time.Time) { at.t, at.dial = record.Timings{}, &dialPhases{} })
+			at.lock(func(time.Time) { at.t, at.dial = record.Timings{}, &DialPhases{} })
 		},
-		DNSStart: func(httptrace.DNSStartInfo) { p := dial(); p.lock(func(now time.Time) { p.dnsStart = now }) },
-		DNSDone:  func(httptrace.DNSDoneInfo) { p := dial(); p.lock(func(now time.Time) { p.dns = now.Sub(p.dnsStart) }) },
+		DNSStart: func(httptrace.DNSStartInfo) { p := dial(); p.Lock(func(now time.Time) { p.DNSStart = now }) },
+		DNSDone:  func(httptrace.DNSDoneInfo) { p := dial(); p.Lock(func(now time.Time) { p.DNS = now.Sub(p.DNSStart) }) },
 		ConnectStart: func(string, string) {
 			p := dial()
-			p.lock(func(now time.Time) {
-				if p.connStart.IsZero() {
-					p.connStart = now // the first of happy eyeballs' tries
+			p.Lock(func(now time.Time) {
+				if p.ConnStart.IsZero() {
+					p.ConnStart = now // the first of happy eyeballs' tries
 				}
 			})
 		},
 		ConnectDone: func(_, _ string, err error) {
 			if err == nil {
 				p := dial()
-				p.lock(func(now time.Time) { p.connect = now.Sub(p.connStart) })
+				p.Lock(func(now time.Time) { p.Connect = now.Sub(p.ConnStart) })
 			}
 		},
-		TLSHandshakeStart: func() { p := dial(); p.lock(func(now time.Time) { p.tlsStart = now }) },
+		TLSHandshakeStart: func() { p := dial(); p.Lock(func(now time.Time) { p.TLSStart = now }) },
 		TLSHandshakeDone: func(tls.ConnectionState, error) {
 			p := dial()
-			p.lock(func(now time.Time) { p.tls = now.Sub(p.tlsStart) })
+			p.Lock(func(now time.Time) { p.TLS = now.Sub(p.TLSStart) })
 		},
 		GotConn: func(info httptrace.GotConnInfo) {
 			var dns, connect, tlsTook time.Duration
-			if p := phasesOf(info.Conn); p != nil && !info.Reused {
-				p.mu.Lock()
-				dns, connect, tlsTook = p.dns, p.connect, p.tls
-				p.mu.Unlock()
+			if p := PhasesOf(info.Conn); p != nil && !info.Reused {
+				dns, connect, tlsTook = p.Durations()
 			}
 			at.lock(func(time.Time) {
 				at.t.Reused = info.Reused
