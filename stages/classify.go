@@ -13,22 +13,19 @@ import (
 	"sluice/record"
 )
 
-// Classify maps an error from an HTTP exchange to the kind a record reports.
-// The order matters: a redirect refused or a deadline is reported as such even
-// when a network error is wrapped inside it.
-func Classify(err error) record.Kind {
+// ClassifyTransport maps an error from a round trip to the kind a record
+// reports. The order matters: a deadline is reported as such even when a
+// network error is wrapped inside it.
+func ClassifyTransport(err error) record.Kind {
 	var (
-		denied   *deniedError
-		redirect *redirectError
-		dnsErr   *net.DNSError
-		netErr   net.Error
-		opErr    *net.OpError
+		denied *deniedError
+		dnsErr *net.DNSError
+		netErr net.Error
+		opErr  *net.OpError
 	)
 	switch {
 	case errors.As(err, &denied):
 		return record.KindDenied
-	case errors.As(err, &redirect):
-		return record.KindRedirects
 	case strings.Contains(err.Error(), "server response headers exceeded"):
 		return record.KindTooLarge // net/http has no typed error for it
 	case errors.Is(err, context.Canceled):

@@ -163,6 +163,17 @@ type redirectError struct{ msg string }
 
 func (e *redirectError) Error() string { return e.msg }
 
+// Classify maps an error from an HTTP exchange to the kind a record
+// reports: a redirect refused is reported as such, whatever it wraps; the
+// rest as the transport's kinds.
+func Classify(err error) record.Kind {
+	var redirect *redirectError
+	if errors.As(err, &redirect) {
+		return record.KindRedirects
+	}
+	return ClassifyTransport(err)
+}
+
 // RobotsMaxRedirects is how many redirects a --robots request for
 // robots.txt follows, whatever --max-redirects says of pages (and with
 // --follow, which follows none itself): RFC 9309, 2.3.1.2, asks for at

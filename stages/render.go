@@ -183,7 +183,7 @@ func NewRenderer(stop <-chan struct{}, cfg RenderConfig, fetch func(context.Cont
 // (stop, or ctx done) no render starts and those under way are given up:
 // their records go on as they were fetched, unrendered, at once.
 func (rd *Renderer) Render(ctx context.Context, r *record.Record) {
-	if r.Body == nil || !isHTML(r.ContentType, r.Body) || stopped(rd.stop) {
+	if r.Body == nil || !isHTML(r.ContentType, r.Body) || rd.stopping() {
 		return
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -590,6 +590,16 @@ func respond(w http.ResponseWriter, status int, h http.Header, body []byte) {
 	}
 	w.WriteHeader(status)
 	w.Write(body) //nolint:errcheck // the browser may be gone
+}
+
+// stopping reports whether intake has ended: no page starts rendering then.
+func (rd *Renderer) stopping() bool {
+	select {
+	case <-rd.stop:
+		return true
+	default:
+		return false
+	}
 }
 
 // Close ends the browser and waits for it to exit.

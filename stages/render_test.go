@@ -37,6 +37,18 @@ func browserPath(t *testing.T) string {
 
 // testRenderer is a one-tab renderer whose pages' requests go through
 // fetch, closed when the test ends.
+// renderFetcher is the fetcher a page's requests go through.
+func renderFetcher(t *testing.T, cfg FetchConfig) *Fetcher {
+	t.Helper()
+	cfg.Timeout, cfg.MaxBody = 5*time.Second, 1<<20
+	f, err := NewFetcher(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Close)
+	return f
+}
+
 func testRenderer(t *testing.T, fetch func(context.Context, *record.Record)) *Renderer {
 	t.Helper()
 	rd := NewRenderer(nil, RenderConfig{Browser: browserPath(t), Workers: 1, Timeout: 10 * time.Second}, fetch, nil, 5*time.Second)
@@ -87,7 +99,7 @@ func TestRenderRunsScripts(t *testing.T) {
 		w.Write([]byte("from elsewhere"))
 	}))
 	defer otherSrv.Close()
-	f := newFetcher(t, FetchConfig{Concurrency: 1})
+	f := renderFetcher(t, FetchConfig{Concurrency: 1})
 	var subs atomic.Int64
 	fetch := func(ctx context.Context, r *record.Record) {
 		subs.Add(1)
@@ -132,7 +144,7 @@ func TestRenderDenyPrivate(t *testing.T) {
 		w.Write([]byte("the secret"))
 	}))
 	defer secret.Close()
-	f := newFetcher(t, FetchConfig{Concurrency: 1, DenyPrivate: true})
+	f := renderFetcher(t, FetchConfig{Concurrency: 1, DenyPrivate: true})
 	rd := testRenderer(t, f.Fetch)
 	doc := `<!doctype html><html><head><title>probe</title></head><body><script>
 fetch('` + secret.URL + `/secret').then(r => r.text()).then(t => { document.title = 'got: ' + t; }, e => { document.title = 'refused'; });
@@ -184,7 +196,7 @@ func TestRenderHTTPS(t *testing.T) {
 	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	f := newFetcher(t, FetchConfig{Concurrency: 1, CACert: ca, CACertOnly: true})
+	f := renderFetcher(t, FetchConfig{Concurrency: 1, CACert: ca, CACertOnly: true})
 	rd := testRenderer(t, f.Fetch)
 	doc := `<!doctype html><html><head><title>shell</title></head><body><script>
 document.title = 'Secure';
@@ -218,7 +230,7 @@ func TestRenderProxyRefuses(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	f := newFetcher(t, FetchConfig{Concurrency: 1})
+	f := renderFetcher(t, FetchConfig{Concurrency: 1})
 	rd := testRenderer(t, f.Fetch)
 	ws := "ws" + strings.TrimPrefix(srv.URL, "http") + "/socket"
 	doc := `<!doctype html><html><head><title>socket</title></head><body><script>
@@ -266,7 +278,7 @@ func TestRenderFrames(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	f := newFetcher(t, FetchConfig{Concurrency: 1})
+	f := renderFetcher(t, FetchConfig{Concurrency: 1})
 	rd := testRenderer(t, f.Fetch)
 	other := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
 	doc := `<!doctype html><html><head><title>page</title></head><body><iframe src="` + other + `/frame"></iframe></body></html>`

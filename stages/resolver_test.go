@@ -61,7 +61,7 @@ func TestResolverCache(t *testing.T) {
 
 	_, err := r.Lookup(ctx, "missing.test")
 	var dnsErr *net.DNSError
-	if !errors.As(err, &dnsErr) || !dnsErr.IsNotFound || Classify(err) != "dns" {
+	if !errors.As(err, &dnsErr) || !dnsErr.IsNotFound || ClassifyTransport(err) != "dns" {
 		t.Errorf("a missing name: %v; want a not-found DNS error of kind dns", err)
 	}
 	r.Lookup(ctx, "missing.test")
@@ -87,8 +87,8 @@ func TestResolverServers(t *testing.T) {
 	}
 	alone := NewResolver([]string{dead.LocalAddr().String()}, 50*time.Millisecond)
 	_, err = alone.Lookup(context.Background(), "a.test")
-	if Classify(err) != "timeout" {
-		t.Errorf("no server answered: %v (kind %s); want kind timeout, as for the system's resolver", err, Classify(err))
+	if ClassifyTransport(err) != "timeout" {
+		t.Errorf("no server answered: %v (kind %s); want kind timeout, as for the system's resolver", err, ClassifyTransport(err))
 	}
 	alone.Lookup(context.Background(), "a.test")
 	if alone.Queries() != 2 {

@@ -1,9 +1,6 @@
 package stages
 
 import (
-	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"sluice/record"
@@ -54,27 +51,4 @@ func (p *RetryPolicy) backoff(r *record.Record, rnd func(int64) int64) time.Dura
 		return 0
 	}
 	return time.Duration(rnd(int64(ceiling)))
-}
-
-// ParseRetryAfter reads a Retry-After value, delay-seconds or an HTTP date,
-// as a wait from now. It reports false for a missing or malformed value; a
-// date in the past is a wait of zero.
-func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if v[0] >= '0' && v[0] <= '9' {
-		secs, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || secs < 0 {
-			return 0, false
-		}
-		const maxSecs = int64(1<<63-1) / int64(time.Second)
-		return time.Duration(min(secs, maxSecs)) * time.Second, true
-	}
-	t, err := http.ParseTime(v)
-	if err != nil {
-		return 0, false
-	}
-	return max(0, t.Sub(now)), true
 }

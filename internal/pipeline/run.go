@@ -11,7 +11,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/reugn/go-streams"
 
-	"sluice/internal/cache"
 	"sluice/internal/config"
 	"sluice/internal/metrics"
 	"sluice/internal/natsq"
@@ -64,7 +63,7 @@ type run struct {
 	out      output
 	sink     *wire.Sink
 	closers  []func() error   // called last first
-	cache    *cache.Store     // --cache; nil without
+	cache    *stages.Store     // --cache; nil without
 	warc     *sinks.WARC      // --warc; nil without
 	archived *wire.Chain      // --warc: the sink's writer, the archive ahead of out
 	renderer *stages.Renderer // --render; nil without
@@ -125,7 +124,7 @@ func (r *run) openCache(stderr io.Writer) error {
 		return nil
 	}
 	warn := func(msg string) { fmt.Fprintln(stderr, "sluice:", msg) }
-	store, err := cache.Open(c.Dir, cache.Options{Max: c.Max, Wait: c.Wait, Warn: warn})
+	store, err := stages.Open(c.Dir, stages.Options{Max: c.Max, Wait: c.Wait, Warn: warn})
 	if err != nil {
 		return fmt.Errorf("--cache: %w", err)
 	}

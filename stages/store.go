@@ -2,9 +2,9 @@
 // file (go.etcd.io/bbolt, a B+tree in one file with ACID transactions and
 // an flock) in the cache directory, bounded in size, least recently used
 // entries evicted first. The HTTP rules (what to keep, when it is fresh,
-// conditional requests) are the fetch stage's (stages.Cache); this package
+// conditional requests) are the fetch stage's (Cache); this package
 // stores and finds.
-package cache
+package stages
 
 import (
 	"bytes"
@@ -20,7 +20,6 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"sluice/stages"
 )
 
 // FileName is the cache's file in its directory.
@@ -63,7 +62,7 @@ type write struct {
 	done chan error
 }
 
-var _ stages.Cache = (*Store)(nil)
+var _ Cache = (*Store)(nil)
 
 // Open opens (making when absent) the cache in dir. Another process that
 // has it open makes Open fail at once, naming the lock, unless opt.Wait.
@@ -168,7 +167,7 @@ func (s *Store) Close() (err error) {
 }
 
 // Lookup returns the response kept for key, or nil.
-func (s *Store) Lookup(key string) (kept *stages.Stored) {
+func (s *Store) Lookup(key string) (kept *Stored) {
 	if s.broken.Load() {
 		return nil
 	}
@@ -177,7 +176,7 @@ func (s *Store) Lookup(key string) (kept *stages.Stored) {
 	s.db.View(func(tx *bolt.Tx) error {
 		v := tx.Bucket(entriesBucket).Get([]byte(key))
 		if len(v) > 8 {
-			kept, _ = decode(v[8:]) // a value it cannot read is a miss, and is replaced
+			kept, _ = decodeStored(v[8:]) // a value it cannot read is a miss, and is replaced
 		}
 		return nil
 	})
@@ -202,17 +201,17 @@ func (s *Store) Body(key string) (body []byte) {
 
 // Store keeps st under key (it is encoded before Store returns), evicting
 // the least recently used entries past Options.Max.
-func (s *Store) Store(key string, st *stages.Stored) { s.put(key, st, true) }
+func (s *Store) Store(key string, st *Stored) { s.put(key, st, true) }
 
 // Refresh rewrites key's entry from st, keeping the body stored: a 304
 // renews the header fields and times alone.
-func (s *Store) Refresh(key string, st *stages.Stored) { s.put(key, st, false) }
+func (s *Store) Refresh(key string, st *Stored) { s.put(key, st, false) }
 
-func (s *Store) put(key string, st *stages.Stored, body bool) {
+func (s *Store) put(key string, st *Stored, body bool) {
 	if s.broken.Load() {
 		return
 	}
-	v := encode(binary.BigEndian.AppendUint64(nil, uint64(s.stamp())), st)
+	v := encodeStored(binary.BigEndian.AppendUint64(nil, uint64(s.stamp())), st)
 	if int64(len(v)+len(st.Body)) > s.opt.Max {
 		return
 	}

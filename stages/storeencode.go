@@ -1,4 +1,4 @@
-package cache
+package stages
 
 import (
 	"encoding/binary"
@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"time"
 
-	"sluice/stages"
 )
 
 // An entry's encoding, after its stamp: a version byte, then uvarints and
@@ -16,7 +15,7 @@ import (
 // count of values and the values). The body is kept apart.
 const version = 1
 
-func encode(b []byte, s *stages.Stored) []byte {
+func encodeStored(b []byte, s *Stored) []byte {
 	b = append(b, version)
 	b = binary.AppendUvarint(b, uint64(s.Status))
 	truncated := uint64(0)
@@ -46,14 +45,14 @@ func appendString(b []byte, s string) []byte {
 
 var errDamaged = errors.New("damaged entry")
 
-// decode reads an entry but its body; the result shares nothing with b.
-func decode(b []byte) (*stages.Stored, error) {
+// decodeStored reads an entry but its body; the result shares nothing with b.
+func decodeStored(b []byte) (*Stored, error) {
 	d := decoder{b: b}
 	if len(b) == 0 || b[0] != version {
 		return nil, errDamaged
 	}
 	d.b = d.b[1:]
-	s := &stages.Stored{Status: int(d.uint()), Truncated: d.uint() == 1}
+	s := &Stored{Status: int(d.uint()), Truncated: d.uint() == 1}
 	s.Requested = time.Unix(0, int64(d.uint()))
 	s.Received = time.Unix(0, int64(d.uint()))
 	s.Length = int64(d.uint())

@@ -1,4 +1,4 @@
-package cache
+package stages
 
 import (
 	"bytes"
@@ -13,7 +13,6 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"sluice/stages"
 )
 
 func open(t *testing.T, dir string, opt Options) *Store {
@@ -29,9 +28,9 @@ func open(t *testing.T, dir string, opt Options) *Store {
 	return s
 }
 
-func response(body string) *stages.Stored {
+func response(body string) *Stored {
 	at := time.Date(2026, 6, 1, 12, 0, 0, 123, time.UTC)
-	return &stages.Stored{
+	return &Stored{
 		Status: 200, Header: http.Header{"Etag": {`"x"`}, "Set-Cookie": {"a=1", "b=2"}}, Body: []byte(body),
 		Length: int64(len(body)), Sum: sha256.Sum256([]byte(body)),
 		Truncated: true, Vary: "Accept:text/html\n", Requested: at, Received: at.Add(time.Second),
@@ -182,16 +181,16 @@ func TestStoreWriteFails(t *testing.T) {
 
 // A damaged entry is a miss.
 func TestDecodeDamaged(t *testing.T) {
-	good := encode(nil, response("body"))
+	good := encodeStored(nil, response("body"))
 	for i := range len(good) {
-		if s, err := decode(good[:i]); err == nil {
+		if s, err := decodeStored(good[:i]); err == nil {
 			t.Errorf("decode of %d of %d bytes = %+v, nil error", i, len(good), s)
 		}
 	}
-	if _, err := decode(append(good, 0)); err == nil {
+	if _, err := decodeStored(append(good, 0)); err == nil {
 		t.Error("decode with a byte more: nil error")
 	}
-	if _, err := decode(append([]byte{9}, good[1:]...)); err == nil {
+	if _, err := decodeStored(append([]byte{9}, good[1:]...)); err == nil {
 		t.Error("decode of another version: nil error")
 	}
 }
