@@ -150,7 +150,7 @@ func (s *Stats) Write(w io.Writer, maxHosts int) error {
 // WriteJSON writes every host's counts, the total, the given record
 // counts and, with --cache, the cache's, and with --follow the crawl's, as
 // one JSON object (--stats-json).
-func (s *Stats) WriteJSON(w io.Writer, records map[string]any, cache *CacheCounts, crawl *CrawlStats) error {
+func (s *Stats) WriteJSON(w io.Writer, records map[string]any, cached *CacheCounts, crawled *CrawlStats) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(struct {
@@ -159,7 +159,7 @@ func (s *Stats) WriteJSON(w io.Writer, records map[string]any, cache *CacheCount
 		Crawl   *CrawlStats          `json:"crawl,omitempty"`
 		Total   HostStats            `json:"total"`
 		Hosts   map[string]HostStats `json:"hosts"`
-	}{records, cache, crawl, s.Total(), s.Hosts()})
+	}{records, cached, crawled, s.Total(), s.Hosts()})
 }
 
 func writeCounts(b *strings.Builder, name string, hs HostStats) {

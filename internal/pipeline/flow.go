@@ -42,13 +42,13 @@ func (r *run) source(js jetstream.JetStream) error {
 // last record.
 func (r *run) flow(stderr io.Writer) {
 	var entry streams.Flow = r.schedule // where records from the source go in
-	var order *stages.Order
+	var reorder *stages.Order
 	if r.cfg.Ordered {
-		order = stages.NewOrder(r.cfg.Limits.Window)
+		reorder = stages.NewOrder(r.cfg.Limits.Window)
 		if r.frontier != nil {
-			order.Gone(r.frontier.WrittenBefore)
+			reorder.Gone(r.frontier.WrittenBefore)
 		}
-		entry = order.Gate()
+		entry = reorder.Gate()
 		entry.Via(r.schedule)
 	}
 	if r.frontier != nil {
@@ -89,8 +89,8 @@ func (r *run) flow(stderr io.Writer) {
 		}
 		f = f.Via(wire.Map(r.life.work, r.cfg.Parsers, extract))
 	}
-	if order != nil {
-		f = f.Via(order.Flow())
+	if reorder != nil {
+		f = f.Via(reorder.Flow())
 	}
 	var progress *sinks.Progress
 	if r.cfg.Progress {
