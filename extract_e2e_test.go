@@ -281,7 +281,7 @@ func TestFaviconHashEndToEnd(t *testing.T) {
 // Cases with NUL are left out: the HTML parser turns NUL into U+FFFD before
 // any URL parser sees it.
 func TestWPTLinksEndToEnd(t *testing.T) {
-	data, err := os.ReadFile("../shared/testdata/wpt-url/urltestdata.json")
+	data, err := os.ReadFile("record/testdata/urltestdata.json")
 	if err != nil {
 		t.Skipf("the WPT URL data is not beside the repository: %v", err)
 	}

@@ -17,7 +17,7 @@ type wptCase struct {
 
 func wptCases(t testing.TB) []wptCase {
 	t.Helper()
-	data, err := os.ReadFile("../../shared/testdata/wpt-url/urltestdata.json")
+	data, err := os.ReadFile("testdata/urltestdata.json")
 	if err != nil {
 		t.Skipf("the WPT URL data is not beside the repository: %v", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sluice/stages/warc"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,7 +17,6 @@ import (
 
 	"sluice/internal/wire"
 	"sluice/record"
-	"sluice/stages"
 )
 
 // WARCOptions configure a WARC writer.
@@ -321,13 +321,13 @@ func (w *WARC) fail(err error) error {
 func warcinfo(name string, info []byte) []byte {
 	head := "WARC/1.1\r\n" +
 		"WARC-Type: warcinfo\r\n" +
-		"WARC-Record-ID: " + stages.RecordID() + "\r\n" +
+		"WARC-Record-ID: " + warc.RecordID() + "\r\n" +
 		"WARC-Date: " + time.Now().UTC().Format("2006-01-02T15:04:05.000000Z") + "\r\n" +
 		"WARC-Filename: " + name + "\r\n" +
-		"WARC-Block-Digest: " + stages.Digest(info) + "\r\n" +
+		"WARC-Block-Digest: " + warc.Digest(info) + "\r\n" +
 		"Content-Type: application/warc-fields\r\n" +
 		"Content-Length: " + strconv.Itoa(len(info)) + "\r\n\r\n"
-	return stages.GzipMember(append(append([]byte(head), info...), "\r\n\r\n"...))
+	return warc.GzipMember(append(append([]byte(head), info...), "\r\n\r\n"...))
 }
 
 // cdxLine is e's CDXJ line, as warcio's cdx-index writes it: the SURT

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
+	"sluice/stages/crawl"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,7 +18,6 @@ import (
 
 	"sluice/internal/natsq"
 	"sluice/record"
-	"sluice/stages"
 )
 
 // queueCrawl is a Queue's crawl (--in with --follow): the queue is the
@@ -36,7 +36,7 @@ import (
 // links it admitted are confirmed: Offer returns once they are, before the
 // page's record goes on to the sink.
 type queueCrawl struct {
-	cfg    stages.CrawlConfig
+	cfg    crawl.Config
 	bucket string
 	kv     jetstream.KeyValue
 	js     jetstream.JetStream // the crawl's publishes, with room for a page's links (crawlBatch), apart from the sink's
@@ -59,7 +59,7 @@ const crawlWait = 30 * time.Second
 // missing and agrees on the settings (natsq.StartCrawl): those cfg.Given
 // must match the crawl's, and the rest are taken from it. It returns cfg
 // with the crawl's settings, and is called before the source is connected.
-func (w *Queue) Crawl(ctx context.Context, cfg stages.CrawlConfig) (stages.CrawlConfig, error) {
+func (w *Queue) Crawl(ctx context.Context, cfg crawl.Config) (crawl.Config, error) {
 	s, kv, err := natsq.StartCrawl(ctx, w.js, w.q.Stream, w.stream.CachedInfo().Config.Replicas, Settings(cfg), cfg.Given)
 	if err != nil {
 		return cfg, err
@@ -77,7 +77,7 @@ func (w *Queue) Crawl(ctx context.Context, cfg stages.CrawlConfig) (stages.Crawl
 }
 
 // Settings are the settings of a crawl through a queue that cfg gives.
-func Settings(cfg stages.CrawlConfig) natsq.CrawlSettings {
+func Settings(cfg crawl.Config) natsq.CrawlSettings {
 	s := natsq.CrawlSettings{Scope: cfg.Scope, Depth: cfg.Depth, MaxRedirects: cfg.MaxRedirects, MaxPages: cfg.MaxPages,
 		Include: patterns(cfg.Include), Exclude: patterns(cfg.Exclude)}
 	if cfg.Revisit > 0 {
@@ -87,7 +87,7 @@ func Settings(cfg stages.CrawlConfig) natsq.CrawlSettings {
 }
 
 // applySettings gives cfg the crawl's settings s.
-func applySettings(cfg stages.CrawlConfig, s natsq.CrawlSettings) (stages.CrawlConfig, error) {
+func applySettings(cfg crawl.Config, s natsq.CrawlSettings) (crawl.Config, error) {
 	cfg.Scope, cfg.Depth, cfg.MaxRedirects, cfg.MaxPages = s.Scope, s.Depth, s.MaxRedirects, s.MaxPages
 	cfg.Revisit = 0
 	if s.Revisit != "" {
@@ -109,8 +109,8 @@ func applySettings(cfg stages.CrawlConfig, s natsq.CrawlSettings) (stages.CrawlC
 			*p.to = append(*p.to, re)
 		}
 	}
-	if stages.CheckScope(cfg.Scope) != nil {
-		return cfg, fmt.Errorf("the crawl's --scope %q: %w", cfg.Scope, stages.CheckScope(cfg.Scope))
+	if crawl.CheckScope(cfg.Scope) != nil {
+		return cfg, fmt.Errorf("the crawl's --scope %q: %w", cfg.Scope, crawl.CheckScope(cfg.Scope))
 	}
 	return cfg, nil
 }
@@ -141,7 +141,7 @@ func (c *queueCrawl) task(r *record.Record, h nats.Header, call func() (context.
 	depth := h.Get(natsq.HeaderDepth)
 	if depth == "" {
 		t.Origin = record.OriginInput
-		t.Scope = c.scope(stages.ScopeOf(c.cfg.Scope, href, r.Target))
+		t.Scope = c.scope(crawl.ScopeOf(c.cfg.Scope, href, r.Target))
 		err := natsq.Retry(context.Background(), func() error {
 			ctx, cancel := call()
 			defer cancel()
@@ -194,11 +194,11 @@ func (c *queueCrawl) scope(s record.Scope) *record.Scope {
 }
 
 // Frontier is the queue as the discover stage's Offerer.
-func (w *Queue) Frontier() stages.Offerer { return queueFrontier{w} }
+func (w *Queue) Frontier() crawl.Offerer { return queueFrontier{w} }
 
 type queueFrontier struct{ w *Queue }
 
-func (f queueFrontier) Offer(parent *record.Record, found []stages.Found) { f.w.offer(parent, found) }
+func (f queueFrontier) Offer(parent *record.Record, found []crawl.Found) { f.w.offer(parent, found) }
 
 // Count counts a URL the discover stage did not offer, by reason.
 func (f queueFrontier) Count(reason string) { f.w.crawl.count(reason) }
@@ -216,7 +216,7 @@ func (c *queueCrawl) count(reason string) {
 // worker goes on; parent's message is acked only once they are confirmed
 // (its Settle waits for that goroutine), and handed back when they are
 // not, to be worked again.
-func (w *Queue) offer(parent *record.Record, found []stages.Found) {
+func (w *Queue) offer(parent *record.Record, found []crawl.Found) {
 	if len(found) == 0 {
 		return
 	}
@@ -256,7 +256,7 @@ type offered struct {
 
 // create starts the create-only write of f's seen key, its value the
 // admitting message's id and f's depth.
-func (p *offered) create(c *queueCrawl, i int, f stages.Found, msgID string) {
+func (p *offered) create(c *queueCrawl, i int, f crawl.Found, msgID string) {
 	p.keys[i] = natsq.SeenKey(f.URL)
 	m := nats.NewMsg(natsq.SeenSubject(c.bucket, p.keys[i]))
 	m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0") // create-only
@@ -269,7 +269,7 @@ func (p *offered) create(c *queueCrawl, i int, f stages.Found, msgID string) {
 
 // admit sees a page's writes through, a batch at a time: the seen keys,
 // then the messages of the URLs this page admitted.
-func (c *queueCrawl) admit(ctx context.Context, subject string, parent *record.Record, found []stages.Found, p *offered) {
+func (c *queueCrawl) admit(ctx context.Context, subject string, parent *record.Record, found []crawl.Found, p *offered) {
 	t := parent.Task
 	for from := 0; from < len(found); from += crawlBatch {
 		to := min(from+crawlBatch, len(found))
@@ -294,11 +294,11 @@ func (c *queueCrawl) admit(ctx context.Context, subject string, parent *record.R
 					p.ok.Store(false)
 					continue
 				} else if !ok {
-					c.count(stages.NotSeen)
+					c.count(crawl.NotSeen)
 					continue
 				}
 			case natsq.IsMaxPages(err):
-				c.count(stages.NotMaxPages)
+				c.count(crawl.NotMaxPages)
 				continue
 			default:
 				p.ok.Store(false)
@@ -337,7 +337,7 @@ func (c *queueCrawl) admit(ctx context.Context, subject string, parent *record.R
 // always, but publish "again" only once some page has been cut at --depth
 // (a key in the crawl's bucket), after one scan of the seen bucket for the
 // keys found nearer before that.
-func (c *queueCrawl) foundBefore(ctx context.Context, key string, f stages.Found, t *record.Task) (stages.Found, bool, error) {
+func (c *queueCrawl) foundBefore(ctx context.Context, key string, f crawl.Found, t *record.Task) (crawl.Found, bool, error) {
 	if !t.Redelivered && f.Depth >= c.cfg.Depth {
 		return f, false, nil // it could not lead further from here: no need to ask
 	}
@@ -431,7 +431,7 @@ func ignoreGone(err error) error {
 
 // linkMsg is the message of an admitted URL: on its host's subject, with
 // its place in the crawl.
-func (c *queueCrawl) linkMsg(subject string, parent *record.Record, f stages.Found, key string) *nats.Msg {
+func (c *queueCrawl) linkMsg(subject string, parent *record.Record, f crawl.Found, key string) *nats.Msg {
 	m := nats.NewMsg(natsq.InputSubject(subject, f.Host))
 	m.Data = []byte(f.URL)
 	m.Header.Set(jetstream.MsgIDHeader, natsq.LinkMsgID(key, parent.Task.MsgID))
@@ -470,11 +470,11 @@ func isWrongLastSeq(err error) bool {
 }
 
 // CrawlStats are this worker's counts of the crawl (--stats).
-func (w *Queue) CrawlStats() stages.CrawlStats {
+func (w *Queue) CrawlStats() crawl.Stats {
 	c := w.crawl
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return stages.CrawlStats{Admitted: c.admitted.Load(), NotAdmitted: maps.Clone(c.notAdmitted)}
+	return crawl.Stats{Admitted: c.admitted.Load(), NotAdmitted: maps.Clone(c.notAdmitted)}
 }
 
 // Crawling reports whether the queue is a crawl's frontier.

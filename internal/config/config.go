@@ -7,11 +7,15 @@ package config
 
 import (
 	"errors"
+	"sluice/stages/crawl"
+	"sluice/stages/extract"
+	"sluice/stages/fetch"
+	"sluice/stages/render"
+	"sluice/stages/schedule"
 	"time"
 
 	"sluice/internal/natsq"
 	"sluice/record"
-	"sluice/stages"
 )
 
 // Version is sluice's version, for --version and the User-Agent.
@@ -34,24 +38,24 @@ type Config struct {
 	Grace      time.Duration
 	Verbose    bool
 	Stats      bool
-	Fetch      stages.FetchConfig
-	Limits     stages.Limits
-	Retry      stages.RetryPolicy
-	Extract    stages.ExtractConfig
-	Crawl      stages.CrawlConfig // --follow and its companions
-	Parsers    int                // extract workers
-	Ordered    bool               // output in input order
-	Resume     string             // a previous run's output: skip what it finished
-	Unique     bool               // skip repeated URLs
-	StatsJSON  string             // write the stats as JSON to this file
-	Progress   bool               // draw a live status line on stderr
-	CPUProfile string             // write a CPU profile here (for tuning)
-	Drop       []string           // output fields not written (--fields, --omit)
+	Fetch      fetch.Config
+	Limits     schedule.Limits
+	Retry      schedule.RetryPolicy
+	Extract    extract.Config
+	Crawl      crawl.Config // --follow and its companions
+	Parsers    int          // extract workers
+	Ordered    bool         // output in input order
+	Resume     string       // a previous run's output: skip what it finished
+	Unique     bool         // skip repeated URLs
+	StatsJSON  string       // write the stats as JSON to this file
+	Progress   bool         // draw a live status line on stderr
+	CPUProfile string       // write a CPU profile here (for tuning)
+	Drop       []string     // output fields not written (--fields, --omit)
 
 	Cache CacheConfig // --cache and its companions
 	WARC  WARCConfig  // --warc and its companions
 
-	Render stages.RenderConfig // --render and its companions
+	Render render.Config // --render and its companions
 
 	Metrics      string // --metrics: serve /metrics and /healthz on this address
 	MetricsHosts int    // --metrics-hosts: a host label for the N busiest hosts
@@ -80,5 +84,5 @@ type Enqueue struct {
 	IDField  string // the field whose value is an input's Nats-Msg-Id; "": a hash of the line
 	NATS     natsq.Options
 	Inputs   []Input
-	Crawl    *stages.CrawlConfig // --follow: the crawl's settings, Given the flags given; nil without
+	Crawl    *crawl.Config // --follow: the crawl's settings, Given the flags given; nil without
 }

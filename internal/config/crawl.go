@@ -5,10 +5,9 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"sluice/stages/crawl"
 
 	"github.com/spf13/pflag"
-
-	"sluice/stages"
 )
 
 // crawlFlags are --follow and its companions.
@@ -33,21 +32,21 @@ func (f *flags) defineCrawl(fs *pflag.FlagSet) {
 // defineCrawlSettings defines the flags of a crawl's settings, but
 // --max-redirects (a fetch's flag too) and --revisit, for sluice and for
 // sluice enqueue --follow.
-func defineCrawlSettings(fs *pflag.FlagSet, c *stages.CrawlConfig, include, exclude *[]string) {
-	fs.IntVar(&c.Depth, "depth", stages.DefaultCrawlDepth, "with --follow, links followed from a seed at most (seeds are depth 0)")
-	fs.StringVar(&c.Scope, "scope", stages.ScopeHost, "with --follow, what a seed's crawl may reach: host (its host and port), domain (its registrable domain), prefix (its URL up to the last /), any")
+func defineCrawlSettings(fs *pflag.FlagSet, c *crawl.Config, include, exclude *[]string) {
+	fs.IntVar(&c.Depth, "depth", crawl.DefaultDepth, "with --follow, links followed from a seed at most (seeds are depth 0)")
+	fs.StringVar(&c.Scope, "scope", crawl.ScopeHost, "with --follow, what a seed's crawl may reach: host (its host and port), domain (its registrable domain), prefix (its URL up to the last /), any")
 	fs.StringArrayVar(include, "include", nil, "with --follow, follow only URLs this regular expression matches (repeatable: any may match)")
 	fs.StringArrayVar(exclude, "exclude", nil, "with --follow, never follow URLs this regular expression matches (repeatable)")
 	fs.Int64Var(&c.MaxPages, "max-pages", 0, "with --follow, admit at most this many URLs in all, seeds included (0: no limit)")
 }
 
 // checkCrawlSettings checks a crawl's settings and compiles its patterns.
-func checkCrawlSettings(c *stages.CrawlConfig, include, exclude []string) error {
+func checkCrawlSettings(c *crawl.Config, include, exclude []string) error {
 	switch {
 	case c.Depth < 0:
 		return fmt.Errorf("invalid argument %d for --depth: must not be negative", c.Depth)
-	case stages.CheckScope(c.Scope) != nil:
-		return fmt.Errorf("invalid argument %q for --scope: %v", c.Scope, stages.CheckScope(c.Scope))
+	case crawl.CheckScope(c.Scope) != nil:
+		return fmt.Errorf("invalid argument %q for --scope: %v", c.Scope, crawl.CheckScope(c.Scope))
 	case c.MaxPages < 0:
 		return fmt.Errorf("invalid argument %d for --max-pages: must not be negative", c.MaxPages)
 	case c.Revisit < 0:

@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sluice/stages/crawl"
 
 	"github.com/spf13/pflag"
 
 	"sluice/internal/natsq"
-	"sluice/stages"
 )
 
 // enqueueUsage heads `sluice enqueue --help`.
@@ -26,7 +26,7 @@ type enqueueFlags struct {
 	e                Enqueue
 	to               string
 	follow, help     bool
-	crawl            stages.CrawlConfig
+	crawl            crawl.Config
 	include, exclude []string
 }
 

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"sluice/stages/extract"
+	"sluice/stages/robots"
 	"strconv"
 	"strings"
 	"time"
@@ -14,7 +16,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"sluice/record"
-	"sluice/stages"
 )
 
 // flags holds what the flag set fills before Parse turns it into a Config.
@@ -60,7 +61,7 @@ func (f *flags) flagSet() *pflag.FlagSet {
 
 func (f *flags) define(fs *pflag.FlagSet) {
 	cfg := &f.cfg
-	f.maxBody, f.textMax, f.cacheMax = sizeValue(10<<20), sizeValue(stages.DefaultTextMax), sizeValue(1<<30)
+	f.maxBody, f.textMax, f.cacheMax = sizeValue(10<<20), sizeValue(extract.DefaultTextMax), sizeValue(1<<30)
 	fs.StringArrayVarP(&f.urls, "url", "u", nil, "fetch this URL, as if it were an input line (repeatable; read before any file, and then stdin is not read)")
 	fs.StringVar(&cfg.Parser.URLField, "url-field", "url", "field of an NDJSON input object that holds the URL")
 	fs.IntVarP(&cfg.Fetch.Concurrency, "concurrency", "c", 50, "parallel requests")
@@ -122,7 +123,7 @@ func (f *flags) define(fs *pflag.FlagSet) {
 	fs.StringVar(&f.hashList, "hash", "", "hashes of the body read, under hash: sha256, md5, mmh3 (the favicon hash of Shodan and httpx), comma-separated")
 	fs.StringArrayVar(&f.jq, "jq", nil, "EXPR or NAME=EXPR: a jq expression on a JSON body; the result goes under json, or fields.NAME (repeatable)")
 	fs.BoolVar(&cfg.Extract.JQAny, "jq-any", false, "run --jq on any body, not only application/json and +json ones")
-	fs.DurationVar(&cfg.Extract.JQTimeout, "jq-timeout", stages.DefaultJQTimeout, "time limit for one --jq expression on one body")
+	fs.DurationVar(&cfg.Extract.JQTimeout, "jq-timeout", extract.DefaultJQTimeout, "time limit for one --jq expression on one body")
 	fs.Var(&f.textMax, "text-max", "longest --extract text, and text of a selected element")
 	fs.IntVar(&cfg.Parsers, "parse-workers", runtime.NumCPU(), "pages parsed in parallel (CPU work, apart from -c)")
 	fs.DurationVar(&cfg.Grace, "grace", 5*time.Second, "after SIGINT/SIGTERM, time for requests in flight to finish")
@@ -261,7 +262,7 @@ func (f *flags) finish(args []string) error {
 		return err
 	}
 	if f.robots {
-		cfg.Limits.Robots = stages.NewRobots(cfg.Fetch.Header.Get("User-Agent"))
+		cfg.Limits.Robots = robots.NewRobots(cfg.Fetch.Header.Get("User-Agent"))
 	}
 	if err := f.redact(); err != nil {
 		return err

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"sluice/stages/extract"
+	"sluice/stages/schedule"
 	"strconv"
 	"strings"
 
@@ -16,7 +18,6 @@ import (
 
 	"sluice/internal/natsq"
 	"sluice/record"
-	"sluice/stages"
 )
 
 // inputs orders the run's inputs: the -u URLs, then the arguments. An
@@ -97,7 +98,7 @@ func (f *flags) extraction() error {
 		all   bool
 	}{{"--select", f.selects, false}, {"--select-all", f.selectAlls, true}} {
 		for _, spec := range group.specs {
-			sel, err := stages.ParseSelect(spec, group.all)
+			sel, err := extract.ParseSelect(spec, group.all)
 			if err != nil {
 				return fmt.Errorf("invalid argument for %s: %v", group.flag, err)
 			}
@@ -106,11 +107,11 @@ func (f *flags) extraction() error {
 	}
 	e := &cfg.Extract
 	var err error
-	if e.Hashes, err = stages.ParseHashList(f.hashList); err != nil {
+	if e.Hashes, err = extract.ParseHashList(f.hashList); err != nil {
 		return fmt.Errorf("invalid argument %q for --hash: %v", f.hashList, err)
 	}
 	for _, spec := range f.jq {
-		q, err := stages.ParseJQ(spec)
+		q, err := extract.ParseJQ(spec)
 		if err != nil {
 			return fmt.Errorf("invalid argument for --jq: %v", err)
 		}
@@ -131,17 +132,17 @@ func (f *flags) limits() error {
 	cfg := &f.cfg
 	l := &cfg.Limits
 	var err error
-	if l.Rate, err = stages.ParseRate(f.globalRate); err != nil {
+	if l.Rate, err = schedule.ParseRate(f.globalRate); err != nil {
 		return fmt.Errorf("invalid argument for --rate: %v", err)
 	}
 	if l.Window == 0 {
-		l.Window = stages.DefaultWindow(cfg.Fetch.Concurrency)
+		l.Window = schedule.DefaultWindow(cfg.Fetch.Concurrency)
 	}
 	l.PauseMax = cfg.Retry.Max
 	l.HostRate, l.HostRates = rate.Inf, map[string]rate.Limit{}
 	for _, v := range f.hostRates {
-		host, value := stages.ParseHostSetting(v)
-		r, err := stages.ParseRate(value)
+		host, value := schedule.ParseHostSetting(v)
+		r, err := schedule.ParseRate(value)
 		if err != nil {
 			return fmt.Errorf("invalid argument %q for --host-rate: %v", v, err)
 		}
@@ -151,9 +152,9 @@ func (f *flags) limits() error {
 			l.HostRates[hostKey(host)] = r
 		}
 	}
-	l.HostConcurrency, l.HostConcs = stages.DefaultHostConcurrency(cfg.Fetch.Concurrency), map[string]int{}
+	l.HostConcurrency, l.HostConcs = schedule.DefaultHostConcurrency(cfg.Fetch.Concurrency), map[string]int{}
 	for _, v := range f.hostConcs {
-		host, value := stages.ParseHostSetting(v)
+		host, value := schedule.ParseHostSetting(v)
 		n, err := strconv.Atoi(value)
 		if err != nil || n < 1 {
 			return fmt.Errorf("invalid argument %q for --host-concurrency: want N or HOST=N with N at least 1", v)

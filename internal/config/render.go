@@ -5,11 +5,10 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"sluice/stages/render"
 	"time"
 
 	"github.com/spf13/pflag"
-
-	"sluice/stages"
 )
 
 // renderCompanions are --render's, for "needs --render".
@@ -18,7 +17,7 @@ var renderCompanions = []string{"render-wait", "render-timeout", "render-workers
 func (f *flags) defineRender(fs *pflag.FlagSet) {
 	r := &f.cfg.Render
 	fs.BoolVar(&r.On, "render", false, "render HTML pages in headless Chromium (Debian's chromium) after fetching them: extraction and --follow read the DOM the page's scripts built; every request the page makes goes through sluice")
-	fs.StringVar(&r.Wait, "render-wait", stages.RenderIdle, "with --render, when a page is done: idle (no request for 500ms), load (its load event), or a CSS selector that must appear")
+	fs.StringVar(&r.Wait, "render-wait", render.RenderIdle, "with --render, when a page is done: idle (no request for 500ms), load (its load event), or a CSS selector that must appear")
 	fs.DurationVar(&r.Timeout, "render-timeout", 15*time.Second, "with --render, a page's time at most; a page that takes longer is extracted as it stands (render.timed_out)")
 	fs.IntVar(&r.Workers, "render-workers", min(2, runtime.NumCPU()), "with --render, pages rendered at a time, one browser tab each (apart from -c)")
 	fs.StringVar(&r.Screenshots, "screenshot", "", "with --render, write a PNG of each rendered page (1280x800) to `DIR`/SEQ.png; its path in render.screenshot")
@@ -47,8 +46,8 @@ func (f *flags) renderConfig(fs *pflag.FlagSet) error {
 	case f.renderLoad != "scripts" && f.renderLoad != "all":
 		return fmt.Errorf("invalid argument %q for --render-load: scripts or all", f.renderLoad)
 	}
-	if r.Wait != stages.RenderIdle && r.Wait != stages.RenderLoad {
-		if err := stages.CheckSelector(r.Wait); err != nil {
+	if r.Wait != render.RenderIdle && r.Wait != render.RenderLoad {
+		if err := render.CheckSelector(r.Wait); err != nil {
 			return fmt.Errorf("invalid argument %q for --render-wait: %v", r.Wait, err)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"sluice/stages/schedule"
 	"strconv"
 	"time"
 
@@ -21,7 +22,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"sluice/record"
-	"sluice/stages"
 )
 
 // Metrics is the run's registry: a stages.Observer, and the home of the
@@ -38,7 +38,7 @@ type Metrics struct {
 	hosts     *busiest             // nil without --metrics-hosts
 }
 
-var _ stages.Observer = (*Metrics)(nil)
+var _ schedule.Observer = (*Metrics)(nil)
 
 // durationBuckets are the request-duration histograms' upper bounds, in
 // seconds: from a loopback answer to a slow server's.
@@ -98,10 +98,10 @@ func (m *Metrics) Attempt(r *record.Record, took time.Duration) {
 	}
 }
 
-func (m *Metrics) Retry(string)                     { m.retries.Inc() }
-func (m *Metrics) Wait(_ string, why stages.Wait)   { m.waits.WithLabelValues(string(why)).Inc() }
-func (m *Metrics) Pause(_ string, why stages.Pause) { m.pauses.WithLabelValues(string(why)).Inc() }
-func (m *Metrics) Rate(string, float64)             {}
+func (m *Metrics) Retry(string)                       { m.retries.Inc() }
+func (m *Metrics) Wait(_ string, why schedule.Wait)   { m.waits.WithLabelValues(string(why)).Inc() }
+func (m *Metrics) Pause(_ string, why schedule.Pause) { m.pauses.WithLabelValues(string(why)).Inc() }
+func (m *Metrics) Rate(string, float64)               {}
 
 // Outcome is an attempt's outcome label: its status class, "2xx" to
 // "5xx", or the kind of its error when it got no status.

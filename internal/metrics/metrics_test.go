@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"sluice/stages/schedule"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +17,6 @@ import (
 	"go.uber.org/goleak"
 
 	"sluice/record"
-	"sluice/stages"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -41,10 +41,10 @@ func TestExposition(t *testing.T) {
 	m.Attempt(attempt("b.test", 404, record.KindHTTP, 0, 0), time.Millisecond)
 	m.Attempt(attempt("c.test", 0, record.KindTimeout, 0, 0), 10*time.Second)
 	m.Retry("a.test")
-	m.Wait("a.test", stages.WaitSlot)
-	m.Wait("a.test", stages.WaitRate)
-	m.Wait("b.test", stages.WaitRate)
-	m.Pause("a.test", stages.PauseRetryAfter)
+	m.Wait("a.test", schedule.WaitSlot)
+	m.Wait("a.test", schedule.WaitRate)
+	m.Wait("b.test", schedule.WaitRate)
+	m.Pause("a.test", schedule.PauseRetryAfter)
 	m.Counter("sluice_records_read_total", "read", func() int64 { return 7 })
 	m.Gauge("sluice_requests_in_flight", "in flight", func() int64 { return 3 })
 	m.Labelled("sluice_records_skipped_total", "skipped", prometheus.CounterValue, "reason",

@@ -3,12 +3,12 @@ package pipeline
 import (
 	"fmt"
 	"os"
+	"sluice/stages/warc"
 	"strings"
 
 	"sluice/internal/config"
 	"sluice/internal/wire"
 	"sluice/sinks"
-	"sluice/stages"
 )
 
 // archive makes --warc's writer and the fetch stage's archiver; output puts
@@ -33,7 +33,7 @@ func (r *run) archive() error {
 	if !w.Secrets {
 		secrets = r.cfg.Parser.Secrets()
 	}
-	r.cfg.Fetch.Archive = stages.NewArchiver(stages.ArchiveConfig{Secrets: secrets, Loose: r.warc.Loose})
+	r.cfg.Fetch.Archive = warc.NewArchiver(warc.Config{Secrets: secrets, Loose: r.warc.Loose})
 	return nil
 }
 

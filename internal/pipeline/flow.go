@@ -4,6 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sluice/stages/crawl"
+	"sluice/stages/extract"
+	"sluice/stages/order"
+	"sluice/stages/schedule"
+	"sluice/stages/skip"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/reugn/go-streams"
@@ -12,7 +17,6 @@ import (
 	"sluice/record"
 	"sluice/sinks"
 	"sluice/sources"
-	"sluice/stages"
 )
 
 // source makes the records' source: the queue (--in) or the input lines.
@@ -42,9 +46,9 @@ func (r *run) source(js jetstream.JetStream) error {
 // last record.
 func (r *run) flow(stderr io.Writer) {
 	var entry streams.Flow = r.schedule // where records from the source go in
-	var reorder *stages.Order
+	var reorder *order.Order
 	if r.cfg.Ordered {
-		reorder = stages.NewOrder(r.cfg.Limits.Window)
+		reorder = order.NewOrder(r.cfg.Limits.Window)
 		if r.frontier != nil {
 			reorder.Gone(r.frontier.WrittenBefore)
 		}
@@ -56,16 +60,16 @@ func (r *run) flow(stderr io.Writer) {
 		entry = r.frontier
 	}
 	if r.finished != nil || r.cfg.Unique {
-		marks := stages.SkipFlow(stages.NewSkipper(r.finished, r.cfg.Unique))
+		marks := skip.SkipFlow(skip.NewSkipper(r.finished, r.cfg.Unique))
 		marks.Via(entry)
 		entry = marks
 	}
 	r.src.Via(entry)
-	var back stages.Returner = r.schedule
+	var back schedule.Returner = r.schedule
 	if r.frontier != nil {
 		back = r.frontier.Returner(back)
 	}
-	var f streams.Flow = r.schedule.Via(stages.FetchFlow(r.life.work, r.life.intake.Done(), r.fetcher,
+	var f streams.Flow = r.schedule.Via(schedule.FetchFlow(r.life.work, r.life.intake.Done(), r.fetcher,
 		r.cfg.Fetch.Concurrency, back, r.cfg.Retry, r.observe, r.cfg.Limits.Robots))
 	if r.renderer != nil {
 		render := wire.Map(r.life.work, r.cfg.Render.Workers, r.renderer.Render)
@@ -73,10 +77,10 @@ func (r *run) flow(stderr io.Writer) {
 		f = f.Via(render)
 	}
 	if r.cfg.Extract.Extracting() {
-		ex := stages.NewExtractor(r.cfg.Extract)
+		ex := extract.NewExtractor(r.cfg.Extract)
 		extract := ex.Extract
 		if offer := r.offerer(); offer != nil { // the page's links are offered to the frontier before the page goes on
-			d := stages.NewDiscoverer(r.cfg.Crawl, offer, r.cfg.Limits.Robots)
+			d := crawl.NewDiscoverer(r.cfg.Crawl, offer, r.cfg.Limits.Robots)
 			extract = func(ctx context.Context, rec *record.Record) {
 				if rec.Task != nil && rec.Task.Origin.Internal() { // a sitemap: read by discover, never written
 					d.Discover(ctx, rec)
@@ -108,7 +112,7 @@ func (r *run) flow(stderr io.Writer) {
 
 // offerer is where a crawl's pages offer their links: the frontier, or
 // with --in the queue; nil when not crawling.
-func (r *run) offerer() stages.Offerer {
+func (r *run) offerer() crawl.Offerer {
 	switch {
 	case r.frontier != nil:
 		return r.frontier

@@ -6,16 +6,17 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"sluice/stages/cache"
+	"sluice/stages/crawl"
 	"time"
 
 	"sluice/sinks"
-	"sluice/stages"
 )
 
 // report writes what --stats, --stats-json and -v ask for at the end.
 func (r *run) report(stderr io.Writer) error {
 	skipped := r.sink.Skipped()
-	var cached *stages.CacheCounts
+	var cached *cache.Counts
 	if r.cache != nil {
 		c := r.fetcher.CacheCounts()
 		cached = &c
@@ -41,7 +42,7 @@ func (r *run) report(stderr io.Writer) error {
 	}
 	if r.cfg.StatsJSON != "" {
 		records := map[string]any{"read": r.src.Count(), "written": r.out.Count(), "skipped": skipped}
-		var crawl *stages.CrawlStats
+		var crawl *crawl.Stats
 		if r.frontier != nil {
 			c := r.frontier.Stats()
 			crawl = &c

@@ -7,18 +7,22 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
+	"sluice/internal/metrics"
+	"sluice/stages/cache"
+	"sluice/stages/crawl"
+	"sluice/stages/fetch"
+	"sluice/stages/render"
+	"sluice/stages/schedule"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/reugn/go-streams"
 
 	"sluice/internal/config"
-	"sluice/internal/metrics"
 	"sluice/internal/natsq"
 	"sluice/internal/wire"
 	"sluice/record"
 	"sluice/sinks"
 	"sluice/sources"
-	"sluice/stages"
 )
 
 // ErrInterrupted is Run's error after a signal (exit status 130).
@@ -53,20 +57,20 @@ type run struct {
 	in       *inputs // nil with --in
 	src      source
 	queue    *sources.Queue // with --in
-	schedule *stages.Schedule
-	frontier *stages.Frontier // --follow; nil without
-	fetcher  *stages.Fetcher
-	stats    *stages.Stats    // nil without --stats or --stats-json
-	observe  stages.Observers // told of every attempt: stats, metrics
-	metrics  *metrics.Metrics // nil without --metrics
-	finished *record.Finished // --resume's
+	schedule *schedule.Schedule
+	frontier *crawl.Frontier // --follow; nil without
+	fetcher  *fetch.Fetcher
+	stats    *metrics.Stats     // nil without --stats or --stats-json
+	observe  schedule.Observers // told of every attempt: stats, metrics
+	metrics  *metrics.Metrics   // nil without --metrics
+	finished *record.Finished   // --resume's
 	out      output
 	sink     *wire.Sink
 	closers  []func() error   // called last first
-	cache    *stages.Store     // --cache; nil without
+	cache    *cache.Store     // --cache; nil without
 	warc     *sinks.WARC      // --warc; nil without
 	archived *wire.Chain      // --warc: the sink's writer, the archive ahead of out
-	renderer *stages.Renderer // --render; nil without
+	renderer *render.Renderer // --render; nil without
 }
 
 // Run reads the inputs through the pipeline to stdout (or --out). Cancelling
@@ -124,7 +128,7 @@ func (r *run) openCache(stderr io.Writer) error {
 		return nil
 	}
 	warn := func(msg string) { fmt.Fprintln(stderr, "sluice:", msg) }
-	store, err := stages.Open(c.Dir, stages.Options{Max: c.Max, Wait: c.Wait, Warn: warn})
+	store, err := cache.Open(c.Dir, cache.Options{Max: c.Max, Wait: c.Wait, Warn: warn})
 	if err != nil {
 		return fmt.Errorf("--cache: %w", err)
 	}
@@ -167,7 +171,7 @@ func build(ctx context.Context, life *lifetime, cfg config.Config, stdin io.Read
 	if cfg.In == nil {
 		// Lines hoard nothing: read a little ahead, so that a host coming
 		// back soon keeps its connections (stages.DefaultLookahead).
-		r.cfg.Limits.Lookahead = min(stages.DefaultLookahead, r.cfg.Limits.Window)
+		r.cfg.Limits.Lookahead = min(schedule.DefaultLookahead, r.cfg.Limits.Window)
 		in, err := openInputs(cfg.Inputs, stdin)
 		if err != nil {
 			return r, err
@@ -176,7 +180,7 @@ func build(ctx context.Context, life *lifetime, cfg config.Config, stdin io.Read
 		r.closers = append(r.closers, func() error { in.close(); return nil })
 	}
 	if cfg.Stats || cfg.StatsJSON != "" {
-		r.stats = stages.NewStats()
+		r.stats = metrics.NewStats()
 		r.observe = append(r.observe, r.stats)
 	}
 	if cfg.Metrics != "" {
@@ -191,12 +195,12 @@ func build(ctx context.Context, life *lifetime, cfg config.Config, stdin io.Read
 		return r, err
 	}
 	var err error
-	if r.fetcher, err = stages.NewFetcher(r.cfg.Fetch); err != nil {
+	if r.fetcher, err = fetch.NewFetcher(r.cfg.Fetch); err != nil {
 		return r, err
 	}
 	r.closers = append(r.closers, func() error { r.fetcher.Close(); return nil })
 	r.cfg.Limits.HostDone, r.cfg.Limits.HostBack = r.fetcher.HostDone, r.fetcher.HostBack
-	if r.schedule, err = stages.NewSchedule(life.intake.Done(), r.cfg.Limits, r.observe); err != nil {
+	if r.schedule, err = schedule.NewSchedule(life.intake.Done(), r.cfg.Limits, r.observe); err != nil {
 		return r, err
 	}
 	if err := r.render(); err != nil {
@@ -225,11 +229,11 @@ func (r *run) render() error {
 		return nil
 	}
 	var err error
-	if r.cfg.Render.Browser, err = stages.FindBrowser(); err != nil {
+	if r.cfg.Render.Browser, err = render.FindBrowser(); err != nil {
 		return err
 	}
 	r.schedule.EnablePermits()
-	r.renderer = stages.NewRenderer(r.life.intake.Done(), r.cfg.Render, r.fetcher.Fetch, r.schedule, r.fetcher.Timeout())
+	r.renderer = render.NewRenderer(r.life.intake.Done(), r.cfg.Render, r.fetcher.Fetch, r.schedule, r.fetcher.Timeout())
 	r.closers = append(r.closers, func() error { r.renderer.Close(); return nil })
 	return nil
 }
@@ -241,7 +245,7 @@ func (r *run) crawl() error {
 		return nil
 	}
 	var err error
-	if r.frontier, err = stages.NewFrontier(r.life.intake.Done(), r.cfg.Crawl, r.cfg.Parser.Parse); err != nil {
+	if r.frontier, err = crawl.NewFrontier(r.life.intake.Done(), r.cfg.Crawl, r.cfg.Parser.Parse); err != nil {
 		return err
 	}
 	r.sink.Taken(r.frontier.Done)
