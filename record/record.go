@@ -149,7 +149,7 @@ type Quota struct {
 func (q *Quota) Spent() bool { return q != nil && q.Remaining <= 0 }
 
 // Passes reports whether r goes by the stages untouched (the pass-through
-// rule, which wire keeps for every stage and sink): it is skipped, or it
+// rule, which flow keeps for every stage and sink): it is skipped, or it
 // failed without a response to work on. An error of kind http (--fail-status)
 // comes with a response, and extraction still reads it.
 func (r *Record) Passes() bool {
@@ -168,7 +168,7 @@ func (r *Record) Queued() bool { return r.Task != nil && r.Task.Settle != nil }
 
 // Settle settles r's queue message, if it has one: done when its output is
 // durably taken (ack), not done to hand it back (nak). Called once, by the
-// sink (wire.Sink and its writers).
+// sink (flow.Sink and its writers).
 func (r *Record) Settle(done bool) {
 	if r.Queued() {
 		r.Task.Settle(done)

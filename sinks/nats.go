@@ -11,13 +11,13 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"sluice/internal/natsq"
-	"sluice/internal/wire"
+	"sluice/flow"
+	"sluice/natsq"
 	"sluice/record"
 )
 
 // NATS publishes each record, as one JSON object, to a JetStream subject
-// and waits for the broker to store it: it is the wire.Writer of --out and
+// and waits for the broker to store it: it is the flow.Writer of --out and
 // of `sluice enqueue`. A record from a queue carries its input message's
 // identity as Nats-Msg-Id, so a message worked twice (a worker died before
 // acking it) is stored once within the stream's duplicate window; its input
@@ -53,7 +53,7 @@ type publish struct {
 	ack jetstream.PubAckFuture
 }
 
-var _ wire.Writer = (*NATS)(nil)
+var _ flow.Writer = (*NATS)(nil)
 
 // NewNATS returns a writer that publishes the message msgOf makes of each
 // record (natsq.RecordMsg, natsq.EnqueueMsg); a record it returns an error

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"sluice/internal/wire"
+	"sluice/flow"
 	"sluice/record"
 )
 
@@ -24,7 +24,7 @@ type NDJSONOptions struct {
 }
 
 // NDJSON writes each record as one JSON line, through a buffer: it is the
-// wire.Writer of stdout. Its methods are for the sink's goroutine, apart
+// flow.Writer of stdout. Its methods are for the sink's goroutine, apart
 // from the counters and Err, which are safe for concurrent use.
 type NDJSON struct {
 	w   *bufio.Writer
@@ -39,9 +39,9 @@ type NDJSON struct {
 	err error
 }
 
-var _ wire.Writer = (*NDJSON)(nil)
+var _ flow.Writer = (*NDJSON)(nil)
 
-// NewNDJSON returns a writer to w; wire.NewSink makes it a sink.
+// NewNDJSON returns a writer to w; flow.NewSink makes it a sink.
 func NewNDJSON(w io.Writer, opt NDJSONOptions) *NDJSON {
 	s := &NDJSON{w: bufio.NewWriterSize(w, 64<<10), enc: record.NewEncoder(opt.Drop...), opt: opt}
 	s.check(writeAll(s.w, opt.Prefix))

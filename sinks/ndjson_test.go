@@ -12,7 +12,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"sluice/internal/wire"
+	"sluice/flow"
 	"sluice/record"
 )
 
@@ -41,8 +41,8 @@ func (b *syncBuffer) String() string {
 
 // run runs a sink over w on a goroutine of its own, as the pipeline's To
 // does; wait closes its input and returns once the sink is done.
-func run(w wire.Writer) (sink *wire.Sink, wait func()) {
-	sink = wire.NewSink(w)
+func run(w flow.Writer) (sink *flow.Sink, wait func()) {
+	sink = flow.NewSink(w)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -89,10 +89,10 @@ func TestNDJSONFlushesWhenIdle(t *testing.T) {
 		if out.String() != "" {
 			t.Fatalf("flushed before the idle delay: %q", out.String())
 		}
-		time.Sleep(wire.IdleFlush)
+		time.Sleep(flow.IdleFlush)
 		synctest.Wait()
 		if got := out.String(); !strings.HasPrefix(got, `{"seq":1,`) {
-			t.Errorf("after %v idle, output = %q; want the record", wire.IdleFlush, got)
+			t.Errorf("after %v idle, output = %q; want the record", flow.IdleFlush, got)
 		}
 		wait()
 	})

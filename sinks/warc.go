@@ -15,7 +15,7 @@ import (
 
 	jsoniter "github.com/json-iterator/go"
 
-	"sluice/internal/wire"
+	"sluice/flow"
 	"sluice/record"
 )
 
@@ -30,8 +30,8 @@ type WARCOptions struct {
 }
 
 // WARC writes the records' archives (record.Archive) to WARC files in a
-// directory: the wire.Keeper of --warc, ahead of the output in a
-// wire.Chain. Files are named prefix-timestamp-serial-host.warc.gz, end in
+// directory: the flow.Keeper of --warc, ahead of the output in a
+// flow.Chain. Files are named prefix-timestamp-serial-host.warc.gz, end in
 // .open while they are written, start with a warcinfo record, and are
 // closed once the next record would take them past MaxSize. With CDX, each
 // has a CDXJ index beside it (.cdxj), written as records are.
@@ -61,7 +61,7 @@ type WARC struct {
 	err   error
 }
 
-var _ wire.Keeper = (*WARC)(nil)
+var _ flow.Keeper = (*WARC)(nil)
 
 // warcFile is a file being written, with its buffer.
 type warcFile struct {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/reugn/go-streams"
 
-	"sluice/internal/wire"
+	"sluice/flow"
 	"sluice/record"
 )
 
@@ -43,7 +43,7 @@ type Options struct {
 // goroutine ends with its next Read after ctx is done; a Read blocked on an
 // idle terminal or pipe cannot be interrupted and ends with the process.
 type Lines struct {
-	wire.Link // the reader and emitter start when connected
+	flow.Link // the reader and emitter start when connected
 	opt       Options
 
 	n     atomic.Int64

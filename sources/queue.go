@@ -13,8 +13,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/reugn/go-streams"
 
-	"sluice/internal/natsq"
-	"sluice/internal/wire"
+	"sluice/flow"
+	"sluice/natsq"
 	"sluice/record"
 )
 
@@ -71,7 +71,7 @@ type Queue struct {
 	stop     context.CancelFunc // ends intake: no pulls after it
 	idleFrom time.Time          // when the queue was first seen idle, for QueueURL.Idle
 
-	wire.Link
+	flow.Link
 
 	room       chan struct{}   // a token per message the window has room for
 	ahead      chan struct{}   // a token per message that may be pulled and not yet taken by the pipeline

@@ -10,7 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"sluice/internal/natsq"
+	"sluice/natsq"
 )
 
 // Which worker works which partition. A partition's work is its hosts',

@@ -16,7 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"sluice/internal/natsq"
+	"sluice/natsq"
 	"sluice/record"
 )
 

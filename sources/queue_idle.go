@@ -7,7 +7,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"sluice/internal/natsq"
+	"sluice/natsq"
 )
 
 // drained reports whether the whole queue has been idle for QueueURL.Idle:

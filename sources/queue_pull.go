@@ -8,7 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"sluice/internal/natsq"
+	"sluice/natsq"
 	"sluice/record"
 )
 

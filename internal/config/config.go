@@ -14,7 +14,7 @@ import (
 	"sluice/stages/schedule"
 	"time"
 
-	"sluice/internal/natsq"
+	"sluice/natsq"
 	"sluice/record"
 )
 

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"sluice/internal/natsq"
+	"sluice/natsq"
 )
 
 // enqueueUsage heads `sluice enqueue --help`.

@@ -16,7 +16,7 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"sluice/internal/natsq"
+	"sluice/natsq"
 	"sluice/record"
 )
 

@@ -6,8 +6,8 @@ import (
 	"sluice/stages/warc"
 	"strings"
 
+	"sluice/flow"
 	"sluice/internal/config"
-	"sluice/internal/wire"
 	"sluice/sinks"
 )
 
@@ -39,11 +39,11 @@ func (r *run) archive() error {
 
 // chain puts the archive ahead of out: a record is written to out once
 // its exchanges are in the WARC files. A failed archive write stops the run.
-func (r *run) chain(out wire.Writer) wire.Writer {
+func (r *run) chain(out flow.Writer) flow.Writer {
 	if r.warc == nil {
 		return out
 	}
-	r.archived = wire.NewChain(out, func(error) { r.life.Fail() }, r.warc)
+	r.archived = flow.NewChain(out, func(error) { r.life.Fail() }, r.warc)
 	return r.archived
 }
 

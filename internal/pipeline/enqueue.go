@@ -7,9 +7,9 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"sluice/flow"
 	"sluice/internal/config"
-	"sluice/internal/natsq"
-	"sluice/internal/wire"
+	"sluice/natsq"
 	"sluice/record"
 	"sluice/sinks"
 	"sluice/sources"
@@ -47,7 +47,7 @@ func Enqueue(ctx context.Context, e config.Enqueue, stdin io.Reader, stderr io.W
 	}
 	src := sources.NewLines(ctx, in.readers, sources.Options{Parser: record.Parser{URLField: e.URLField}})
 	out := sinks.NewNATS(context.WithoutCancel(ctx), js, natsq.EnqueueMsg(e.Queue, e.IDField))
-	src.To(wire.NewSink(out))
+	src.To(flow.NewSink(out))
 	fmt.Fprintf(stderr, "sluice enqueue: %d records to stream %s (%d partitions)", out.Count(), e.Queue.Stream, parts)
 	if d := out.Duplicates(); d > 0 {
 		fmt.Fprintf(stderr, ", %d of them dropped as already there (same Nats-Msg-Id within the duplicate window)", d)

@@ -13,7 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/reugn/go-streams"
 
-	"sluice/internal/wire"
+	"sluice/flow"
 	"sluice/record"
 	"sluice/sinks"
 	"sluice/sources"
@@ -24,20 +24,20 @@ func (r *run) source(js jetstream.JetStream) error {
 	if r.cfg.In != nil {
 		// Pulled ahead of the schedule: enough for full batches of pulls
 		// (one round trip to the broker each), not a window's worth.
-		q, err := sources.NewQueue(r.life.intake, js, *r.cfg.In, r.cfg.Limits.Window, 4*max(r.cfg.Fetch.Concurrency, r.cfg.In.Batch), r.cfg.Parser)
+		q, err := sources.NewQueue(r.life.Intake, js, *r.cfg.In, r.cfg.Limits.Window, 4*max(r.cfg.Fetch.Concurrency, r.cfg.In.Batch), r.cfg.Parser)
 		if err != nil {
 			return fmt.Errorf("--in: %w", err)
 		}
 		r.queue, r.src = q, q
 		r.closers = append(r.closers, func() error { q.Close(); return nil })
 		if r.cfg.Crawl.Follow {
-			if r.cfg.Crawl, err = q.Crawl(r.life.intake, r.cfg.Crawl); err != nil {
+			if r.cfg.Crawl, err = q.Crawl(r.life.Intake, r.cfg.Crawl); err != nil {
 				return fmt.Errorf("--follow with --in: %w", err)
 			}
 		}
 		return nil
 	}
-	r.src = sources.NewLines(r.life.intake, r.in.readers, sources.Options{Parser: r.cfg.Parser})
+	r.src = sources.NewLines(r.life.Intake, r.in.readers, sources.Options{Parser: r.cfg.Parser})
 	return nil
 }
 
@@ -69,10 +69,10 @@ func (r *run) flow(stderr io.Writer) {
 	if r.frontier != nil {
 		back = r.frontier.Returner(back)
 	}
-	var f streams.Flow = r.schedule.Via(schedule.FetchFlow(r.life.work, r.life.intake.Done(), r.fetcher,
+	var f streams.Flow = r.schedule.Via(schedule.FetchFlow(r.life.Work, r.life.Intake.Done(), r.fetcher,
 		r.cfg.Fetch.Concurrency, back, r.cfg.Retry, r.observe, r.cfg.Limits.Robots))
 	if r.renderer != nil {
-		render := wire.Map(r.life.work, r.cfg.Render.Workers, r.renderer.Render)
+		render := flow.Map(r.life.Work, r.cfg.Render.Workers, r.renderer.Render)
 		render.End = r.schedule.ClosePermits // no page asks for more once the stage has ended
 		f = f.Via(render)
 	}
@@ -91,7 +91,7 @@ func (r *run) flow(stderr io.Writer) {
 				d.Discover(ctx, rec)
 			}
 		}
-		f = f.Via(wire.Map(r.life.work, r.cfg.Parsers, extract))
+		f = f.Via(flow.Map(r.life.Work, r.cfg.Parsers, extract))
 	}
 	if reorder != nil {
 		f = f.Via(reorder.Flow())

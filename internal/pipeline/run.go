@@ -17,9 +17,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/reugn/go-streams"
 
+	"sluice/flow"
 	"sluice/internal/config"
-	"sluice/internal/natsq"
-	"sluice/internal/wire"
+	"sluice/natsq"
 	"sluice/record"
 	"sluice/sinks"
 	"sluice/sources"
@@ -44,7 +44,7 @@ type source interface {
 }
 
 type output interface {
-	wire.Writer
+	flow.Writer
 	Count() int64
 	Errors() int64
 	Err() error
@@ -53,7 +53,7 @@ type output interface {
 // run is one assembled pipeline; build makes it, flow runs it.
 type run struct {
 	cfg      config.Config
-	life     *lifetime
+	life     *flow.Lifetime
 	in       *inputs // nil with --in
 	src      source
 	queue    *sources.Queue // with --in
@@ -65,11 +65,11 @@ type run struct {
 	metrics  *metrics.Metrics   // nil without --metrics
 	finished *record.Finished   // --resume's
 	out      output
-	sink     *wire.Sink
+	sink     *flow.Sink
 	closers  []func() error   // called last first
 	cache    *cache.Store     // --cache; nil without
 	warc     *sinks.WARC      // --warc; nil without
-	archived *wire.Chain      // --warc: the sink's writer, the archive ahead of out
+	archived *flow.Chain      // --warc: the sink's writer, the archive ahead of out
 	renderer *render.Renderer // --render; nil without
 }
 
@@ -84,8 +84,8 @@ func Run(ctx context.Context, cfg config.Config, stdin io.Reader, stdout, stderr
 		return err
 	}
 	defer stopProfile()
-	life := newLifetime(ctx, cfg.Grace)
-	defer life.end()
+	life := flow.NewLifetime(ctx, cfg.Grace)
+	defer life.End()
 	r, err := build(ctx, life, cfg, stdin, stdout, stderr)
 	if r != nil {
 		defer r.close(stderr)
@@ -159,7 +159,7 @@ func startProfile(name string) (stop func(), err error) {
 
 // build makes every part of the run; nothing runs yet. The run it returns,
 // even with an error, is to be closed.
-func build(ctx context.Context, life *lifetime, cfg config.Config, stdin io.Reader, stdout, stderr io.Writer) (*run, error) {
+func build(ctx context.Context, life *flow.Lifetime, cfg config.Config, stdin io.Reader, stdout, stderr io.Writer) (*run, error) {
 	r := &run{cfg: cfg, life: life}
 	fitOpenFiles(&r.cfg, stderr)
 	// No reading ahead while every fetch worker is busy. For a queue
@@ -200,7 +200,7 @@ func build(ctx context.Context, life *lifetime, cfg config.Config, stdin io.Read
 	}
 	r.closers = append(r.closers, func() error { r.fetcher.Close(); return nil })
 	r.cfg.Limits.HostDone, r.cfg.Limits.HostBack = r.fetcher.HostDone, r.fetcher.HostBack
-	if r.schedule, err = schedule.NewSchedule(life.intake.Done(), r.cfg.Limits, r.observe); err != nil {
+	if r.schedule, err = schedule.NewSchedule(life.Intake.Done(), r.cfg.Limits, r.observe); err != nil {
 		return r, err
 	}
 	if err := r.render(); err != nil {
@@ -233,7 +233,7 @@ func (r *run) render() error {
 		return err
 	}
 	r.schedule.EnablePermits()
-	r.renderer = render.NewRenderer(r.life.intake.Done(), r.cfg.Render, r.fetcher.Fetch, r.schedule, r.fetcher.Timeout())
+	r.renderer = render.NewRenderer(r.life.Intake.Done(), r.cfg.Render, r.fetcher.Fetch, r.schedule, r.fetcher.Timeout())
 	r.closers = append(r.closers, func() error { r.renderer.Close(); return nil })
 	return nil
 }
@@ -245,7 +245,7 @@ func (r *run) crawl() error {
 		return nil
 	}
 	var err error
-	if r.frontier, err = crawl.NewFrontier(r.life.intake.Done(), r.cfg.Crawl, r.cfg.Parser.Parse); err != nil {
+	if r.frontier, err = crawl.NewFrontier(r.life.Intake.Done(), r.cfg.Crawl, r.cfg.Parser.Parse); err != nil {
 		return err
 	}
 	r.sink.Taken(r.frontier.Done)
@@ -282,7 +282,7 @@ func (r *run) output(ctx context.Context, js jetstream.JetStream, stdout, stderr
 		}); err != nil {
 			return fmt.Errorf("--out: %w", err)
 		}
-		r.out = sinks.NewNATS(r.life.work, js, natsq.RecordMsg(r.cfg.Out.Subject, r.cfg.Drop...))
+		r.out = sinks.NewNATS(r.life.Work, js, natsq.RecordMsg(r.cfg.Out.Subject, r.cfg.Drop...))
 	} else {
 		opt := sinks.NDJSONOptions{OnError: func(error) { r.life.Fail() }, Drop: r.cfg.Drop} // OnError: nobody reads our output
 		if r.cfg.Resume != "" {
@@ -293,7 +293,7 @@ func (r *run) output(ctx context.Context, js jetstream.JetStream, stdout, stderr
 		}
 		r.out = sinks.NewNDJSON(stdout, opt)
 	}
-	r.sink = wire.NewSink(r.chain(r.out))
+	r.sink = flow.NewSink(r.chain(r.out))
 	if r.cfg.Verbose {
 		r.sink.LogTo(stderr)
 	}

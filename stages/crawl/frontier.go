@@ -13,7 +13,7 @@ import (
 
 	"github.com/reugn/go-streams"
 
-	"sluice/internal/wire"
+	"sluice/flow"
 	"sluice/record"
 )
 
@@ -86,7 +86,7 @@ type Found struct {
 // more discovered tasks (they are counted as left), but passes on every
 // input record it still gets, and ends when the outstanding ones are done.
 type Frontier struct {
-	wire.Link
+	flow.Link
 	out   chan<- any
 	in    chan any
 	kick  chan struct{}

@@ -137,7 +137,7 @@ func NewExtractor(cfg Config) *Extractor {
 	return &Extractor{cfg: cfg}
 }
 
-// Extract fills r.Page from r's body and headers; wire.Map runs it on the
+// Extract fills r.Page from r's body and headers; flow.Map runs it on the
 // records that got a response (an error of kind http is still one). Only
 // HTML and XHTML bodies are parsed; other content passes with at most its
 // headers. The body is dropped afterwards unless --body asked for it.

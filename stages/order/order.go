@@ -7,7 +7,7 @@ import (
 
 	"github.com/reugn/go-streams"
 
-	"sluice/internal/wire"
+	"sluice/flow"
 	"sluice/record"
 )
 
@@ -62,7 +62,7 @@ func (o *Order) after(s int64) int64 {
 
 // Gate is the entrance: a Flow that holds each record until it fits.
 func (o *Order) Gate() streams.Flow {
-	return wire.NewPool(1, func(r *record.Record) bool {
+	return flow.NewPool(1, func(r *record.Record) bool {
 		if o.gone != nil && o.gone(r.Seq) {
 			return true // skipped: takes no place in the buffer
 		}
@@ -121,7 +121,7 @@ func (o *Order) run(in <-chan any, out chan<- any) {
 
 // reorder is the Flow of the reorder buffer.
 type reorder struct {
-	wire.Link
+	flow.Link
 	in chan any
 }
 

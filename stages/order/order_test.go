@@ -7,7 +7,7 @@ import (
 	"testing/synctest"
 	"time"
 
-	"sluice/internal/wire"
+	"sluice/flow"
 	"sluice/record"
 )
 
@@ -16,8 +16,8 @@ import (
 func orderPipeline(o *Order, delay func(seq int64) time.Duration) (in chan<- any, out <-chan any, inside *atomic.Int64) {
 	inside = &atomic.Int64{}
 	gate := o.Gate()
-	count := wire.NewPool(1, func(r *record.Record) bool { inside.Add(1); return true })
-	scramble := wire.NewPool(8, func(r *record.Record) bool { time.Sleep(delay(r.Seq)); return true })
+	count := flow.NewPool(1, func(r *record.Record) bool { inside.Add(1); return true })
+	scramble := flow.NewPool(8, func(r *record.Record) bool { time.Sleep(delay(r.Seq)); return true })
 	last := gate.Via(count).Via(scramble).Via(o.Flow())
 	return gate.In(), last.Out(), inside
 }

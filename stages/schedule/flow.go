@@ -6,7 +6,7 @@ import (
 	"sluice/stages/robots"
 	"time"
 
-	"sluice/internal/wire"
+	"sluice/flow"
 	"sluice/record"
 )
 
@@ -45,8 +45,8 @@ type settler interface{ Settled(r *record.Record) }
 // had one keeps its last result, one that never had one is marked
 // canceled. ctx cancels the attempts in flight (the pipeline cancels it
 // when the grace period ends).
-func FetchFlow(ctx context.Context, stop <-chan struct{}, f Doer, workers int, back Returner, p RetryPolicy, obs Observers, robots *robots.Robots) *wire.Pool {
-	return wire.NewPool(workers, func(r *record.Record) bool {
+func FetchFlow(ctx context.Context, stop <-chan struct{}, f Doer, workers int, back Returner, p RetryPolicy, obs Observers, robots *robots.Robots) *flow.Pool {
+	return flow.NewPool(workers, func(r *record.Record) bool {
 		if r.Robots {
 			fetchRobots(ctx, stop, f, back, p, obs, robots, r)
 			return false

@@ -11,7 +11,7 @@ import (
 	"github.com/reugn/go-streams"
 	"golang.org/x/time/rate"
 
-	"sluice/internal/wire"
+	"sluice/flow"
 	"sluice/record"
 )
 
@@ -43,7 +43,7 @@ const sweepEvery = time.Second
 // holds at once, without limits, for the fetch stage to pass on or mark
 // canceled.
 type Schedule struct {
-	wire.Link
+	flow.Link
 	out  chan<- any // the next stage's In, once connected
 	in   chan any
 	kick chan struct{} // a record was given back: look at backlog

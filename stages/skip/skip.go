@@ -5,7 +5,7 @@ import (
 
 	"github.com/reugn/go-streams"
 
-	"sluice/internal/wire"
+	"sluice/flow"
 	"sluice/record"
 )
 
@@ -45,7 +45,7 @@ func (s *Skipper) Mark(r *record.Record) {
 
 // SkipFlow runs s.Mark on every record in order, on one goroutine.
 func SkipFlow(s *Skipper) streams.Flow {
-	return wire.NewPool(1, func(r *record.Record) bool {
+	return flow.NewPool(1, func(r *record.Record) bool {
 		s.Mark(r)
 		return true
 	})

@@ -1,4 +1,4 @@
-// Package wire is sluice's one adapter to go-streams: it owns the
+// Package flow is sluice's one adapter to go-streams: it owns the
 // goroutines and channels between stages, so that a stage's work is a plain
 // synchronous function and a sink's a plain write.
 //
@@ -7,7 +7,7 @@
 // passes (record.Record.Passes: it failed before a response, or is marked to
 // skip) goes by every Map stage untouched, and a Sink counts a skipped
 // record instead of writing it.
-package wire
+package flow
 
 import (
 	"context"
