@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sluice/stages/warc"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,11 +21,11 @@ import (
 // WARCOptions configure a WARC writer.
 type WARCOptions struct {
 	Dir     string
-	Prefix  string // file names start with it
-	Host    string // and end with it: the machine's name
-	MaxSize int64  // a file is closed before an archive would take it past this; one larger alone gets a file of its own
-	CDX     bool   // write a CDXJ index beside each file
-	Info    []byte // the warcinfo block (application/warc-fields) each file starts with
+	Prefix  string                   // file names start with it
+	Host    string                   // and end with it: the machine's name
+	MaxSize int64                    // a file is closed before an archive would take it past this; one larger alone gets a file of its own
+	CDX     bool                     // write a CDXJ index beside each file
+	Info    func(name string) []byte // the warcinfo record the file of that name starts with, one gzip member
 }
 
 // WARC writes the records' archives (record.Archive) to WARC files in a
@@ -218,7 +217,7 @@ func (w *WARC) open() error {
 	}
 	w.file = f
 	w.files.Add(1)
-	if err := f.add(warcinfo(f.name, w.opt.Info)); err != nil {
+	if err := f.add(w.opt.Info(f.name)); err != nil {
 		return err
 	}
 	f.info = f.size
@@ -315,19 +314,6 @@ func (w *WARC) fail(err error) error {
 		w.err = err
 	}
 	return w.err
-}
-
-// warcinfo is a file's first record: what wrote it, and how.
-func warcinfo(name string, info []byte) []byte {
-	head := "WARC/1.1\r\n" +
-		"WARC-Type: warcinfo\r\n" +
-		"WARC-Record-ID: " + warc.RecordID() + "\r\n" +
-		"WARC-Date: " + time.Now().UTC().Format("2006-01-02T15:04:05.000000Z") + "\r\n" +
-		"WARC-Filename: " + name + "\r\n" +
-		"WARC-Block-Digest: " + warc.Digest(info) + "\r\n" +
-		"Content-Type: application/warc-fields\r\n" +
-		"Content-Length: " + strconv.Itoa(len(info)) + "\r\n\r\n"
-	return warc.GzipMember(append(append([]byte(head), info...), "\r\n\r\n"...))
 }
 
 // cdxLine is e's CDXJ line, as warcio's cdx-index writes it: the SURT

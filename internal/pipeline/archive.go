@@ -25,9 +25,10 @@ func (r *run) archive() error {
 	if err != nil || host == "" {
 		host = "localhost"
 	}
+	fields := warcInfo(r.cfg, host)
 	r.warc = sinks.NewWARC(sinks.WARCOptions{
 		Dir: w.Dir, Prefix: w.Prefix, Host: fileSafe(host), MaxSize: w.MaxSize, CDX: w.CDX,
-		Info: warcInfo(r.cfg, host),
+		Info: func(name string) []byte { return warc.Info(name, fields) },
 	})
 	var secrets []string
 	if !w.Secrets {
@@ -63,7 +64,7 @@ func (r *run) archiveErr() error {
 	return fmt.Errorf("%w (%d records not written: they are not archived)", err, r.archived.Lost())
 }
 
-// warcInfo is the block of each file's warcinfo record.
+// warcInfo is the block of each file's warcinfo record: its fields.
 func warcInfo(cfg config.Config, host string) []byte {
 	robots := "ignore"
 	if cfg.Limits.Robots != nil {

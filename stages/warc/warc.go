@@ -414,13 +414,6 @@ func putBuffer(b []byte) {
 	}
 }
 
-// GzipMember compresses b as one gzip member, as the WARC writer writes
-// its warcinfo records.
-func GzipMember(b []byte) []byte { return compressMember(b) }
-
-// Digest is b's SHA-1 as WARC files write digests (payloadDigest).
-func Digest(b []byte) string { return payloadDigest(b) }
-
 // payloadDigest is a body's WARC-Payload-Digest.
 func payloadDigest(body []byte) string {
 	sum := sha1.Sum(body)
@@ -450,8 +443,20 @@ func recordID() string {
 	return "<urn:uuid:" + string(s[:]) + ">"
 }
 
-// RecordID returns a new WARC-Record-ID, for the writer's warcinfo records.
-func RecordID() string { return recordID() }
+// Info returns the warcinfo record a WARC file named name starts with:
+// fields (application/warc-fields) say what wrote it, and how; one gzip
+// member.
+func Info(name string, fields []byte) []byte {
+	head := "WARC/1.1\r\n" +
+		"WARC-Type: warcinfo\r\n" +
+		"WARC-Record-ID: " + recordID() + "\r\n" +
+		"WARC-Date: " + time.Now().UTC().Format("2006-01-02T15:04:05.000000Z") + "\r\n" +
+		"WARC-Filename: " + name + "\r\n" +
+		"WARC-Block-Digest: " + payloadDigest(fields) + "\r\n" +
+		"Content-Type: application/warc-fields\r\n" +
+		"Content-Length: " + strconv.Itoa(len(fields)) + "\r\n\r\n"
+	return compressMember(append(append([]byte(head), fields...), "\r\n\r\n"...))
+}
 
 // mediaType is a Content-Type's type and subtype, as CDX indexes give it.
 func mediaType(ct string) string {
