@@ -12,6 +12,7 @@ import (
 	"sluice/stages/fetch"
 	"sluice/stages/render"
 	"sluice/stages/schedule"
+	"sluice/stages/transport"
 	"time"
 
 	"sluice/natsq"
@@ -39,6 +40,7 @@ type Config struct {
 	Verbose    bool
 	Stats      bool
 	Fetch      fetch.Config
+	Transport  transport.Config
 	Limits     schedule.Limits
 	Retry      schedule.RetryPolicy
 	Extract    extract.Config

@@ -361,8 +361,8 @@ func TestConnectionFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{"a.test:443": "127.0.0.1:443", "b.test:8443": "[::1]:8443"}
-	if fmt.Sprint(cfg.Fetch.Resolve) != fmt.Sprint(want) || !cfg.Fetch.TLSInfo {
-		t.Errorf("resolve %v, tls-info %v; want %v and true (--extract tls)", cfg.Fetch.Resolve, cfg.Fetch.TLSInfo, want)
+	if fmt.Sprint(cfg.Transport.Resolve) != fmt.Sprint(want) || !cfg.Fetch.TLSInfo {
+		t.Errorf("resolve %v, tls-info %v; want %v and true (--extract tls)", cfg.Transport.Resolve, cfg.Fetch.TLSInfo, want)
 	}
 }
 

@@ -198,11 +198,13 @@ func (f *flags) outputFields() error {
 	return nil
 }
 
-// connections checks --resolve, --cacert-only, --cert and --key. The
+// connections makes the transport's settings: -c and --timeout, and
+// --resolve, --cacert-only, --cert and --key, checked. The
 // certificate files are read when the fetcher is built: one that cannot be
 // read stops the run before any output, with status 1.
 func (f *flags) connections() error {
-	fc := &f.cfg.Fetch
+	fc := &f.cfg.Transport
+	fc.Concurrency, fc.Timeout = f.cfg.Fetch.Concurrency, f.cfg.Fetch.Timeout
 	for _, spec := range f.resolve {
 		key, addr, err := parseResolve(spec)
 		if err != nil {
@@ -227,7 +229,7 @@ func (f *flags) connections() error {
 		return errors.New("--cert and --key go together: the client certificate and its private key")
 	}
 	if f.cfg.Extract.TLS {
-		fc.TLSInfo = true // --extract tls is --tls-info
+		f.cfg.Fetch.TLSInfo = true // --extract tls is --tls-info
 	}
 	return nil
 }

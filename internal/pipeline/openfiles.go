@@ -30,20 +30,21 @@ func fitOpenFiles(cfg *config.Config, stderr io.Writer) {
 
 // fitConnections fits -c and the idle pool in the limit of open files.
 func fitConnections(cfg *config.Config, limit int, stderr io.Writer) {
-	c := cfg.Fetch.Concurrency
-	idle := cfg.Fetch.IdleConns()
+	tc := &cfg.Transport
+	c := tc.Concurrency
+	idle := tc.IdleConns()
 	budget := limit - fdReserve
 	defer func() { // the forgotten hosts' connections: what is left, at most IdleHosts
-		left := budget - cfg.Fetch.Concurrency - cfg.Fetch.IdleConns()
-		cfg.Fetch.MaxIdleHosts = max(1, min(cfg.Fetch.IdleHosts(), left))
+		left := budget - tc.Concurrency - tc.IdleConns()
+		tc.MaxIdleHosts = max(1, min(tc.IdleHosts(), left))
 	}()
 	if c+idle <= budget {
 		return
 	}
 	fitted := max(1, min(c, budget*3/4))
-	cfg.Fetch.MaxIdleConns = max(1, budget-fitted)
+	tc.MaxIdleConns = max(1, budget-fitted)
 	if fitted < c {
-		cfg.Fetch.Concurrency = fitted
+		tc.Concurrency, cfg.Fetch.Concurrency = fitted, fitted
 		fmt.Fprintf(stderr, "sluice: -c %d lowered to %d: the open-files limit (ulimit -n) is %d\n", c, fitted, limit)
 	}
 }

@@ -21,18 +21,18 @@ func TestFitConnections(t *testing.T) {
 		{100, 256, 100, 92, ""}, // -c fits, the idle pool is made smaller
 		{5000, 65, 1, 1, "sluice: -c 5000 lowered to 1: the open-files limit (ulimit -n) is 65\n"},
 	} {
-		cfg := config.Config{Fetch: fetch.Config{Concurrency: tc.c}}
+		cfg := config.Config{Fetch: fetch.Config{Concurrency: tc.c}, Transport: transport.Config{Concurrency: tc.c}}
 		var stderr bytes.Buffer
 		fitConnections(&cfg, tc.limit, &stderr)
-		if cfg.Fetch.Concurrency != tc.wantC || cfg.Fetch.IdleConns() != tc.wantIn || stderr.String() != tc.said {
+		if cfg.Fetch.Concurrency != tc.wantC || cfg.Transport.IdleConns() != tc.wantIn || stderr.String() != tc.said {
 			t.Errorf("-c %d, limit %d: -c %d, idle %d, said %q; want %d, %d, %q", tc.c, tc.limit,
-				cfg.Fetch.Concurrency, cfg.Fetch.IdleConns(), stderr.String(), tc.wantC, tc.wantIn, tc.said)
+				cfg.Fetch.Concurrency, cfg.Transport.IdleConns(), stderr.String(), tc.wantC, tc.wantIn, tc.said)
 		}
-		if wantHosts := max(1, min(transport.DefaultIdleHosts, tc.limit-fdReserve-tc.wantC-tc.wantIn)); cfg.Fetch.IdleHosts() != wantHosts {
-			t.Errorf("-c %d, limit %d: %d forgotten hosts may keep connections; want %d, what the limit leaves", tc.c, tc.limit, cfg.Fetch.IdleHosts(), wantHosts)
+		if wantHosts := max(1, min(transport.DefaultIdleHosts, tc.limit-fdReserve-tc.wantC-tc.wantIn)); cfg.Transport.IdleHosts() != wantHosts {
+			t.Errorf("-c %d, limit %d: %d forgotten hosts may keep connections; want %d, what the limit leaves", tc.c, tc.limit, cfg.Transport.IdleHosts(), wantHosts)
 		}
-		if tc.limit < 1<<20 && cfg.Fetch.Concurrency+cfg.Fetch.IdleConns() > max(2, tc.limit-fdReserve) {
-			t.Errorf("-c %d, limit %d: %d connections may be open; over the limit less the reserve", tc.c, tc.limit, cfg.Fetch.Concurrency+cfg.Fetch.IdleConns())
+		if tc.limit < 1<<20 && cfg.Fetch.Concurrency+cfg.Transport.IdleConns() > max(2, tc.limit-fdReserve) {
+			t.Errorf("-c %d, limit %d: %d connections may be open; over the limit less the reserve", tc.c, tc.limit, cfg.Fetch.Concurrency+cfg.Transport.IdleConns())
 		}
 	}
 }

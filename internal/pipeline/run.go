@@ -13,6 +13,7 @@ import (
 	"sluice/stages/fetch"
 	"sluice/stages/render"
 	"sluice/stages/schedule"
+	"sluice/stages/transport"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/reugn/go-streams"
@@ -195,11 +196,15 @@ func build(ctx context.Context, life *flow.Lifetime, cfg config.Config, stdin io
 		return r, err
 	}
 	var err error
-	if r.fetcher, err = fetch.NewFetcher(r.cfg.Fetch); err != nil {
+	conns, err := transport.New(r.cfg.Transport)
+	if err != nil {
+		return r, err
+	}
+	if r.fetcher, err = fetch.NewFetcher(r.cfg.Fetch, conns); err != nil {
 		return r, err
 	}
 	r.closers = append(r.closers, func() error { r.fetcher.Close(); return nil })
-	r.cfg.Limits.HostDone, r.cfg.Limits.HostBack = r.fetcher.HostDone, r.fetcher.HostBack
+	r.cfg.Limits.HostDone, r.cfg.Limits.HostBack = conns.HostDone, conns.HostBack
 	if r.schedule, err = schedule.NewSchedule(life.Intake.Done(), r.cfg.Limits, r.observe); err != nil {
 		return r, err
 	}

@@ -22,11 +22,10 @@ import (
 	"sluice/record"
 )
 
-// FetchConfig is what a Fetcher needs; main fills it from the flags.
+// Config is what a Fetcher needs; the flags fill it. How it connects is
+// the transport's, which NewFetcher is given.
 type Config struct {
 	Concurrency  int                // parallel requests; sizes the connection pool
-	MaxIdleConns int                // idle connections kept over all hosts; 0 for IdleConns's default
-	MaxIdleHosts int                // hosts the schedule forgot whose connections may be kept; 0 for DefaultIdleHosts
 	Timeout      time.Duration      // one attempt, from dial to the last body byte
 	MaxBody      int64              // body bytes read at most; the rest is not read
 	MaxRedirects int                // redirects followed; 0 returns 3xx responses as results
@@ -34,19 +33,10 @@ type Config struct {
 	Header       http.Header        // sent with every request; read-only once given
 	Body         []byte             // -d, --json: the body of a request whose record gives none
 	BodyType     string             // the Content-Type sent with Body unless Header has one
-	Insecure     bool               // skip TLS certificate verification
 	FailStatus   bool               // status >= 400 becomes an error of kind http
 	Observe      schedule.Observers // told of every attempt
 	KeepBody     bool               // keep what was read of the body in the record, for extraction or --body
 	KeepHeader   bool               // keep the response headers in the record, for --extract headers
-	DenyPrivate  bool               // refuse to connect to non-public addresses; also ignores proxies
-
-	Resolve    map[string]string // --resolve: "host:port" (lower case) -> the "ip:port" to connect to
-	DNSServers []string          // --dns-server: resolve through these, with a TTL cache, not the system's resolver
-	CACert     string            // --cacert: a PEM file of CAs to trust
-	CACertOnly bool              // --cacert-only: trust those alone, not the system's
-	ClientCert string            // --cert: a PEM client certificate for mutual TLS
-	ClientKey  string            // --key: its private key
 
 	Cache      cache.Cache // --cache: responses kept between runs; nil for none
 	CacheFresh bool        // --cache-fresh: a kept response still fresh (RFC 9111) is used without a request
@@ -69,7 +59,6 @@ type Fetcher struct {
 	client     *http.Client
 	host       string      // a Host header given with -H: the request's Host
 	bodyHeader http.Header // Header with Content-Type: BodyType, sent with Body
-	conns      *transport.ConnTracker
 
 	inFlight atomic.Int64 // attempts under way, for the progress line
 	attempts atomic.Int64 // attempts started
@@ -82,8 +71,9 @@ func (f *Fetcher) InFlight() int64 { return f.inFlight.Load() }
 // Attempts returns how many attempts have started.
 func (f *Fetcher) Attempts() int64 { return f.attempts.Load() }
 
-// NewFetcher checks cfg and builds the shared client.
-func NewFetcher(cfg Config) (*Fetcher, error) {
+// NewFetcher checks cfg and builds the shared client over rt, which makes
+// the round trips: transport.New's, or any other http.RoundTripper.
+func NewFetcher(cfg Config, rt http.RoundTripper) (*Fetcher, error) {
 	if cfg.Concurrency < 1 {
 		return nil, fmt.Errorf("concurrency %d: must be at least 1", cfg.Concurrency)
 	}
@@ -103,58 +93,17 @@ func NewFetcher(cfg Config) (*Fetcher, error) {
 		cfg.Header = cfg.Header.Clone()
 		cfg.Header.Set("Accept-Encoding", AcceptEncoding)
 	}
-	tlsConfig, err := cfg.tlsConfig()
-	if err != nil {
-		return nil, err
-	}
-	dial, proxy := cfg.dialer()
-	conns := transport.NewConnTracker(cfg.IdleHosts())
-	dial = conns.Dial(dial)
-	transport := &http.Transport{
-		Proxy:              proxy,
-		DialContext:        dial,
-		ForceAttemptHTTP2:  true, // a custom dialer and TLS config turn it off otherwise
-		DisableCompression: true, // sluice asks for and decodes gzip, deflate, br and zstd itself
-		// Idle connections of the hosts the schedule holds (IdleConns) and
-		// of the forgotten ones the tracker keeps (IdleHosts): which go is
-		// the tracker's to say, not the pool's LRU, which over more hosts
-		// than its bound closes each before its host comes back.
-		MaxIdleConns:        cfg.IdleConns() + cfg.IdleHosts(),
-		MaxIdleConnsPerHost: min(cfg.Concurrency, cfg.IdleConns()), // Go's default of 2 would redial almost every request
-		IdleConnTimeout:     90 * time.Second,
-		TLSHandshakeTimeout: cfg.Timeout,
-		// No ResponseHeaderTimeout: each attempt's context already has the
-		// deadline, and the setting starts a timer in every round trip
-		// (BENCHMARKS.md, "Design decisions", has what it cost).
-		ExpectContinueTimeout:  time.Second,
-		MaxResponseHeaderBytes: maxHeaderBytes,
-		ReadBufferSize:         2 << 10,
-		WriteBufferSize:        1 << 10,
-		TLSClientConfig:        tlsConfig,
-	}
-	f := &Fetcher{cfg: cfg, host: cfg.Header.Get("Host"), bodyHeader: cfg.Header, conns: conns}
+	f := &Fetcher{cfg: cfg, host: cfg.Header.Get("Host"), bodyHeader: cfg.Header}
 	if cfg.BodyType != "" && cfg.Header.Get("Content-Type") == "" {
 		f.bodyHeader = cfg.Header.Clone()
 		f.bodyHeader.Set("Content-Type", cfg.BodyType)
 	}
-	f.client = &http.Client{Transport: transport, CheckRedirect: f.checkRedirect}
 	if cfg.Archive != nil {
-		f.client.Transport = &warc.Capture{Next: transport}
+		rt = &warc.Capture{Next: rt}
 	}
+	f.client = &http.Client{Transport: rt, CheckRedirect: f.checkRedirect}
 	return f, nil
 }
-
-// maxHeaderBytes caps a response's headers (Go's default is 10 MB).
-const maxHeaderBytes = 1 << 20
-
-// HostDone tells the connection policy that the schedule has forgotten a
-// host: nothing of it is held (Limits.HostDone). Its connections are kept
-// or closed as connTracker says.
-func (f *Fetcher) HostDone(key string) { f.conns.HostDone(key) }
-
-// HostBack tells the connection policy that the schedule holds something
-// of a host again (Limits.HostBack).
-func (f *Fetcher) HostBack(key string) { f.conns.HostBack(key) }
 
 // Timeout is --timeout.
 func (f *Fetcher) Timeout() time.Duration { return f.cfg.Timeout }

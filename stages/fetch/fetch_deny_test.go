@@ -5,13 +5,14 @@ import (
 	"testing"
 
 	"sluice/record"
+	"sluice/stages/transport"
 )
 
 // The check is on the address dialled, so loopback servers are refused
 // however they are named, and a redirect cannot lead around it.
 func TestFetchDenyPrivate(t *testing.T) {
 	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {})
-	f := newFetcher(t, Config{DenyPrivate: true, MaxRedirects: 3})
+	f := newFetcher(t, Config{MaxRedirects: 3}, transport.Config{DenyPrivate: true})
 	for _, u := range []string{srv.URL, "http://localhost:" + srv.URL[len("http://127.0.0.1:"):] + "/"} {
 		r := fetch(t, f, u)
 		if kindOf(r) != record.KindDenied {

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"sluice/record"
+	"sluice/stages/transport"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -29,7 +30,9 @@ func newServer(t *testing.T, h http.HandlerFunc) *httptest.Server {
 	return srv
 }
 
-func newFetcher(t *testing.T, cfg Config) *Fetcher {
+// newFetcher returns a fetcher over transport.New's transport, made with
+// conn (at most one) and cfg's concurrency and timeout.
+func newFetcher(t *testing.T, cfg Config, conn ...transport.Config) *Fetcher {
 	t.Helper()
 	if cfg.Concurrency == 0 {
 		cfg.Concurrency = 4
@@ -40,7 +43,16 @@ func newFetcher(t *testing.T, cfg Config) *Fetcher {
 	if cfg.MaxBody == 0 {
 		cfg.MaxBody = 1 << 20
 	}
-	f, err := NewFetcher(cfg)
+	var tc transport.Config
+	if len(conn) > 0 {
+		tc = conn[0]
+	}
+	tc.Concurrency, tc.Timeout = cfg.Concurrency, cfg.Timeout
+	rt, err := transport.New(tc)
+	if err != nil {
+		t.Fatalf("transport.New: %v", err)
+	}
+	f, err := NewFetcher(cfg, rt)
 	if err != nil {
 		t.Fatalf("NewFetcher: %v", err)
 	}
@@ -306,19 +318,20 @@ func TestFetchErrors(t *testing.T) {
 		url  string
 		cfg  Config
 		want record.Kind
+		conn transport.Config
 	}{
-		{"connect refused", "http://" + closedPort(t) + "/", Config{}, record.KindConnect},
-		{"timeout waiting for headers", hang.URL, Config{Timeout: 200 * time.Millisecond}, record.KindTimeout},
-		{"timeout reading body", slowBody.URL, Config{Timeout: 200 * time.Millisecond}, record.KindTimeout},
-		{"reset", "http://" + reset + "/", Config{}, record.KindReset},
-		{"not http", "http://" + garbage + "/", Config{}, record.KindProtocol},
-		{"body shorter than content-length", "http://" + shortBody + "/", Config{}, record.KindReset},
-		{"self-signed certificate", tlsSrv.URL, Config{}, record.KindTLS},
-		{"self-signed with insecure", tlsSrv.URL, Config{Insecure: true}, ""},
+		{"connect refused", "http://" + closedPort(t) + "/", Config{}, record.KindConnect, transport.Config{}},
+		{"timeout waiting for headers", hang.URL, Config{Timeout: 200 * time.Millisecond}, record.KindTimeout, transport.Config{}},
+		{"timeout reading body", slowBody.URL, Config{Timeout: 200 * time.Millisecond}, record.KindTimeout, transport.Config{}},
+		{"reset", "http://" + reset + "/", Config{}, record.KindReset, transport.Config{}},
+		{"not http", "http://" + garbage + "/", Config{}, record.KindProtocol, transport.Config{}},
+		{"body shorter than content-length", "http://" + shortBody + "/", Config{}, record.KindReset, transport.Config{}},
+		{"self-signed certificate", tlsSrv.URL, Config{}, record.KindTLS, transport.Config{}},
+		{"self-signed with insecure", tlsSrv.URL, Config{}, "", transport.Config{Insecure: true}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := fetch(t, newFetcher(t, tc.cfg), tc.url)
+			r := fetch(t, newFetcher(t, tc.cfg, tc.conn), tc.url)
 			if kindOf(r) != tc.want {
 				t.Errorf("Fetch(%q) error = %v; want kind %q", tc.url, r.Err, tc.want)
 			}
@@ -334,7 +347,7 @@ func TestFetchHTTP2(t *testing.T) {
 	srv.EnableHTTP2 = true
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	r := fetch(t, newFetcher(t, Config{Insecure: true}), srv.URL)
+	r := fetch(t, newFetcher(t, Config{}, transport.Config{Insecure: true}), srv.URL)
 	if r.Proto != "HTTP/2.0" {
 		t.Errorf("Fetch over TLS: proto %q (err %v); want HTTP/2.0", r.Proto, r.Err)
 	}
@@ -392,7 +405,7 @@ func TestNewFetcherRejects(t *testing.T) {
 		{Concurrency: 1, Timeout: time.Second, MaxBody: -1},
 		{Concurrency: 1, Timeout: time.Second, MaxRedirects: -1},
 	} {
-		if _, err := NewFetcher(cfg); err == nil {
+		if _, err := NewFetcher(cfg, &http.Transport{}); err == nil {
 			t.Errorf("NewFetcher(%+v) = nil error; want one", cfg)
 		}
 	}
@@ -410,7 +423,7 @@ func TestFetchTLSResumption(t *testing.T) {
 	}))
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	f := newFetcher(t, Config{Insecure: true})
+	f := newFetcher(t, Config{}, transport.Config{Insecure: true})
 	for range 3 {
 		if r := fetch(t, f, srv.URL+"/"); r.Status != 200 {
 			t.Fatalf("status %d, %v", r.Status, r.Err)

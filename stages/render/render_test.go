@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sluice/stages/fetch"
+	"sluice/stages/transport"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,10 +40,15 @@ func browserPath(t *testing.T) string {
 // testRenderer is a one-tab renderer whose pages' requests go through
 // fetch, closed when the test ends.
 // renderFetcher is the fetcher a page's requests go through.
-func renderFetcher(t *testing.T, cfg fetch.Config) *fetch.Fetcher {
+func renderFetcher(t *testing.T, conn transport.Config) *fetch.Fetcher {
 	t.Helper()
-	cfg.Timeout, cfg.MaxBody = 5*time.Second, 1<<20
-	f, err := fetch.NewFetcher(cfg)
+	cfg := fetch.Config{Concurrency: 1, Timeout: 5 * time.Second, MaxBody: 1 << 20}
+	conn.Concurrency, conn.Timeout = cfg.Concurrency, cfg.Timeout
+	rt, err := transport.New(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := fetch.NewFetcher(cfg, rt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +106,7 @@ func TestRenderRunsScripts(t *testing.T) {
 		w.Write([]byte("from elsewhere"))
 	}))
 	defer otherSrv.Close()
-	f := renderFetcher(t, fetch.Config{Concurrency: 1})
+	f := renderFetcher(t, transport.Config{})
 	var subs atomic.Int64
 	fetch := func(ctx context.Context, r *record.Record) {
 		subs.Add(1)
@@ -145,7 +151,7 @@ func TestRenderDenyPrivate(t *testing.T) {
 		w.Write([]byte("the secret"))
 	}))
 	defer secret.Close()
-	f := renderFetcher(t, fetch.Config{Concurrency: 1, DenyPrivate: true})
+	f := renderFetcher(t, transport.Config{DenyPrivate: true})
 	rd := testRenderer(t, f.Fetch)
 	doc := `<!doctype html><html><head><title>probe</title></head><body><script>
 fetch('` + secret.URL + `/secret').then(r => r.text()).then(t => { document.title = 'got: ' + t; }, e => { document.title = 'refused'; });
@@ -197,7 +203,7 @@ func TestRenderHTTPS(t *testing.T) {
 	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	f := renderFetcher(t, fetch.Config{Concurrency: 1, CACert: ca, CACertOnly: true})
+	f := renderFetcher(t, transport.Config{CACert: ca, CACertOnly: true})
 	rd := testRenderer(t, f.Fetch)
 	doc := `<!doctype html><html><head><title>shell</title></head><body><script>
 document.title = 'Secure';
@@ -231,7 +237,7 @@ func TestRenderProxyRefuses(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	f := renderFetcher(t, fetch.Config{Concurrency: 1})
+	f := renderFetcher(t, transport.Config{})
 	rd := testRenderer(t, f.Fetch)
 	ws := "ws" + strings.TrimPrefix(srv.URL, "http") + "/socket"
 	doc := `<!doctype html><html><head><title>socket</title></head><body><script>
@@ -279,7 +285,7 @@ func TestRenderFrames(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	f := renderFetcher(t, fetch.Config{Concurrency: 1})
+	f := renderFetcher(t, transport.Config{})
 	rd := testRenderer(t, f.Fetch)
 	other := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
 	doc := `<!doctype html><html><head><title>page</title></head><body><iframe src="` + other + `/frame"></iframe></body></html>`

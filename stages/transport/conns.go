@@ -25,7 +25,7 @@ import (
 // back learns to keep them. Both calls come from the schedule's goroutine,
 // so a host that came back is never closed: hostBack takes it off the list
 // before any of its requests is sent.
-type ConnTracker struct {
+type connTracker struct {
 	mu    sync.Mutex
 	conns map[string]map[*trackedConn]struct{}
 
@@ -37,8 +37,8 @@ type ConnTracker struct {
 	regrets   int // hosts that came back to connections closed here
 }
 
-func NewConnTracker(maxKeep int) *ConnTracker {
-	return &ConnTracker{conns: map[string]map[*trackedConn]struct{}{}, keep: min(manyHosts, maxKeep), maxKeep: maxKeep,
+func newConnTracker(maxKeep int) *connTracker {
+	return &connTracker{conns: map[string]map[*trackedConn]struct{}{}, keep: min(manyHosts, maxKeep), maxKeep: maxKeep,
 		forgotten: newLRU(), ghosts: newLRU()}
 }
 
@@ -58,7 +58,7 @@ const manyHosts = 100
 
 type trackedConn struct {
 	net.Conn
-	t      *ConnTracker
+	t      *connTracker
 	addr   string
 	once   sync.Once
 	phases *DialPhases // with --trace: how this connection was made; nil otherwise
@@ -70,7 +70,7 @@ func (c *trackedConn) Close() error {
 }
 
 // dial wraps next so that the connections it makes are tracked.
-func (t *ConnTracker) Dial(next func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+func (t *connTracker) dial(next func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		phases := dialOf(ctx) // before the dial: its hooks write there
 		conn, err := next(ctx, network, addr)
@@ -90,7 +90,7 @@ func (t *ConnTracker) Dial(next func(ctx context.Context, network, addr string) 
 	}
 }
 
-func (t *ConnTracker) remove(c *trackedConn) {
+func (t *connTracker) remove(c *trackedConn) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if set := t.conns[c.addr]; set != nil {
@@ -105,7 +105,7 @@ func (t *ConnTracker) remove(c *trackedConn) {
 // key (see record.HostKey) has nothing held; its connections carry no
 // request. They are kept while keep allows; past it, the least recently
 // forgotten host's are closed.
-func (t *ConnTracker) HostDone(key string) {
+func (t *connTracker) hostDone(key string) {
 	var doomed []*trackedConn
 	t.mu.Lock()
 	if t.open(key) {
@@ -128,7 +128,7 @@ func (t *ConnTracker) HostDone(key string) {
 // hostBack takes the schedule's word that it holds something of key
 // again: its connections are no longer the policy's to close, and a host
 // whose connections it closed makes it keep one more.
-func (t *ConnTracker) HostBack(key string) {
+func (t *connTracker) hostBack(key string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	switch {
@@ -141,7 +141,7 @@ func (t *ConnTracker) HostBack(key string) {
 }
 
 // open reports whether key has a connection open; t.mu is held.
-func (t *ConnTracker) open(key string) bool {
+func (t *connTracker) open(key string) bool {
 	for _, addr := range []string{key, key + ":80", key + ":443"} {
 		if len(t.conns[addr]) > 0 {
 			return true
@@ -151,7 +151,7 @@ func (t *ConnTracker) open(key string) bool {
 }
 
 // connsOf lists key's connections; t.mu is held.
-func (t *ConnTracker) connsOf(key string) []*trackedConn {
+func (t *connTracker) connsOf(key string) []*trackedConn {
 	var cs []*trackedConn
 	for _, addr := range []string{key, key + ":80", key + ":443"} {
 		for c := range t.conns[addr] {

@@ -10,9 +10,9 @@ import (
 // trackerWith returns a tracker that keeps at most maxKeep forgotten hosts
 // and a way to open a fake connection to an address, and to ask whether a
 // connection was closed.
-func trackerWith(t *testing.T, maxKeep int) (*ConnTracker, func(addr string) net.Conn, func(net.Conn) bool) {
-	tr := NewConnTracker(maxKeep)
-	dial := tr.Dial(func(_ context.Context, _, _ string) (net.Conn, error) {
+func trackerWith(t *testing.T, maxKeep int) (*connTracker, func(addr string) net.Conn, func(net.Conn) bool) {
+	tr := newConnTracker(maxKeep)
+	dial := tr.dial(func(_ context.Context, _, _ string) (net.Conn, error) {
 		return &fakeConn{}, nil
 	})
 	open := func(addr string) net.Conn {
@@ -34,19 +34,19 @@ func TestConnTrackerKeepsForgotten(t *testing.T) {
 	tr, open, closed := trackerWith(t, DefaultIdleHosts)
 	a443, a80 := open("A.test:443"), open("a.test:80")
 	b, c := open("b.test:443"), open("c.test:443")
-	tr.HostDone("a.test")
-	tr.HostDone("b.test")
-	tr.HostDone("c.test")
-	tr.HostBack("c.test") // c has records again
+	tr.hostDone("a.test")
+	tr.hostDone("b.test")
+	tr.hostDone("c.test")
+	tr.hostBack("c.test") // c has records again
 	for i := range manyHosts - 2 {
 		open(fmt.Sprintf("h%d.test:443", i))
-		tr.HostDone(fmt.Sprintf("h%d.test", i))
+		tr.hostDone(fmt.Sprintf("h%d.test", i))
 	}
 	if closed(a443) || closed(a80) || closed(b) {
 		t.Fatalf("%d hosts forgotten: a connection was closed; they stay up to %d", manyHosts, manyHosts)
 	}
 	open("z.test:443")
-	tr.HostDone("z.test")
+	tr.hostDone("z.test")
 	if !closed(a443) || !closed(a80) || closed(b) || closed(c) {
 		t.Errorf("one host more: closed a.test:443 %v, a.test:80 %v, b %v, c %v; want the least recently forgotten, a, only",
 			closed(a443), closed(a80), closed(b), closed(c))
@@ -54,7 +54,7 @@ func TestConnTrackerKeepsForgotten(t *testing.T) {
 	if _, ok := tr.conns["a.test:443"]; ok {
 		t.Errorf("a closed connection is still tracked")
 	}
-	tr.HostDone("nothing-open.test") // no connection: not kept, closes nothing
+	tr.hostDone("nothing-open.test") // no connection: not kept, closes nothing
 	if tr.forgotten.len() != manyHosts {
 		t.Errorf("%d hosts kept; want %d", tr.forgotten.len(), manyHosts)
 	}
@@ -68,7 +68,7 @@ func TestConnTrackerLearns(t *testing.T) {
 	tr, open, _ := trackerWith(t, 250)
 	for i := range 1000 {
 		open(fmt.Sprintf("once%d.test:443", i))
-		tr.HostDone(fmt.Sprintf("once%d.test", i))
+		tr.hostDone(fmt.Sprintf("once%d.test", i))
 	}
 	if got := tr.forgotten.len(); got != manyHosts || tr.keep != manyHosts {
 		t.Fatalf("1,000 hosts seen once: %d kept, keep %d; want %d", got, tr.keep, manyHosts)
@@ -78,12 +78,12 @@ func TestConnTrackerLearns(t *testing.T) {
 		before := tr.reused
 		for i := range 300 {
 			key := fmt.Sprintf("r%d.test", i)
-			tr.HostBack(key)
+			tr.hostBack(key)
 			if !tr.open(key) {
 				open(key + ":443")
 				dialled++
 			}
-			tr.HostDone(key)
+			tr.hostDone(key)
 		}
 		return tr.reused - before, dialled
 	}
@@ -96,11 +96,11 @@ func TestConnTrackerLearns(t *testing.T) {
 	for range 3 {
 		for i := range 300 {
 			key := fmt.Sprintf("r%d.test", i)
-			tr2.HostBack(key)
+			tr2.hostBack(key)
 			if !tr2.open(key) {
 				open2(key + ":443")
 			}
-			tr2.HostDone(key)
+			tr2.hostDone(key)
 		}
 	}
 	if tr2.keep != 150 || tr2.forgotten.len() != 150 || tr2.ghosts.len() > ghostsPerKept*150 {

@@ -33,7 +33,7 @@ func Denied(addr netip.Addr) bool {
 // denyPrivate is a net.Dialer Control function: it runs after DNS, on the
 // address about to be connected to, so neither a redirect nor a name that
 // resolves differently the second time (DNS rebinding) gets past it.
-func DenyPrivate(network, address string, _ syscall.RawConn) error {
+func denyPrivate(network, address string, _ syscall.RawConn) error {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
 		host, _, splitErr := net.SplitHostPort(address)

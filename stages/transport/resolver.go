@@ -192,7 +192,7 @@ func negativeTTL(m *dns.Msg) time.Duration {
 
 // dialVia returns a DialContext that resolves through r and dials the
 // addresses in turn with dial. Trace hooks see the lookup as DNS.
-func (r *Resolver) DialVia(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+func (r *Resolver) dialVia(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		host, port, err := net.SplitHostPort(addr)
 		if err != nil {

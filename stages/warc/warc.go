@@ -106,6 +106,7 @@ type exchange struct {
 	cut      bool   // the body went past max
 }
 
+// Attach returns ctx under which Capture logs an attempt's exchanges in l.
 func (l *ExchangeLog) Attach(ctx context.Context) context.Context {
 	ctx = context.WithValue(ctx, captureKey{}, l)
 	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
@@ -116,12 +117,18 @@ func (l *ExchangeLog) Attach(ctx context.Context) context.Context {
 	}})
 }
 
-// capture is the fetch stage's transport under --warc: it sees every
-// exchange of an attempt, each redirect's too, and keeps a copy of the body
-// as it is read, before any decoding.
-type Capture struct{ Next *http.Transport }
+// Capture is the fetch stage's RoundTripper under --warc, around the one
+// that makes the round trips (Next): it sees every exchange of an attempt
+// whose context an ExchangeLog is attached to, each redirect's too, and
+// keeps a copy of the body as it is read, before any decoding.
+type Capture struct{ Next http.RoundTripper }
 
-func (c *Capture) CloseIdleConnections() { c.Next.CloseIdleConnections() }
+// CloseIdleConnections closes Next's idle connections, if it keeps any.
+func (c *Capture) CloseIdleConnections() {
+	if n, ok := c.Next.(interface{ CloseIdleConnections() }); ok {
+		n.CloseIdleConnections()
+	}
+}
 
 func (c *Capture) RoundTrip(req *http.Request) (*http.Response, error) {
 	l, _ := req.Context().Value(captureKey{}).(*ExchangeLog)
