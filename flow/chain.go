@@ -19,18 +19,19 @@ type Keeper interface {
 
 // Chain is the Writer of a sink whose records go to keepers before the
 // output: a record goes on to out only once every keeper has made it
-// durable, so that a record settled (counted written; acked, with --in;
-// logged written, with --state) is in every writer. After a keeper has
-// failed, no record goes on to out: each is settled as not done and
-// counted Lost, and onErr, called once, stops the run. What a keeper
+// durable, so that a record told durable (counted written; acked, with
+// --in; logged written, with --state) is in every writer. After a keeper
+// has failed, no record goes on to out: each is told lost and counted
+// Lost, and onErr, called once, stops the run. What a keeper
 // failed to make durable is not in the output either: an output line always
 // points at what the archive holds.
 type Chain struct {
 	keepers []Keeper
 	out     Writer
 	onErr   func(error)
-	held    []*record.Record // kept, not yet committed
-	aside   []*record.Record // kept, not to be written, not yet committed
+	held    []*record.Record                // kept, not yet committed
+	aside   []*record.Record                // kept, not to be written, not yet committed
+	durable func(r *record.Record, ok bool) // Track's; nil when untracked
 
 	lost atomic.Int64
 	mu   sync.Mutex
@@ -45,6 +46,20 @@ func NewChain(out Writer, onErr func(error), keepers ...Keeper) *Chain {
 	return &Chain{keepers: keepers, out: out, onErr: onErr}
 }
 
+// Track tells durable what became of each record: out tells of those it
+// writes, the chain of those it drops and those it sets aside.
+func (c *Chain) Track(durable func(r *record.Record, ok bool)) {
+	c.durable = durable
+	c.out.Track(durable)
+}
+
+// tell tells the tracker, if any, what became of r.
+func (c *Chain) tell(r *record.Record, ok bool) {
+	if c.durable != nil {
+		c.durable(r, ok)
+	}
+}
+
 // Write keeps r in every keeper and holds it for out until they commit.
 func (c *Chain) Write(r *record.Record) {
 	if c.keep(r) {
@@ -55,14 +70,14 @@ func (c *Chain) Write(r *record.Record) {
 }
 
 // Aside keeps r, a record that is never written (a crawl's own sitemap, a
-// page fetched again), in every keeper, without writing it on; its queue
-// message is settled with the next commit.
+// page fetched again), in every keeper, without writing it on; it is told
+// durable with the next commit.
 func (c *Chain) Aside(r *record.Record) {
 	if c.keep(r) {
 		c.aside = append(c.aside, r)
 		return
 	}
-	r.Settle(false) // not lost: it was never to be written
+	c.tell(r, false) // not lost: it was never to be written
 }
 
 func (c *Chain) keep(r *record.Record) bool {
@@ -100,7 +115,7 @@ func (c *Chain) Flush(end bool) {
 	}
 	c.held = c.held[:0]
 	for i, r := range c.aside {
-		r.Settle(ok)
+		c.tell(r, ok)
 		c.aside[i] = nil
 	}
 	c.aside = c.aside[:0]
@@ -109,7 +124,7 @@ func (c *Chain) Flush(end bool) {
 
 func (c *Chain) drop(r *record.Record) {
 	c.lost.Add(1)
-	r.Settle(false)
+	c.tell(r, false)
 }
 
 func (c *Chain) fail(err error) {

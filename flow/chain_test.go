@@ -29,12 +29,19 @@ type out struct {
 	flushes int
 }
 
-func (o *out) Write(r *record.Record) { o.written = append(o.written, r.Seq) }
-func (o *out) Flush(bool)             { o.flushes++ }
+func (o *out) Write(r *record.Record)           { o.written = append(o.written, r.Seq) }
+func (o *out) Flush(bool)                       { o.flushes++ }
+func (o *out) Track(func(*record.Record, bool)) {}
 
-// queued is a record with a queue message, whose settling is noted.
-func queued(seq int64, settled map[int64]bool) *record.Record {
-	return &record.Record{Seq: seq, Task: &record.Task{Ack: record.Ack{Settle: func(done bool) { settled[seq] = done }}}}
+// queued is a record with a queue message; what the chain tells of it is
+// noted in settled (tracked).
+func queued(seq int64) *record.Record {
+	return &record.Record{Seq: seq}
+}
+
+// tracked makes c note in settled what it tells of each record.
+func tracked(c *Chain, settled map[int64]bool) {
+	c.Track(func(r *record.Record, ok bool) { settled[r.Seq] = ok })
 }
 
 // A record reaches the output only after the keeper committed it, and one
@@ -46,8 +53,9 @@ func TestChainWritesOnlyWhatWasKept(t *testing.T) {
 	var errs []error
 	c := NewChain(o, func(err error) { errs = append(errs, err) }, k)
 	settled := map[int64]bool{}
-	c.Write(queued(1, settled))
-	c.Write(queued(2, settled))
+	tracked(c, settled)
+	c.Write(queued(1))
+	c.Write(queued(2))
 	if len(o.written) != 0 {
 		t.Fatalf("written %v before the keeper committed", o.written)
 	}
@@ -55,7 +63,7 @@ func TestChainWritesOnlyWhatWasKept(t *testing.T) {
 	if len(o.written) != 2 || len(k.committed) != 2 || o.flushes != 1 {
 		t.Fatalf("after a flush: written %v, committed %v, %d flushes; want 2, 2, 1", o.written, k.committed, o.flushes)
 	}
-	c.Aside(queued(6, settled)) // a page fetched again: kept, never written, settled once committed
+	c.Aside(queued(6)) // a page fetched again: kept, never written, settled once committed
 	if _, ok := settled[6]; ok {
 		t.Fatal("a record set aside was settled before the keeper committed it")
 	}
@@ -63,11 +71,11 @@ func TestChainWritesOnlyWhatWasKept(t *testing.T) {
 	if !settled[6] || len(o.written) != 2 {
 		t.Fatalf("a record set aside: settled %v, written %v; want settled as done, not written", settled[6], o.written)
 	}
-	c.Aside(queued(3, settled)) // kept, never written
+	c.Aside(queued(3)) // kept, never written
 	k.failCommit = true
-	c.Write(queued(4, settled))
+	c.Write(queued(4))
 	c.Flush(false)
-	c.Write(queued(5, settled))
+	c.Write(queued(5))
 	c.Flush(true)
 	if len(o.written) != 2 || c.Lost() != 2 || len(errs) != 1 || c.Err() == nil {
 		t.Errorf("after a failed commit: written %v, lost %d, %d errors told; want nothing more written, 2 lost, 1 told", o.written, c.Lost(), len(errs))

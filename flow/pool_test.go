@@ -67,8 +67,9 @@ func TestMisusePanics(t *testing.T) {
 // collect is a Writer that keeps what it is given.
 type collect struct{ got []*record.Record }
 
-func (c *collect) Write(r *record.Record) { c.got = append(c.got, r) }
-func (c *collect) Flush(bool)             {}
+func (c *collect) Write(r *record.Record)           { c.got = append(c.got, r) }
+func (c *collect) Flush(bool)                       {}
+func (c *collect) Track(func(*record.Record, bool)) {}
 
 // -v: one line per record written, whatever the writer; none for a
 // skipped record. The URL is quoted, so a hostile one cannot drive the

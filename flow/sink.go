@@ -23,6 +23,13 @@ type Writer interface {
 	// followed, and once with end set when the input has ended: then it
 	// also returns only when every record written is stored or given up.
 	Flush(end bool)
+	// Track makes the writer tell durable, once for every record it is
+	// given from then on, what became of it: ok when the record is durably
+	// written (flushed, or acknowledged by the broker), not ok when it never
+	// will be. durable may be called from any goroutine. The sink calls
+	// Track once, before the first Write, when it has acknowledgements to
+	// settle or a Durable hook; an untracked writer keeps no record.
+	Track(durable func(r *record.Record, ok bool))
 }
 
 // IdleFlush is how long a record may wait in a writer's buffer: the buffer
@@ -33,10 +40,13 @@ type Writer interface {
 const IdleFlush = time.Millisecond
 
 // Sink is the streams.Sink of every output: it keeps the sink side of the
-// pass-through rule for its Writer. A skipped record (--resume, --unique)
-// is counted by reason and never reaches the writer; a record canceled
-// before it finished that came from a queue is handed back to the queue
-// (Record.Requeue), for another worker, and never reaches the writer.
+// pass-through rule for its Writer, and it alone acknowledges. A skipped
+// record (--resume, --unique) is counted by reason and never reaches the
+// writer; a record canceled before it finished that came from a queue is
+// handed back to the queue, for another worker, and never reaches the
+// writer. A record the writer made durable has its acknowledgement (Acks)
+// settled as done, and is told to the Durable hook; one the writer lost is
+// handed back.
 //
 // The sink runs in the goroutine that calls AwaitCompletion (To does), so
 // it starts no goroutine of its own.
@@ -44,8 +54,10 @@ type Sink struct {
 	w  Writer
 	in chan any
 
-	log   io.Writer // -v: a line per record written; nil for none
-	taken func(*record.Record)
+	log     io.Writer // -v: a line per record written; nil for none
+	taken   func(*record.Record)
+	acks    *Acks                // settled as records become durable; nil for none
+	written func(*record.Record) // told of every record durably written; nil for none
 
 	mu       sync.Mutex
 	skipped  map[string]int64
@@ -63,6 +75,24 @@ func NewSink(w Writer) *Sink {
 // w (-v), whatever the output: stdout or a NATS stream. A failed log
 // write stops the log; it is diagnostics, not output.
 func (s *Sink) LogTo(w io.Writer) { s.log = w }
+
+// Settle makes the sink settle acks: a record's acknowledgement as done once
+// the writer has made it durable, as not done when the writer lost it or
+// it is handed back.
+func (s *Sink) Settle(acks *Acks) { s.acks = acks }
+
+// Durable makes the sink call fn with every record the writer has made
+// durable, from whichever goroutine the writer tells it in. fn must not
+// block.
+func (s *Sink) Durable(fn func(*record.Record)) { s.written = fn }
+
+// durable is what the writer tells of r: ok when durably written.
+func (s *Sink) durable(r *record.Record, ok bool) {
+	s.acks.Settle(r, ok)
+	if ok && s.written != nil {
+		s.written(r)
+	}
+}
 
 // Taken makes the sink call fn with every record once it has taken it:
 // written (and so handed to the writer, durable or not), counted as
@@ -90,6 +120,9 @@ func (s *Sink) Requeued() int64 {
 // AwaitCompletion runs the sink until its input is closed and the writer
 // has flushed for the end.
 func (s *Sink) AwaitCompletion() {
+	if s.acks != nil || s.written != nil {
+		s.w.Track(s.durable)
+	}
 	flush := time.NewTimer(IdleFlush)
 	flush.Stop()
 	defer flush.Stop()
@@ -143,7 +176,7 @@ func (s *Sink) take(r *record.Record) bool {
 		if a, ok := s.w.(interface{ Aside(*record.Record) }); ok {
 			a.Aside(r) // archived (Chain), not written; settled once archived
 		} else {
-			r.Settle(true)
+			s.acks.Settle(r, true)
 		}
 		reason := "sitemap"
 		if r.Task.Origin == record.OriginAgain {
@@ -152,11 +185,13 @@ func (s *Sink) take(r *record.Record) bool {
 		s.mu.Lock()
 		s.skipped[reason]++
 		s.mu.Unlock()
-	case r.Requeue():
+	case r.Err != nil && r.Err.Kind == record.KindCanceled && s.acks.Has(r):
+		// Canceled before it finished: another worker is to do it (its
+		// output would otherwise claim the message's Nats-Msg-Id).
 		s.mu.Lock()
 		s.requeued++
 		s.mu.Unlock()
-		r.Settle(false)
+		s.acks.Settle(r, false)
 	default:
 		s.w.Write(r)
 		if s.log != nil && logLine(s.log, r) != nil {

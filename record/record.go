@@ -74,9 +74,9 @@ type Record struct {
 	Grant      chan struct{} // --render: a permit for a browser's request (stages.Schedule.Permit); closed when its host's turn comes
 
 	// The record's envelope: where it came from (a crawl's origin, depth
-	// and lineage; a queue's message, lease and acknowledgement). Only the
-	// framework (sources, frontier, discover, sinks) reads or writes it;
-	// nil for a line of input without --follow. See Task.
+	// and lineage; a queue's message). Only the framework (sources,
+	// frontier, discover, sinks) reads or writes it; nil for a line of
+	// input without --follow. See Task.
 	Task *Task
 }
 
@@ -154,31 +154,6 @@ func (q *Quota) Spent() bool { return q != nil && q.Remaining <= 0 }
 // comes with a response, and extraction still reads it.
 func (r *Record) Passes() bool {
 	return r.Skip != "" || (r.Err != nil && r.Err.Kind != KindHTTP)
-}
-
-// Requeue reports whether the sink should hand r back to its queue rather
-// than write it: it was canceled before it finished, so another worker is
-// to do it (its output would otherwise claim the message's Nats-Msg-Id).
-func (r *Record) Requeue() bool {
-	return r.Queued() && r.Err != nil && r.Err.Kind == KindCanceled
-}
-
-// Queued reports whether r came from a queue message that is to be settled.
-func (r *Record) Queued() bool { return r.Task != nil && r.Task.Settle != nil }
-
-// Settle settles r's queue message, if it has one: done when its output is
-// durably taken (ack), not done to hand it back (nak). Called once, by the
-// sink (flow.Sink and its writers).
-func (r *Record) Settle(done bool) {
-	if r.Queued() {
-		r.Task.Settle(done)
-	}
-}
-
-// Revoked reports whether r's queue message belongs to a partition whose
-// lease this worker has lost (another worker may own it, and its host, now).
-func (r *Record) Revoked() bool {
-	return r.Task != nil && r.Task.Revoked != nil && r.Task.Revoked()
 }
 
 // MsgID is r's queue message's stream and sequence, the output's

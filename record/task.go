@@ -25,8 +25,8 @@ func (o Origin) Written() bool { return !o.Internal() && o != OriginAgain }
 // Task is a record's envelope: where the record came from and what it may
 // lead to. A crawl (--follow) gives every record one: its origin, depth and
 // lineage; only the frontier and the discover stage read or write those. A
-// queue (--in) gives one to every message: the Ack its sink settles. The
-// fetch and extract stages never look at it. It is nil for a line of input
+// queue (--in) gives one to every message: its id. The fetch and extract
+// stages never look at it. It is nil for a line of input
 // without --follow.
 //
 // Depth and Parent are also written out (depth, parent) for a crawl: they
@@ -40,20 +40,14 @@ type Task struct {
 
 	Retried bool // it has gone into a retry's backoff: its level no longer waits for it
 
-	Ack
+	// A queue's message (--in nats://…); zero for line input. Its
+	// acknowledgement is not here but beside the record (flow.Acks).
+	MsgID       string // the input message's stream and sequence: the output's Nats-Msg-Id
+	Redelivered bool   // the message was delivered before: a worker took it and did not ack it
 }
 
 // Crawled reports whether t is a crawl's task (--follow).
 func (t *Task) Crawled() bool { return t != nil && t.Scope != nil }
-
-// Ack is a queue message's part of the envelope (--in nats://…); zero for
-// line input.
-type Ack struct {
-	MsgID       string          // the input message's stream and sequence: the output's Nats-Msg-Id
-	Redelivered bool            // the message was delivered before: a worker took it and did not ack it
-	Revoked     func() bool     // true once this worker has lost the lease of the message's partition (another may own it now)
-	Settle      func(done bool) // called once, by the sink: true when the output record is durably taken (ack), false to hand the message back (nak)
-}
 
 // Scope is what a seed lets its crawl reach: one of Key's kinds, decided
 // by the discover stage (stages.Scope). Shared, read-only.

@@ -45,6 +45,8 @@ type NATS struct {
 
 	mu      sync.Mutex
 	refusal error // the first message msgOf refused
+
+	durable func(*record.Record, bool) // Track's; nil when untracked
 }
 
 type publish struct {
@@ -54,6 +56,18 @@ type publish struct {
 }
 
 var _ flow.Writer = (*NATS)(nil)
+
+// Track makes s tell durable of every record it writes: once the broker
+// has stored it, or when it is refused for good (durable too: sending it
+// again would fail the same way), or lost (given up).
+func (s *NATS) Track(durable func(*record.Record, bool)) { s.durable = durable }
+
+// tell tells the tracker, if any, what became of r.
+func (s *NATS) tell(r *record.Record, ok bool) {
+	if s.durable != nil {
+		s.durable(r, ok)
+	}
+}
 
 // NewNATS returns a writer that publishes the message msgOf makes of each
 // record (natsq.RecordMsg, natsq.EnqueueMsg); a record it returns an error
@@ -137,7 +151,7 @@ func (s *NATS) refuse(r *record.Record, err error) {
 		s.refusal = err
 	}
 	s.mu.Unlock()
-	r.Settle(true) // redelivering it would fail the same way, forever
+	s.tell(r, true) // redelivering it would fail the same way, forever
 }
 
 // send publishes p.msg asynchronously, trying again while the client
@@ -161,7 +175,7 @@ func (s *NATS) send(p *publish) error {
 	}
 }
 
-// settle waits for each publish's ack in order and settles its record; a
+// settle waits for each publish's ack in order and tells of its record; a
 // failed publish is sent again (the Msg-Id keeps a second copy out).
 func (s *NATS) settle() {
 	defer close(s.acked)
@@ -176,7 +190,7 @@ func (s *NATS) settle() {
 				if p.r.Err != nil {
 					s.errors.Add(1)
 				}
-				p.r.Settle(true)
+				s.tell(p.r, true)
 			case <-p.ack.Err():
 				if s.send(&p) == nil {
 					continue
@@ -190,5 +204,5 @@ func (s *NATS) settle() {
 
 func (s *NATS) giveUp(r *record.Record) {
 	s.lost.Add(1)
-	r.Settle(false) // back to the queue: another worker publishes it
+	s.tell(r, false) // back to the queue: another worker publishes it
 }

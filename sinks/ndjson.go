@@ -33,7 +33,8 @@ type NDJSON struct {
 
 	n         atomic.Int64
 	errors    atomic.Int64
-	unsettled []*record.Record // written, from a queue, to be settled at the next flush
+	durable   func(*record.Record, bool) // Track's; nil when untracked
+	unflushed []*record.Record           // written since the last flush, when tracked
 
 	mu  sync.Mutex
 	err error
@@ -66,27 +67,32 @@ func writeAll(w io.Writer, b []byte) error {
 	return err
 }
 
-// Flush writes out the buffer, then settles the queue messages whose
-// records it held: acked once written, handed back if the write failed.
-// The end is no different.
+// Track makes s tell durable of every record it writes: at the next
+// flush, durable if the flush succeeded.
+func (s *NDJSON) Track(durable func(*record.Record, bool)) { s.durable = durable }
+
+// Flush writes out the buffer, then tells what it held as durable, or lost
+// if the write failed. The end is no different.
 func (s *NDJSON) Flush(bool) {
 	ok := s.check(s.w.Flush())
-	for i, r := range s.unsettled {
-		r.Settle(ok)
-		s.unsettled[i] = nil
+	for i, r := range s.unflushed {
+		s.durable(r, ok)
+		s.unflushed[i] = nil
 	}
-	s.unsettled = s.unsettled[:0]
+	s.unflushed = s.unflushed[:0]
 }
 
 // Write writes r's line into the buffer. After a write error it only
 // drains: the output is gone, but upstream must still finish.
 func (s *NDJSON) Write(r *record.Record) {
 	if s.Err() != nil || !s.check(writeAll(s.w, s.enc.AppendLine(r))) {
-		r.Settle(false)
+		if s.durable != nil {
+			s.durable(r, false)
+		}
 		return
 	}
-	if r.Queued() {
-		s.unsettled = append(s.unsettled, r)
+	if s.durable != nil {
+		s.unflushed = append(s.unflushed, r)
 	}
 	s.n.Add(1)
 	if r.Err != nil {

@@ -41,8 +41,11 @@ func (b *syncBuffer) String() string {
 
 // run runs a sink over w on a goroutine of its own, as the pipeline's To
 // does; wait closes its input and returns once the sink is done.
-func run(w flow.Writer) (sink *flow.Sink, wait func()) {
+func run(w flow.Writer, acks ...*flow.Acks) (sink *flow.Sink, wait func()) {
 	sink = flow.NewSink(w)
+	for _, a := range acks {
+		sink.Settle(a)
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -132,9 +135,11 @@ func TestNDJSONDrainsAfterWriteError(t *testing.T) {
 func TestSinkPassThrough(t *testing.T) {
 	var out syncBuffer
 	w := NewNDJSON(&out, NDJSONOptions{})
-	sink, wait := run(w)
 	var settled []bool
-	canceled := &record.Record{Seq: 3, URL: "http://a.test/c", Task: &record.Task{Ack: record.Ack{Settle: func(done bool) { settled = append(settled, done) }}}}
+	canceled := &record.Record{Seq: 3, URL: "http://a.test/c"}
+	acks := flow.NewAcks()
+	acks.Add(canceled, flow.Ack{Settle: func(done bool) { settled = append(settled, done) }})
+	sink, wait := run(w, acks)
 	canceled.Fail(record.KindCanceled, "stopped")
 	for _, r := range []*record.Record{
 		{Seq: 1, URL: "http://a.test/a", Response: record.Response{Status: 200}},

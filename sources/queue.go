@@ -67,6 +67,7 @@ type Queue struct {
 	parts    int
 	id       string
 	parser   record.Parser
+	msgAcks  *flow.Acks         // the acknowledgements of the messages sent on, until the sink settles them
 	crawl    *queueCrawl        // --follow: the queue is the crawl's frontier; nil otherwise
 	stop     context.CancelFunc // ends intake: no pulls after it
 	idleFrom time.Time          // when the queue was first seen idle, for QueueURL.Idle
@@ -192,7 +193,8 @@ func NewQueue(ctx context.Context, js jetstream.JetStream, q natsq.QueueURL, win
 	}
 	ctx, stop := context.WithCancel(ctx)
 	w := &Queue{
-		q: q, js: js, stream: stream, kv: kv, parts: parts, id: newID(), parser: parser, stop: stop,
+		msgAcks: flow.NewAcks(),
+		q:       q, js: js, stream: stream, kv: kv, parts: parts, id: newID(), parser: parser, stop: stop,
 		room:     make(chan struct{}, window),
 		ahead:    make(chan struct{}, ahead),
 		acks:     make(chan settlement, window),
@@ -269,7 +271,7 @@ func (w *Queue) start(intake context.Context, out chan<- any) {
 func (w *Queue) Close() {
 	defer w.stop()
 	if w.crawl != nil {
-		defer w.crawl.pages.Wait() // each ends within crawlWait; a settled page's have ended
+		w.crawl.pages.Wait() // each ends within crawlWait, settling its page if the sink has: before the settling ends
 	}
 	select {
 	case <-w.closeReq:
@@ -325,3 +327,8 @@ func (w *Queue) coordinate(ctx context.Context, out chan<- any) {
 func (w *Queue) call() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), w.q.Lease/4)
 }
+
+// Acks returns the acknowledgements of the messages the queue has sent
+// on: the sink settles them (flow.Sink.Settle), the fetch stage asks them
+// whether a message's lease is lost (schedule.FetchFlow).
+func (w *Queue) Acks() *flow.Acks { return w.msgAcks }

@@ -214,32 +214,29 @@ func (c *queueCrawl) count(reason string) {
 // back) is published to its host's subject. The writes start at once and
 // are seen through by a goroutine of the page's own, so that the parse
 // worker goes on; parent's message is acked only once they are confirmed
-// (its Settle waits for that goroutine), and handed back when they are
-// not, to be worked again.
+// and its record is durably written, whichever comes last (neither the
+// sink nor that goroutine waits for the other), and handed back when they
+// are not, to be worked again.
 func (w *Queue) offer(parent *record.Record, found []crawl.Found) {
 	if len(found) == 0 {
 		return
 	}
 	c := w.crawl
 	t := parent.Task
-	p := &offered{keys: make([]string, len(found)), created: make([]jetstream.PubAckFuture, len(found)), done: make(chan struct{})}
+	p := &offered{keys: make([]string, len(found)), created: make([]jetstream.PubAckFuture, len(found))}
 	p.ok.Store(true)
 	for i, f := range found[:min(len(found), crawlBatch)] {
 		p.create(c, i, f, t.MsgID)
 	}
-	settle := t.Settle
-	t.Settle = func(done bool) {
-		<-p.done
-		settle(done && p.ok.Load())
-	}
+	w.msgAcks.Wrap(parent, p.settleAfter)
 	c.pages.Go(func() {
-		defer close(p.done)
 		ctx, cancel := context.WithTimeout(context.Background(), crawlWait)
 		defer cancel()
 		c.admit(ctx, w.q.Subject, parent, found, p)
 		if !p.ok.Load() {
 			w.brokerErr("publish a crawl's links", errors.New("not confirmed: the page is handed back"))
 		}
+		p.linked()
 	})
 }
 
@@ -251,7 +248,41 @@ type offered struct {
 	keys    []string
 	created []jetstream.PubAckFuture // the seen keys' create-only writes
 	ok      atomic.Bool              // every write that had to be confirmed was
-	done    chan struct{}            // closed when they are all answered
+
+	// The page's message is settled by whichever comes last: the sink's
+	// verdict on its record, or the end of its writes.
+	mu      sync.Mutex
+	settle  func(done bool) // the message's own settling
+	verdict *bool           // the sink's, once given
+	done    bool            // the writes are all answered
+}
+
+// settleAfter returns what the sink's verdict on the page goes to: the
+// page's message is settled once its writes are answered too, done only
+// if they were all confirmed. Neither waits for the other.
+func (p *offered) settleAfter(settle func(done bool)) func(done bool) {
+	p.settle = settle
+	return func(done bool) {
+		p.mu.Lock()
+		p.verdict = &done
+		linked := p.done
+		p.mu.Unlock()
+		if linked {
+			p.settle(done && p.ok.Load())
+		}
+	}
+}
+
+// linked notes that the page's writes are all answered, and settles its
+// message if the sink has given its verdict.
+func (p *offered) linked() {
+	p.mu.Lock()
+	p.done = true
+	verdict := p.verdict
+	p.mu.Unlock()
+	if verdict != nil {
+		p.settle(*verdict && p.ok.Load())
+	}
 }
 
 // create starts the create-only write of f's seen key, its value the

@@ -3,11 +3,11 @@ package sources
 import (
 	"bytes"
 	"context"
-	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"sluice/flow"
 	"sluice/natsq"
 	"sluice/record"
 )
@@ -141,7 +141,7 @@ func (w *Queue) hold(msg jetstream.Msg, p int, l *lease) *record.Record {
 	w.counts.setPending(p, int64(md.NumPending))
 	line := bytes.TrimSpace(msg.Data())
 	r := w.parser.Parse(int64(md.Sequence.Stream), line)
-	r.Task = &record.Task{Ack: record.Ack{MsgID: natsq.MsgID(w.q.Stream, md.Sequence.Stream), Revoked: l.revoked, Redelivered: md.NumDelivered > 1}}
+	r.Task = &record.Task{MsgID: natsq.MsgID(w.q.Stream, md.Sequence.Stream), Redelivered: md.NumDelivered > 1}
 	if w.crawl != nil {
 		w.crawl.task(r, msg.Headers(), w.call)
 	}
@@ -150,12 +150,10 @@ func (w *Queue) hold(msg jetstream.Msg, p int, l *lease) *record.Record {
 	w.unsett[h] = struct{}{}
 	w.mu.Unlock()
 	l.inflight.Add(1)
-	var settled atomic.Bool
-	r.Task.Settle = func(done bool) {
-		if settled.CompareAndSwap(false, true) {
-			w.acks <- settlement{h, done} // never blocks: it has room for the window
-		}
-	}
+	w.msgAcks.Add(r, flow.Ack{
+		Settle:  func(done bool) { w.acks <- settlement{h, done} }, // never blocks: it has room for the window; flow.Acks calls it once
+		Revoked: l.revoked,
+	})
 	w.bytes.Add(int64(len(msg.Data())))
 	return r
 }
@@ -170,7 +168,7 @@ func (w *Queue) send(ctx context.Context, recs []*record.Record, out chan<- any)
 			w.ahead <- struct{}{}
 		case <-ctx.Done():
 			for _, r := range recs[i:] {
-				r.Settle(false)
+				w.msgAcks.Settle(r, false) // never sent on: the sink will not see it
 				w.ahead <- struct{}{}
 			}
 			return

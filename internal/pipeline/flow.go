@@ -29,6 +29,7 @@ func (r *run) source(js jetstream.JetStream) error {
 			return fmt.Errorf("--in: %w", err)
 		}
 		r.queue, r.src = q, q
+		r.sink.Settle(q.Acks())
 		r.closers = append(r.closers, func() error { q.Close(); return nil })
 		if r.cfg.Crawl.Follow {
 			if r.cfg.Crawl, err = q.Crawl(r.life.Intake, r.cfg.Crawl); err != nil {
@@ -70,7 +71,7 @@ func (r *run) flow(stderr io.Writer) {
 		back = r.frontier.Returner(back)
 	}
 	var f streams.Flow = r.schedule.Via(schedule.FetchFlow(r.life.Work, r.life.Intake.Done(), r.fetcher,
-		r.cfg.Fetch.Concurrency, back, r.cfg.Retry, r.observe, r.cfg.Limits.Robots))
+		r.cfg.Fetch.Concurrency, back, r.cfg.Retry, r.observe, r.cfg.Limits.Robots, r.acks()))
 	if r.renderer != nil {
 		render := flow.Map(r.life.Work, r.cfg.Render.Workers, r.renderer.Render)
 		render.End = r.schedule.ClosePermits // no page asks for more once the stage has ended
@@ -108,6 +109,15 @@ func (r *run) flow(stderr io.Writer) {
 	if progress != nil {
 		progress.Stop() // before anything else goes to stderr
 	}
+}
+
+// acks are the acknowledgements of the records in flight: the queue's
+// messages' with --in; nil otherwise.
+func (r *run) acks() *flow.Acks {
+	if r.queue == nil {
+		return nil
+	}
+	return r.queue.Acks()
 }
 
 // offerer is where a crawl's pages offer their links: the frontier, or

@@ -244,7 +244,7 @@ func (r *run) render() error {
 }
 
 // crawl makes the frontier for --follow and tells it of what the sink
-// takes (its records' acks tell it what is written: Frontier.settleOn).
+// takes, and with --state of what it has durably written.
 func (r *run) crawl() error {
 	if !r.cfg.Crawl.Follow || r.cfg.In != nil { // with --in, the queue is the frontier (source)
 		return nil
@@ -254,6 +254,9 @@ func (r *run) crawl() error {
 		return err
 	}
 	r.sink.Taken(r.frontier.Done)
+	if r.cfg.Crawl.State != "" {
+		r.sink.Durable(r.frontier.Written)
+	}
 	r.closers = append(r.closers, r.frontier.Close)
 	return nil
 }

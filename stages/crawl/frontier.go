@@ -209,29 +209,20 @@ func (f *Frontier) Close() error {
 	return f.state.close()
 }
 
-// settleOn gives r, a record the frontier passes on, an acknowledgement
-// for --state: the writer settles it once its line is durably out (stdout
-// flushed, or the broker's ack for --out), and only then is it logged as
-// written. One not settled (a write that failed, a record canceled at the
-// end of the grace period, which the sink then hands back rather than
-// writes) is done again by the run that goes on.
-func (f *Frontier) settleOn(r *record.Record) {
+// Written takes the sink's word that r's line is durably out (stdout
+// flushed, or the broker's ack for --out): only then is it logged as
+// written for --state. One never told (a write that failed, a record
+// canceled at the end of the grace period, which the sink then hands back
+// rather than writes) is done again by the run that goes on. It never
+// blocks.
+func (f *Frontier) Written(r *record.Record) {
 	if f.state == nil || r.Seq <= 0 { // seq 0: an internal task, not logged
 		return
 	}
-	if r.Task == nil {
-		r.Task = &record.Task{} // an input line with nothing to crawl from: the envelope only acks
-	}
-	seq := r.Seq
-	r.Task.Settle = func(done bool) {
-		if !done {
-			return
-		}
-		f.mu.Lock()
-		f.durable = append(f.durable, seq)
-		f.mu.Unlock()
-		f.poke()
-	}
+	f.mu.Lock()
+	f.durable = append(f.durable, r.Seq)
+	f.mu.Unlock()
+	f.poke()
 }
 
 // In returns the channel of input records; the upstream closes it.
@@ -447,7 +438,6 @@ func (f *Frontier) seed(r *record.Record) *record.Record {
 		return r // written before: skipped
 	}
 	if !ok {
-		f.settleOn(r)
 		return r // nothing to crawl from: it is written as it is
 	}
 	if f.cfg.MaxHostPages > 0 {
@@ -459,7 +449,6 @@ func (f *Frontier) seed(r *record.Record) *record.Record {
 		f.mapped[r.Host] = true
 		f.internal(pending{url: r.Target.Scheme + "://" + r.Target.Host + "/robots.txt", host: r.Host, origin: uint8(record.OriginRobots), scope: scope})
 	}
-	f.settleOn(r)
 	return r
 }
 
@@ -553,7 +542,6 @@ func (f *Frontier) release() *record.Record {
 	}
 	r := f.parse(seq, []byte(p.url))
 	r.Task = &record.Task{Origin: record.Origin(p.origin), Depth: p.depth, Parent: p.parent, Hops: p.hops, Scope: f.scopes[p.scope]}
-	f.settleOn(r)
 	return r
 }
 

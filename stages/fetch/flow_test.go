@@ -51,7 +51,7 @@ func TestFetchFlowConcurrent(t *testing.T) {
 	for i := range 300 {
 		in = append(in, &record.Record{Seq: int64(i + 1), URL: fmt.Sprintf("%s/r?i=%d", srv.URL, i)})
 	}
-	out := runFlow(t, schedule.FetchFlow(context.Background(), nil, f, 16, nil, schedule.RetryPolicy{}, nil, nil), in)
+	out := runFlow(t, schedule.FetchFlow(context.Background(), nil, f, 16, nil, schedule.RetryPolicy{}, nil, nil, nil), in)
 	if len(out) != len(in) {
 		t.Fatalf("%d records out of %d in", len(out), len(in))
 	}
@@ -71,7 +71,7 @@ func TestFetchFlowStopped(t *testing.T) {
 	stop := make(chan struct{})
 	close(stop)
 	in := []*record.Record{{Seq: 1, URL: srv.URL}, {Seq: 2, URL: srv.URL}}
-	out := runFlow(t, schedule.FetchFlow(context.Background(), stop, newFetcher(t, Config{}), 2, nil, schedule.RetryPolicy{}, nil, nil), in)
+	out := runFlow(t, schedule.FetchFlow(context.Background(), stop, newFetcher(t, Config{}), 2, nil, schedule.RetryPolicy{}, nil, nil, nil), in)
 	for _, r := range out {
 		if kindOf(r) != record.KindCanceled || r.Attempts != 0 {
 			t.Errorf("record %d after stop: %+v; want canceled, no attempt", r.Seq, r.Err)
@@ -111,7 +111,7 @@ func TestFetchFlowPassesFailedRecords(t *testing.T) {
 	bad.Fail(record.KindInvalidInput, "earlier")
 	skipped := &record.Record{Seq: 2, URL: srv.URL, Skip: "duplicate"}
 	var back returns
-	out := runFlow(t, schedule.FetchFlow(context.Background(), nil, newFetcher(t, Config{}), 2, &back, schedule.RetryPolicy{}, nil, nil),
+	out := runFlow(t, schedule.FetchFlow(context.Background(), nil, newFetcher(t, Config{}), 2, &back, schedule.RetryPolicy{}, nil, nil, nil),
 		[]*record.Record{bad, skipped})
 	if len(out) != 2 || requests != 0 || bad.Attempts != 0 || skipped.Attempts != 0 {
 		t.Fatalf("%d records, %d requests, attempts %d and %d; want 2, 0, 0, 0", len(out), requests, bad.Attempts, skipped.Attempts)
@@ -133,7 +133,7 @@ func TestFetchFlowRetryAndStop(t *testing.T) {
 	pol := schedule.RetryPolicy{Retries: 2, Statuses: schedule.DefaultRetryStatuses, Base: time.Millisecond, Max: time.Millisecond}
 	var back returns
 	f := newFetcher(t, Config{})
-	out := runFlow(t, schedule.FetchFlow(context.Background(), nil, f, 1, &back, pol, nil, nil), []*record.Record{record.Parse(1, []byte(srv.URL), "url")})
+	out := runFlow(t, schedule.FetchFlow(context.Background(), nil, f, 1, &back, pol, nil, nil, nil), []*record.Record{record.Parse(1, []byte(srv.URL), "url")})
 	if len(out) != 0 || !slices.Equal(back.again, []int64{1}) {
 		t.Fatalf("%d records out, again %v; want none out, seq 1 again", len(out), back.again)
 	}
@@ -141,7 +141,7 @@ func TestFetchFlowRetryAndStop(t *testing.T) {
 	close(stop)
 	tried := record.Parse(2, []byte(srv.URL), "url")
 	tried.Attempts, tried.Status = 1, 503
-	out = runFlow(t, schedule.FetchFlow(context.Background(), stop, f, 1, &back, pol, nil, nil), []*record.Record{tried})
+	out = runFlow(t, schedule.FetchFlow(context.Background(), stop, f, 1, &back, pol, nil, nil, nil), []*record.Record{tried})
 	if len(out) != 1 || tried.Status != 503 || tried.Err != nil || tried.Attempts != 1 {
 		t.Errorf("after stop: status %d, error %v, attempts %d; want its last result (503, no error, 1)", tried.Status, tried.Err, tried.Attempts)
 	}

@@ -41,11 +41,13 @@ type settler interface{ Settled(r *record.Record) }
 //
 // A record that passes (record.Record.Passes) before its first attempt goes
 // by untouched. A record whose queue partition this worker no longer holds
-// (Revoked) is not sent: it is marked canceled, which hands it back. Once stop is closed no attempt starts: a record that has
-// had one keeps its last result, one that never had one is marked
+// (acks.Revoked; acks is nil without a queue) is not sent: it is marked
+// canceled, which hands it back. Once stop is closed no attempt starts: a
+// record that has had one keeps its last result, one that never had one is
+// marked
 // canceled. ctx cancels the attempts in flight (the pipeline cancels it
 // when the grace period ends).
-func FetchFlow(ctx context.Context, stop <-chan struct{}, f Doer, workers int, back Returner, p RetryPolicy, obs Observers, robots *robots.Robots) *flow.Pool {
+func FetchFlow(ctx context.Context, stop <-chan struct{}, f Doer, workers int, back Returner, p RetryPolicy, obs Observers, robots *robots.Robots, acks *flow.Acks) *flow.Pool {
 	return flow.NewPool(workers, func(r *record.Record) bool {
 		if r.Robots {
 			fetchRobots(ctx, stop, f, back, p, obs, robots, r)
@@ -66,7 +68,7 @@ func FetchFlow(ctx context.Context, stop <-chan struct{}, f Doer, workers int, b
 		}
 		switch {
 		case r.Attempts == 0 && r.Passes():
-		case r.Revoked():
+		case acks.Revoked(r):
 			// Another worker may own the partition, and the host, now:
 			// back to the queue, for whoever owns it, without a request.
 			r.Fail(record.KindCanceled, "not started: this worker lost the partition's lease")

@@ -65,7 +65,7 @@ func newLoop(t *testing.T, lim Limits, pol RetryPolicy, workers int, respond fun
 		t.Fatal(err)
 	}
 	f := &fakeFetcher{l: l, start: time.Now(), respond: respond}
-	l.out = l.sched.Via(FetchFlow(context.Background(), l.stop, f, workers, l.sched, pol, nil, lim.Robots)).Out()
+	l.out = l.sched.Via(FetchFlow(context.Background(), l.stop, f, workers, l.sched, pol, nil, lim.Robots, nil)).Out()
 	return l
 }
 
