@@ -66,12 +66,9 @@ type Record struct {
 	Attempts int
 
 	// Between stages. Not part of the output.
-	Skip       string        // why the record is neither fetched nor written: "resume" or "duplicate"
-	Sent       time.Time     // when the schedule let the current or last attempt go; zero when no limit applied
-	Robots     bool          // the record fetches its host's robots.txt for --robots; it is not written
-	Resource   bool          // --render: a request a rendered page made, sent as the browser asks it (not the flags' headers); it is not written
-	Replayable bool          // the last attempt may be sent again: its method is idempotent (RFC 9110) or it has an Idempotency-Key
-	Grant      chan struct{} // --render: a permit for a browser's request (stages.Schedule.Permit); closed when its host's turn comes
+	Skip       string    // why the record is neither fetched nor written: "resume" or "duplicate"
+	Sent       time.Time // when the schedule let the current or last attempt go; zero when no limit applied
+	Replayable bool      // the last attempt may be sent again: its method is idempotent (RFC 9110) or it has an Idempotency-Key
 
 	// The record's envelope: where it came from (a crawl's origin, depth
 	// and lineage; a queue's message). Only the framework (sources,

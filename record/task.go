@@ -11,6 +11,7 @@ const (
 	OriginSitemapFile               // a sitemap or sitemap index: internal, not written
 	OriginRobots                    // a seed host's robots.txt, read for its Sitemap lines: internal, not written
 	OriginAgain                     // a page a crawl through a queue found again nearer its seed: fetched again to follow its links from there, not written again
+	OriginRobotsRules               // a host's robots.txt, read for --robots before anything of the host goes: the schedule's own, never leaves the fetch stage
 )
 
 // Internal reports whether a task of origin o is the crawl's own (a
@@ -45,6 +46,10 @@ type Task struct {
 	MsgID       string // the input message's stream and sequence: the output's Nats-Msg-Id
 	Redelivered bool   // the message was delivered before: a worker took it and did not ack it
 }
+
+// RobotsRules reports whether t is a host's robots.txt fetched for
+// --robots (robots.Robots.Request).
+func (t *Task) RobotsRules() bool { return t != nil && t.Origin == OriginRobotsRules }
 
 // Crawled reports whether t is a crawl's task (--follow).
 func (t *Task) Crawled() bool { return t != nil && t.Scope != nil }

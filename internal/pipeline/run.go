@@ -238,7 +238,7 @@ func (r *run) render() error {
 		return err
 	}
 	r.schedule.EnablePermits()
-	r.renderer = render.NewRenderer(r.life.Intake.Done(), r.cfg.Render, r.fetcher.Fetch, r.schedule, r.fetcher.Timeout())
+	r.renderer = render.NewRenderer(r.life.Intake.Done(), r.cfg.Render, r.fetcher.FetchResource, r.schedule, r.fetcher.Timeout())
 	r.closers = append(r.closers, func() error { r.renderer.Close(); return nil })
 	return nil
 }

@@ -173,21 +173,48 @@ func (f *Fetcher) checkRedirect(req *http.Request, via []*http.Request) error {
 // credentialHeaders are not sent on to another host after a redirect.
 var credentialHeaders = []string{"Authorization", "Cookie", "Proxy-Authorization"}
 
+// purpose is what an attempt is made for; it decides what of the attempt
+// is kept, cached and counted.
+type purpose uint8
+
+const (
+	forRecord  purpose = iota // a record's: the request the flags shape; cached, counted
+	forRobots                 // a host's robots.txt for --robots: never cached, kept whole, its own redirect limit
+	forBrowser                // a request a rendered page made, as the browser asks it: kept whole, not counted, redirects not followed
+)
+
 // Fetch performs one attempt for r and fills in its response fields, or its
 // error, in place of the last attempt's. ctx cancels the attempt; the
-// attempt has its own deadline of FetchConfig.Timeout. A failed attempt
-// keeps no body: a record that failed passes extraction (record.Passes),
-// and what it read is not output.
-func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
+// attempt has its own deadline of Config.Timeout. A failed attempt keeps no
+// body: a record that failed passes extraction (record.Passes), and what it
+// read is not output.
+func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) { f.attempt(ctx, r, forRecord) }
+
+// FetchRobots performs one attempt at a host's robots.txt for --robots (r
+// from robots.Robots.Request): as Fetch, but never from or into the cache,
+// its body and header kept whole for the rules, and up to
+// RobotsMaxRedirects redirects followed.
+func (f *Fetcher) FetchRobots(ctx context.Context, r *record.Record) { f.attempt(ctx, r, forRobots) }
+
+// FetchResource performs one attempt for a request a rendered page made
+// (r.Request as the browser asks it, not the flags' headers): its body and
+// header kept whole for the browser, its redirects handed back to the
+// browser, and not counted among the records' attempts (a page's requests
+// are counted in its record: render.requests).
+func (f *Fetcher) FetchResource(ctx context.Context, r *record.Record) {
+	f.attempt(ctx, r, forBrowser)
+}
+
+func (f *Fetcher) attempt(ctx context.Context, r *record.Record, p purpose) {
 	r.NewAttempt()
 	sh := f.shape(r.Request)
-	if r.Resource {
+	if p == forBrowser {
 		sh = shaped{method: r.Request.Method, body: r.Request.Body, header: r.Request.Header}
 	}
 	var lk *cacheLookup
-	if f.cfg.Cache != nil && !r.Robots {
+	if f.cfg.Cache != nil && p != forRobots {
 		var done bool
-		if lk, done = f.lookup(r, sh); done {
+		if lk, done = f.lookup(r, sh, p == forBrowser); done {
 			return
 		}
 	}
@@ -203,14 +230,14 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 	}
 	start := time.Now()
 	r.Attempts++
-	if !r.Resource { // the counts and metrics are the records'; a page's requests are counted in its record (render.requests)
+	if p != forBrowser { // the counts and metrics are the records'
 		f.attempts.Add(1)
 		f.inFlight.Add(1)
 	}
 	defer func() {
 		took := time.Since(start)
 		r.Elapsed += took
-		if !r.Resource {
+		if p != forBrowser {
 			f.inFlight.Add(-1)
 			f.cfg.Observe.Attempt(r, took)
 		}
@@ -218,10 +245,10 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 
 	actx, cancel := context.WithTimeout(ctx, f.timeout(r))
 	defer cancel()
-	if r.Robots {
+	switch p {
+	case forRobots:
 		actx = context.WithValue(actx, robotsKey{}, true)
-	}
-	if r.Resource {
+	case forBrowser:
 		actx = context.WithValue(actx, resourceKey{}, true)
 	}
 	var at *attemptTrace
@@ -248,11 +275,12 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 		return
 	}
 	defer resp.Body.Close()
-	f.response(r, resp)
-	if f.cfg.Cache != nil && !r.Robots && cache.UnsafeMethod(req.Method) {
+	whole := p != forRecord // the rules, or the browser, need body and header
+	f.response(r, resp, f.cfg.KeepHeader || whole)
+	if f.cfg.Cache != nil && p != forRobots && cache.UnsafeMethod(req.Method) {
 		f.invalidate(resp)
 	}
-	keepBody := f.cfg.KeepBody || r.Robots || r.Resource || lk != nil && wantBody(lk.kept, resp)
+	keepBody := f.cfg.KeepBody || whole || lk != nil && wantBody(lk.kept, resp)
 	if err := f.body(r, resp, keepBody); err != nil {
 		f.fail(ctx, r, err)
 		return
@@ -263,7 +291,7 @@ func (f *Fetcher) Fetch(ctx context.Context, r *record.Record) {
 	if lk != nil && !f.staleOnError(r, lk) {
 		f.keep(r, lk, req.Header, resp.Header, start)
 	}
-	if f.cfg.FailStatus && r.Status >= 400 && !r.Resource {
+	if f.cfg.FailStatus && r.Status >= 400 && p != forBrowser {
 		r.Fail(record.KindHTTP, "HTTP %d %s", r.Status, http.StatusText(r.Status))
 	}
 }
@@ -293,8 +321,8 @@ func (f *Fetcher) send(ctx context.Context, r *record.Record, sh shaped, lk *cac
 
 // response fills r's fields from resp's status line and headers: what it
 // is, and what it says of the host's limits (Retry-After, rate-limit
-// fields).
-func (f *Fetcher) response(r *record.Record, resp *http.Response) {
+// fields); the header itself when keepHeader.
+func (f *Fetcher) response(r *record.Record, resp *http.Response, keepHeader bool) {
 	r.Status = resp.StatusCode
 	r.Proto = resp.Proto
 	r.FinalURL = resp.Request.URL.String()
@@ -308,7 +336,7 @@ func (f *Fetcher) response(r *record.Record, resp *http.Response) {
 			r.RetryAfter = d
 		}
 	}
-	if f.cfg.KeepHeader || r.Robots || r.Resource {
+	if keepHeader {
 		r.Header = resp.Header
 	}
 }

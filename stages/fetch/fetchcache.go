@@ -21,6 +21,7 @@ type cacheLookup struct {
 	kept    *cache.Stored // nil: none
 	matches bool          // kept was sent for the same values of the fields its Vary names
 	req     cache.Control // the request's Cache-Control
+	browser bool          // a rendered page's request: the browser needs body and header
 }
 
 // variantKey is the key of the variant of key for the Vary values vary.
@@ -60,7 +61,7 @@ func (f *Fetcher) store(lk *cacheLookup, s *cache.Stored) {
 // only-if-cached and none, the answer is a 504 (RFC 9111, 5.2.1.7). A
 // response kept for other values of its Vary fields is not reused, but its
 // validators still go with the request.
-func (f *Fetcher) lookup(r *record.Record, sh shaped) (*cacheLookup, bool) {
+func (f *Fetcher) lookup(r *record.Record, sh shaped, browser bool) (*cacheLookup, bool) {
 	if !cache.Cacheable(sh.method, sh.body, sh.header) {
 		return nil, false
 	}
@@ -68,7 +69,7 @@ func (f *Fetcher) lookup(r *record.Record, sh shaped) (*cacheLookup, bool) {
 	if r.Target != nil {
 		url = r.Target.String()
 	}
-	lk := &cacheLookup{key: url, req: cache.RequestControl(sh.header)}
+	lk := &cacheLookup{key: url, req: cache.RequestControl(sh.header), browser: browser}
 	if sh.method == http.MethodHead {
 		lk.key = "HEAD " + url // a HEAD's answer has no body to complete a GET with
 	}
@@ -77,13 +78,13 @@ func (f *Fetcher) lookup(r *record.Record, sh shaped) (*cacheLookup, bool) {
 	if lk.matches && (f.cfg.CacheFresh || onlyCached) {
 		now := time.Now()
 		if how := lk.kept.Reusable(now, lk.req); how != cache.ReuseNo {
-			lk.kept.Reused(r, f.keptBody(r, lk.entry), now)
+			lk.kept.Reused(r, f.keptBody(lk), now)
 			r.FinalURL, r.Cache = url, cache.Fresh
 			if how == cache.ReuseStale {
 				r.Cache = cache.Stale
 			}
 			f.cfg.Cache.Touch(lk.entry)
-			f.trim(r)
+			f.trim(r, lk)
 			return lk, true
 		}
 	}
@@ -111,9 +112,9 @@ func (f *Fetcher) staleOnError(r *record.Record, lk *cacheLookup) bool {
 		return false
 	}
 	r.Err, r.RetryAfter = nil, 0
-	lk.kept.Reused(r, f.keptBody(r, lk.entry), now)
+	lk.kept.Reused(r, f.keptBody(lk), now)
 	r.Cache = cache.Stale
-	f.trim(r)
+	f.trim(r, lk)
 	return true
 }
 
@@ -142,11 +143,11 @@ func (f *Fetcher) invalidate(resp *http.Response) {
 
 // keptBody reads the body kept for key when the record needs it (for
 // extraction or --body, or a browser's).
-func (f *Fetcher) keptBody(r *record.Record, key string) []byte {
-	if !f.cfg.KeepBody && !r.Resource {
+func (f *Fetcher) keptBody(lk *cacheLookup) []byte {
+	if !f.cfg.KeepBody && !lk.browser {
 		return nil
 	}
-	return f.cfg.Cache.Body(key)
+	return f.cfg.Cache.Body(lk.entry)
 }
 
 // keep settles a response with the cache: a 304 to a conditional request
@@ -158,13 +159,13 @@ func (f *Fetcher) keptBody(r *record.Record, key string) []byte {
 // r as well (the server says the kept one is what it would send), and the
 // entry is kept for this request's values from then on.
 func (f *Fetcher) keep(r *record.Record, lk *cacheLookup, sent, got http.Header, requested time.Time) {
-	defer f.trim(r)
+	defer f.trim(r, lk)
 	kept := lk.kept
 	now := time.Now()
 	switch {
 	case kept != nil && r.Status == http.StatusNotModified:
 		kept.Revalidated(got, requested, now)
-		kept.Fill(r, f.keptBody(r, lk.entry))
+		kept.Fill(r, f.keptBody(lk))
 		r.Cache = cache.Revalidated
 		if lk.matches {
 			f.cfg.Cache.Refresh(lk.entry, kept)
@@ -199,8 +200,8 @@ func wantBody(kept *cache.Stored, resp *http.Response) bool {
 }
 
 // trim drops what the cache had the record keep and nothing else needs.
-func (f *Fetcher) trim(r *record.Record) {
-	if r.Resource { // the browser needs them
+func (f *Fetcher) trim(r *record.Record, lk *cacheLookup) {
+	if lk.browser { // the browser needs them
 		return
 	}
 	if !f.cfg.KeepBody {

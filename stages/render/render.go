@@ -164,9 +164,9 @@ type Permitter interface {
 }
 
 // NewRenderer returns the render stage, which gives up once stop is
-// closed: the page's requests go out through fetch (Fetcher.Fetch, with
-// records marked Resource), each once turns gives its host's turn (nil:
-// at once), each taking timeout at most, its wait for its turn included.
+// closed: the page's requests go out through fetch (fetch.Fetcher's
+// FetchResource), each once turns gives its host's turn (nil: at once),
+// each taking timeout at most, its wait for its turn included.
 func NewRenderer(stop <-chan struct{}, cfg Config, fetch func(context.Context, *record.Record), turns Permitter, timeout time.Duration) *Renderer {
 	if cfg.Workers < 1 {
 		cfg.Workers = 1
@@ -548,7 +548,7 @@ func (rd *Renderer) answer(w http.ResponseWriter, p *page, req *http.Request, u 
 			return
 		}
 	}
-	sub := &record.Record{URL: u, Resource: true, Request: q}
+	sub := &record.Record{URL: u, Request: q}
 	ctx, cancel := context.WithTimeout(p.ctx, rd.timeout)
 	defer cancel()
 	var turn *record.Record

@@ -110,7 +110,7 @@ func TestRenderRunsScripts(t *testing.T) {
 	var subs atomic.Int64
 	fetch := func(ctx context.Context, r *record.Record) {
 		subs.Add(1)
-		f.Fetch(ctx, r)
+		f.FetchResource(ctx, r)
 	}
 	rd := testRenderer(t, fetch)
 	doc := `<!doctype html><html><head><title>shell</title></head><body><img src="/logo.png">
@@ -152,7 +152,7 @@ func TestRenderDenyPrivate(t *testing.T) {
 	}))
 	defer secret.Close()
 	f := renderFetcher(t, transport.Config{DenyPrivate: true})
-	rd := testRenderer(t, f.Fetch)
+	rd := testRenderer(t, f.FetchResource)
 	doc := `<!doctype html><html><head><title>probe</title></head><body><script>
 fetch('` + secret.URL + `/secret').then(r => r.text()).then(t => { document.title = 'got: ' + t; }, e => { document.title = 'refused'; });
 </script></body></html>`
@@ -204,7 +204,7 @@ func TestRenderHTTPS(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := renderFetcher(t, transport.Config{CACert: ca, CACertOnly: true})
-	rd := testRenderer(t, f.Fetch)
+	rd := testRenderer(t, f.FetchResource)
 	doc := `<!doctype html><html><head><title>shell</title></head><body><script>
 document.title = 'Secure';
 fetch('/data').then(r => r.json()).then(d => {
@@ -238,7 +238,7 @@ func TestRenderProxyRefuses(t *testing.T) {
 	}))
 	defer srv.Close()
 	f := renderFetcher(t, transport.Config{})
-	rd := testRenderer(t, f.Fetch)
+	rd := testRenderer(t, f.FetchResource)
 	ws := "ws" + strings.TrimPrefix(srv.URL, "http") + "/socket"
 	doc := `<!doctype html><html><head><title>socket</title></head><body><script>
 const ws = new WebSocket('` + ws + `');
@@ -286,7 +286,7 @@ func TestRenderFrames(t *testing.T) {
 	}))
 	defer srv.Close()
 	f := renderFetcher(t, transport.Config{})
-	rd := testRenderer(t, f.Fetch)
+	rd := testRenderer(t, f.FetchResource)
 	other := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
 	doc := `<!doctype html><html><head><title>page</title></head><body><iframe src="` + other + `/frame"></iframe></body></html>`
 	r := renderDoc(t, rd, srv.URL+"/page", doc)

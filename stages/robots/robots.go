@@ -66,7 +66,7 @@ func (rb *Robots) Request(r *record.Record) *record.Record {
 		target, _ = url.Parse(r.URL) // the schedule holds only records with a host
 	}
 	u := &url.URL{Scheme: target.Scheme, Host: target.Host, Path: "/robots.txt"}
-	return &record.Record{URL: u.String(), Target: u, Host: r.Host, Robots: true}
+	return &record.Record{URL: u.String(), Target: u, Host: r.Host, Task: &record.Task{Origin: record.OriginRobotsRules}}
 }
 
 // Store reads a fetched robots.txt record: a 2xx body is parsed, any other

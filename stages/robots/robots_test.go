@@ -15,7 +15,7 @@ import (
 )
 
 func robotsRecord(host string, status int, body string, err record.Kind) *record.Record {
-	r := &record.Record{Host: host, Robots: true, Response: record.Response{Status: status, Body: []byte(body), Header: http.Header{}}}
+	r := &record.Record{Host: host, Task: &record.Task{Origin: record.OriginRobotsRules}, Response: record.Response{Status: status, Body: []byte(body), Header: http.Header{}}}
 	if err != "" {
 		r.Fail(err, "x")
 	}

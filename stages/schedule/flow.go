@@ -20,9 +20,13 @@ type Returner interface {
 	Again(r *record.Record, at time.Time)
 }
 
-// Doer performs one attempt for a record: a *Fetcher, or a fake in tests.
+// Doer performs one attempt for a record: a *fetch.Fetcher, or a fake in
+// tests.
 type Doer interface {
 	Fetch(ctx context.Context, r *record.Record)
+	// FetchRobots performs one attempt at a host's robots.txt for --robots
+	// (a record from robots.Robots.Request).
+	FetchRobots(ctx context.Context, r *record.Record)
 }
 
 // settler is a Doer told of a record's last attempt (the Fetcher counts
@@ -49,7 +53,7 @@ type settler interface{ Settled(r *record.Record) }
 // when the grace period ends).
 func FetchFlow(ctx context.Context, stop <-chan struct{}, f Doer, workers int, back Returner, p RetryPolicy, obs Observers, robots *robots.Robots, acks *flow.Acks) *flow.Pool {
 	return flow.NewPool(workers, func(r *record.Record) bool {
-		if r.Robots {
+		if r.Task.RobotsRules() {
 			fetchRobots(ctx, stop, f, back, p, obs, robots, r)
 			return false
 		}
@@ -78,7 +82,7 @@ func FetchFlow(ctx context.Context, stop <-chan struct{}, f Doer, workers int, b
 		case !allowed:
 			r.Fail(record.KindRobots, "%s", why)
 		default:
-			if attempt(ctx, stop, f, back, p, obs, r) {
+			if attempt(ctx, stop, f, f.Fetch, back, p, obs, r) {
 				return false
 			}
 		}
@@ -89,10 +93,11 @@ func FetchFlow(ctx context.Context, stop <-chan struct{}, f Doer, workers int, b
 	})
 }
 
-// attempt makes one attempt for r and reports whether r goes round again:
+// attempt makes one attempt for r with fetch (one of f's) and reports
+// whether r goes round again:
 // then back holds it until its backoff is over.
-func attempt(ctx context.Context, stop <-chan struct{}, f Doer, back Returner, p RetryPolicy, obs Observers, r *record.Record) (again bool) {
-	f.Fetch(ctx, r)
+func attempt(ctx context.Context, stop <-chan struct{}, f Doer, fetch func(context.Context, *record.Record), back Returner, p RetryPolicy, obs Observers, r *record.Record) (again bool) {
+	fetch(ctx, r)
 	if back == nil || stopped(stop) || !p.retryable(r) {
 		if s, ok := f.(settler); ok {
 			s.Settled(r)
@@ -109,7 +114,7 @@ func attempt(ctx context.Context, stop <-chan struct{}, f Doer, back Returner, p
 // done, which lets the host's records go.
 func fetchRobots(ctx context.Context, stop <-chan struct{}, f Doer, back Returner, p RetryPolicy, obs Observers, robots *robots.Robots, r *record.Record) {
 	if !stopped(stop) {
-		if attempt(ctx, stop, f, back, p, obs, r) {
+		if attempt(ctx, stop, f, f.FetchRobots, back, p, obs, r) {
 			return
 		}
 		robots.Store(r)

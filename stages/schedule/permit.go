@@ -10,18 +10,26 @@ import (
 // Permits: the requests a rendered page makes (--render) are not records
 // of their own, but each waits for its host's turn in the schedule as a
 // record does, so that --host-rate, the host's slots, its pauses and its
-// auto-throttle hold for them too. A permit is a record with a Grant
-// channel: the schedule takes it into its host's queue, ahead of the
-// host's records (the page that asks holds a render worker), and when it
-// would send it to a fetch worker it closes Grant instead; its holder
-// makes the request and gives it back with Done, with the status, as the
-// fetch stage does.
+// auto-throttle hold for them too. A permit is a record (URL and host
+// only) and its grant, a channel the schedule keeps beside it: the
+// schedule takes it into its host's queue, ahead of the host's records
+// (the page that asks holds a render worker), and when it would send it to
+// a fetch worker it closes the grant instead; its holder makes the request
+// and gives the record back with Done, with the status, as the fetch stage
+// does.
+
+// permit is a request for a host's turn.
+type permit struct {
+	r     *record.Record
+	grant chan struct{} // closed when the turn comes
+}
 
 // EnablePermits makes the schedule take permits until ClosePermits; it is
 // called before the schedule starts.
 func (s *Schedule) EnablePermits() {
-	s.permits = make(chan *record.Record, 64)
+	s.permits = make(chan permit, 64)
 	s.permitted = map[*hostState]bool{}
+	s.grants = map[*record.Record]chan struct{}{}
 }
 
 // ClosePermits says no more permits will be asked for: the schedule ends
@@ -33,19 +41,19 @@ func (s *Schedule) ClosePermits() { close(s.permits) }
 // the request's outcome in it (Status, Err), by Done. When ctx ends first
 // the permit is given back for its holder once it is granted.
 func (s *Schedule) Permit(ctx context.Context, url, host string) (*record.Record, error) {
-	r := &record.Record{URL: url, Host: host, Grant: make(chan struct{})}
+	p := permit{&record.Record{URL: url, Host: host}, make(chan struct{})}
 	select {
-	case s.permits <- r:
+	case s.permits <- p:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
 	select {
-	case <-r.Grant:
-		return r, nil
+	case <-p.grant:
+		return p.r, nil
 	case <-ctx.Done():
 		go func() {
-			<-r.Grant
-			s.Done(r)
+			<-p.grant
+			s.Done(p.r)
 		}()
 		return nil, ctx.Err()
 	}
@@ -58,20 +66,22 @@ func (s *Schedule) takePermit() bool {
 		return false
 	}
 	select {
-	case r, ok := <-s.permits:
-		s.admitPermit(r, ok)
+	case p, ok := <-s.permits:
+		s.admitPermit(p, ok)
 		return true
 	default:
 		return false
 	}
 }
 
-// admitPermit takes r into its host's queue, at the front; !ok: no more.
-func (s *Schedule) admitPermit(r *record.Record, ok bool) {
+// admitPermit takes p into its host's queue, at the front; !ok: no more.
+func (s *Schedule) admitPermit(p permit, ok bool) {
 	if !ok {
 		s.permits = nil
 		return
 	}
+	r := p.r
+	s.grants[r] = p.grant
 	s.count++
 	s.waiting.Add(1)
 	h := s.hosts[r.Host]
@@ -84,13 +94,17 @@ func (s *Schedule) admitPermit(r *record.Record, ok bool) {
 	s.wake(h)
 }
 
+// isPermit reports whether r, from a host's queue, is a permit.
+func (s *Schedule) isPermit(r *record.Record) bool { return s.grants[r] != nil }
+
 // granted lets the holder of permit r go: it was dispatched.
 func (s *Schedule) granted(r *record.Record) {
 	h := s.hosts[r.Host]
 	if h.permits--; h.permits == 0 {
 		delete(s.permitted, h)
 	}
-	close(r.Grant)
+	close(s.grants[r])
+	delete(s.grants, r)
 	s.waiting.Add(-1)
 }
 

@@ -59,13 +59,14 @@ type Schedule struct {
 	hosts     map[string]*hostState
 	ready     fifo.Queue[*hostState] // hosts that may send now, in turn
 	sleeping  timeHeap[*hostState]
-	delayed   timeHeap[*record.Record]   // records waiting out a retry backoff
-	bypass    fifo.Queue[*record.Record] // records that failed before scheduling
-	count     int                        // records in the window
-	sent      int                        // records sent to the fetch stage and not yet given back
-	next      *record.Record             // picked, waiting for a fetch worker
-	permits   chan *record.Record        // --render: a browser's requests asking for their host's turn (Permit); nil without
-	permitted map[*hostState]bool        // hosts with permits in their queues
+	delayed   timeHeap[*record.Record]         // records waiting out a retry backoff
+	bypass    fifo.Queue[*record.Record]       // records that failed before scheduling
+	count     int                              // records in the window
+	sent      int                              // records sent to the fetch stage and not yet given back
+	next      *record.Record                   // picked, waiting for a fetch worker
+	permits   chan permit                      // --render: a browser's requests asking for their host's turn (Permit); nil without
+	permitted map[*hostState]bool              // hosts with permits in their queues
+	grants    map[*record.Record]chan struct{} // the permits in the hosts' queues: each closed when its host's turn comes
 	stopping  bool
 	waiting   atomic.Int64 // records held and not in flight, for the progress line
 	atLimit   atomic.Int64 // hosts with records ready but every slot in use, for the progress line
@@ -112,7 +113,7 @@ func report(r *record.Record, again bool, notBefore time.Time) returned {
 	rt := returned{
 		again: again, notBefore: notBefore, host: r.Host, sent: r.Sent, status: r.Status,
 		retryAfter: r.RetryAfter, quota: r.Quota, timedOut: r.Err != nil && r.Err.Kind == record.KindTimeout,
-		robots: r.Robots,
+		robots: r.Task.RobotsRules(),
 	}
 	if again {
 		rt.r = r
@@ -285,7 +286,7 @@ func (s *Schedule) run() {
 		now := time.Now()
 		s.promote(now)
 		var wake time.Time
-		for s.next == nil || s.next.Grant != nil {
+		for s.next == nil || s.isPermit(s.next) {
 			if s.next != nil { // a permit: its holder goes now, not a fetch worker
 				s.granted(s.next)
 			}
@@ -479,7 +480,7 @@ func (s *Schedule) robotsFirst(h *hostState, now time.Time) (wait bool) {
 	front, _ := h.queue.Peek()
 	switch {
 	case h.robotsWait:
-		return !front.Robots // its retry goes; nothing else
+		return !front.Task.RobotsRules() // its retry goes; nothing else
 	case !s.lim.Robots.Known(h.key, now):
 		h.queue.PushFront(s.lim.Robots.Request(front))
 		h.robotsWait = true
@@ -584,12 +585,12 @@ func (s *Schedule) pick(now time.Time) (*record.Record, time.Time) {
 			s.observe.Wait(h.key, WaitRate)
 			continue
 		}
-		if next, _ := h.queue.Peek(); next.Grant == nil && s.robotsFirst(h, now) { // a browser's request does not wait for robots.txt
+		if next, _ := h.queue.Peek(); !s.isPermit(next) && s.robotsFirst(h, now) { // a browser's request does not wait for robots.txt
 			h.status = waitRobots // robotsDone makes it ready again
 			continue
 		}
 		r := s.spend(h, now)
-		if r.Robots {
+		if r.Task.RobotsRules() {
 			h.status = waitRobots
 		} else {
 			s.wake(h) // to the back of the line: hosts take turns

@@ -26,7 +26,7 @@ func TestScheduleRobots(t *testing.T) {
 		l := newLoop(t, lim, pol, 8, func(r *record.Record) {
 			time.Sleep(50 * time.Millisecond)
 			r.Status = 200
-			if r.Robots {
+			if r.Task.RobotsRules() {
 				mu.Lock()
 				robotsAnswered[r.Host] = time.Since(start)
 				mu.Unlock()

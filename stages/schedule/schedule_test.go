@@ -46,6 +46,9 @@ type fakeFetcher struct {
 	respond func(r *record.Record)
 }
 
+// FetchRobots plays the server for a robots.txt as for any record.
+func (f *fakeFetcher) FetchRobots(ctx context.Context, r *record.Record) { f.Fetch(ctx, r) }
+
 func (f *fakeFetcher) Fetch(_ context.Context, r *record.Record) {
 	r.NewAttempt()
 	r.Attempts++

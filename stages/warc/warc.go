@@ -68,7 +68,7 @@ func NewArchiver(cfg Config) *Archiver {
 // attempt, to Loose: such a record is never written, so the sink never
 // sees it. a may be nil (no --warc).
 func (a *Archiver) Robots(r *record.Record) {
-	if a == nil || !r.Robots || r.Archive == nil {
+	if a == nil || !r.Task.RobotsRules() || r.Archive == nil {
 		return
 	}
 	if a.cfg.Loose != nil {
