@@ -60,3 +60,27 @@ type Scope struct {
 	Kind string // "host", "domain", "prefix" or "any"
 	Key  string // the seed's host key, registrable domain, or URL prefix
 }
+
+// Found is a URL a crawled page leads to (a link, a redirect's target, a
+// sitemap's entry), with its place in the crawl: what the discover stage
+// offers a frontier, local or a queue's.
+type Found struct {
+	URL    string // absolute http(s), serialized by the WHATWG URL Standard, no fragment
+	Host   string // its politeness key
+	Origin Origin
+	Depth  int
+	Hops   int
+	Scope  *Scope // the parent's
+}
+
+// Why a found URL was not admitted: the reasons a crawl counts (--stats).
+const (
+	NotSeen         = "seen"           // admitted before
+	NotScope        = "scope"          // outside its seed's --scope
+	NotDepth        = "depth"          // on a page at --depth
+	NotExcluded     = "excluded"       // --exclude matched, or no --include did
+	NotMaxPages     = "max_pages"      // --max-pages reached
+	NotMaxHostPages = "max_host_pages" // --max-host-pages reached for its host
+	NotRedirects    = "redirects"      // more than --max-redirects redirects in a row
+	NotStopped      = "stopped"        // found after sluice began to stop
+)

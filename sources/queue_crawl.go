@@ -3,10 +3,8 @@ package sources
 import (
 	"context"
 	"errors"
-	"fmt"
 	"maps"
-	"regexp"
-	"sluice/stages/crawl"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,11 +34,13 @@ import (
 // links it admitted are confirmed: Offer returns once they are, before the
 // page's record goes on to the sink.
 type queueCrawl struct {
-	cfg    crawl.Config
-	bucket string
-	kv     jetstream.KeyValue
-	js     jetstream.JetStream // the crawl's publishes, with room for a page's links (crawlBatch), apart from the sink's
-	pages  sync.WaitGroup      // the pages whose writes are under way (offer); Close waits for them
+	depth     int                                              // the crawl's --depth
+	scopeKind string                                           // the crawl's --scope
+	scopeOf   func(kind, href string, u *url.URL) record.Scope // a seed's scope, as the crawl stage decides it
+	bucket    string
+	kv        jetstream.KeyValue
+	js        jetstream.JetStream // the crawl's publishes, with room for a page's links (crawlBatch), apart from the sink's
+	pages     sync.WaitGroup      // the pages whose writes are under way (offer); Close waits for them
 
 	mu          sync.Mutex
 	least       map[string]int                 // seen keys' least depths as this worker last knew them (they only fall): at most leastKept
@@ -54,73 +54,24 @@ type queueCrawl struct {
 // time is handed back, and its links published again when it comes back.
 const crawlWait = 30 * time.Second
 
-// Crawl makes the queue the frontier of a crawl with cfg's settings, or
-// of the crawl it already is: it makes the crawl's buckets when they are
-// missing and agrees on the settings (natsq.StartCrawl): those cfg.Given
-// must match the crawl's, and the rest are taken from it. It returns cfg
-// with the crawl's settings, and is called before the source is connected.
-func (w *Queue) Crawl(ctx context.Context, cfg crawl.Config) (crawl.Config, error) {
-	s, kv, err := natsq.StartCrawl(ctx, w.js, w.q.Stream, w.stream.CachedInfo().Config.Replicas, Settings(cfg), cfg.Given)
+// Crawl makes the queue the frontier of a crawl with settings s, or of the
+// crawl it already is: it makes the crawl's buckets when they are missing
+// and agrees on the settings (natsq.StartCrawl): those given must match the
+// crawl's, and the rest are taken from it. It returns the crawl's settings,
+// and is called before the source is connected. scopeOf gives a seed's
+// scope of the crawl's kind (crawl.ScopeOf).
+func (w *Queue) Crawl(ctx context.Context, s natsq.CrawlSettings, given []string, scopeOf func(kind, href string, u *url.URL) record.Scope) (natsq.CrawlSettings, error) {
+	s, kv, err := natsq.StartCrawl(ctx, w.js, w.q.Stream, w.stream.CachedInfo().Config.Replicas, s, given)
 	if err != nil {
-		return cfg, err
-	}
-	if cfg, err = applySettings(cfg, s); err != nil {
-		return cfg, err
+		return s, err
 	}
 	js, err := jetstream.New(w.js.Conn(), jetstream.WithPublishAsyncMaxPending(4*crawlBatch), jetstream.WithPublishAsyncTimeout(crawlWait))
 	if err != nil {
-		return cfg, err
+		return s, err
 	}
-	w.crawl = &queueCrawl{cfg: cfg, bucket: natsq.SeenBucket(w.q.Stream), kv: kv, js: js, least: map[string]int{},
+	w.crawl = &queueCrawl{depth: s.Depth, scopeKind: s.Scope, scopeOf: scopeOf, bucket: natsq.SeenBucket(w.q.Stream), kv: kv, js: js, least: map[string]int{},
 		scopes: map[record.Scope]*record.Scope{}, notAdmitted: map[string]int64{}}
-	return cfg, nil
-}
-
-// Settings are the settings of a crawl through a queue that cfg gives.
-func Settings(cfg crawl.Config) natsq.CrawlSettings {
-	s := natsq.CrawlSettings{Scope: cfg.Scope, Depth: cfg.Depth, MaxRedirects: cfg.MaxRedirects, MaxPages: cfg.MaxPages,
-		Include: patterns(cfg.Include), Exclude: patterns(cfg.Exclude)}
-	if cfg.Revisit > 0 {
-		s.Revisit = cfg.Revisit.String()
-	}
-	return s
-}
-
-// applySettings gives cfg the crawl's settings s.
-func applySettings(cfg crawl.Config, s natsq.CrawlSettings) (crawl.Config, error) {
-	cfg.Scope, cfg.Depth, cfg.MaxRedirects, cfg.MaxPages = s.Scope, s.Depth, s.MaxRedirects, s.MaxPages
-	cfg.Revisit = 0
-	if s.Revisit != "" {
-		var err error
-		if cfg.Revisit, err = time.ParseDuration(s.Revisit); err != nil {
-			return cfg, fmt.Errorf("the crawl's --revisit %q: %w", s.Revisit, err)
-		}
-	}
-	for _, p := range []struct {
-		to   *[]*regexp.Regexp
-		from []string
-	}{{&cfg.Include, s.Include}, {&cfg.Exclude, s.Exclude}} {
-		*p.to = nil
-		for _, e := range p.from {
-			re, err := regexp.Compile(e)
-			if err != nil {
-				return cfg, fmt.Errorf("the crawl's pattern %q: %w", e, err)
-			}
-			*p.to = append(*p.to, re)
-		}
-	}
-	if crawl.CheckScope(cfg.Scope) != nil {
-		return cfg, fmt.Errorf("the crawl's --scope %q: %w", cfg.Scope, crawl.CheckScope(cfg.Scope))
-	}
-	return cfg, nil
-}
-
-func patterns(res []*regexp.Regexp) []string {
-	var s []string
-	for _, re := range res {
-		s = append(s, re.String())
-	}
-	return s
+	return s, nil
 }
 
 // task gives r, from msg, its place in the crawl: from the header fields,
@@ -141,7 +92,7 @@ func (c *queueCrawl) task(r *record.Record, h nats.Header, call func() (context.
 	depth := h.Get(natsq.HeaderDepth)
 	if depth == "" {
 		t.Origin = record.OriginInput
-		t.Scope = c.scope(crawl.ScopeOf(c.cfg.Scope, href, r.Target))
+		t.Scope = c.scope(c.scopeOf(c.scopeKind, href, r.Target))
 		err := natsq.Retry(context.Background(), func() error {
 			ctx, cancel := call()
 			defer cancel()
@@ -193,12 +144,18 @@ func (c *queueCrawl) scope(s record.Scope) *record.Scope {
 	return p
 }
 
-// Frontier is the queue as the discover stage's Offerer.
-func (w *Queue) Frontier() crawl.Offerer { return queueFrontier{w} }
+// Frontier is the queue as the discover stage's Offerer (crawl.Offerer).
+func (w *Queue) Frontier() Offerer { return queueFrontier{w} }
+
+// Offerer is what the discover stage offers a page's links to.
+type Offerer interface {
+	Offer(parent *record.Record, found []record.Found)
+	Count(reason string)
+}
 
 type queueFrontier struct{ w *Queue }
 
-func (f queueFrontier) Offer(parent *record.Record, found []crawl.Found) { f.w.offer(parent, found) }
+func (f queueFrontier) Offer(parent *record.Record, found []record.Found) { f.w.offer(parent, found) }
 
 // Count counts a URL the discover stage did not offer, by reason.
 func (f queueFrontier) Count(reason string) { f.w.crawl.count(reason) }
@@ -217,7 +174,7 @@ func (c *queueCrawl) count(reason string) {
 // and its record is durably written, whichever comes last (neither the
 // sink nor that goroutine waits for the other), and handed back when they
 // are not, to be worked again.
-func (w *Queue) offer(parent *record.Record, found []crawl.Found) {
+func (w *Queue) offer(parent *record.Record, found []record.Found) {
 	if len(found) == 0 {
 		return
 	}
@@ -287,7 +244,7 @@ func (p *offered) linked() {
 
 // create starts the create-only write of f's seen key, its value the
 // admitting message's id and f's depth.
-func (p *offered) create(c *queueCrawl, i int, f crawl.Found, msgID string) {
+func (p *offered) create(c *queueCrawl, i int, f record.Found, msgID string) {
 	p.keys[i] = natsq.SeenKey(f.URL)
 	m := nats.NewMsg(natsq.SeenSubject(c.bucket, p.keys[i]))
 	m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0") // create-only
@@ -300,7 +257,7 @@ func (p *offered) create(c *queueCrawl, i int, f crawl.Found, msgID string) {
 
 // admit sees a page's writes through, a batch at a time: the seen keys,
 // then the messages of the URLs this page admitted.
-func (c *queueCrawl) admit(ctx context.Context, subject string, parent *record.Record, found []crawl.Found, p *offered) {
+func (c *queueCrawl) admit(ctx context.Context, subject string, parent *record.Record, found []record.Found, p *offered) {
 	t := parent.Task
 	for from := 0; from < len(found); from += crawlBatch {
 		to := min(from+crawlBatch, len(found))
@@ -325,11 +282,11 @@ func (c *queueCrawl) admit(ctx context.Context, subject string, parent *record.R
 					p.ok.Store(false)
 					continue
 				} else if !ok {
-					c.count(crawl.NotSeen)
+					c.count(record.NotSeen)
 					continue
 				}
 			case natsq.IsMaxPages(err):
-				c.count(crawl.NotMaxPages)
+				c.count(record.NotMaxPages)
 				continue
 			default:
 				p.ok.Store(false)
@@ -368,8 +325,8 @@ func (c *queueCrawl) admit(ctx context.Context, subject string, parent *record.R
 // always, but publish "again" only once some page has been cut at --depth
 // (a key in the crawl's bucket), after one scan of the seen bucket for the
 // keys found nearer before that.
-func (c *queueCrawl) foundBefore(ctx context.Context, key string, f crawl.Found, t *record.Task) (crawl.Found, bool, error) {
-	if !t.Redelivered && f.Depth >= c.cfg.Depth {
+func (c *queueCrawl) foundBefore(ctx context.Context, key string, f record.Found, t *record.Task) (record.Found, bool, error) {
+	if !t.Redelivered && f.Depth >= c.depth {
 		return f, false, nil // it could not lead further from here: no need to ask
 	}
 	if t.Redelivered {
@@ -387,7 +344,7 @@ func (c *queueCrawl) foundBefore(ctx context.Context, key string, f crawl.Found,
 			return f, true, nil
 		}
 	}
-	if f.Depth >= c.cfg.Depth || c.knownAt(key, f.Depth) {
+	if f.Depth >= c.depth || c.knownAt(key, f.Depth) {
 		return f, false, nil
 	}
 	nearer, err := c.nearer(ctx, key, f.Depth, t.MsgID)
@@ -462,7 +419,7 @@ func ignoreGone(err error) error {
 
 // linkMsg is the message of an admitted URL: on its host's subject, with
 // its place in the crawl.
-func (c *queueCrawl) linkMsg(subject string, parent *record.Record, f crawl.Found, key string) *nats.Msg {
+func (c *queueCrawl) linkMsg(subject string, parent *record.Record, f record.Found, key string) *nats.Msg {
 	m := nats.NewMsg(natsq.InputSubject(subject, f.Host))
 	m.Data = []byte(f.URL)
 	m.Header.Set(jetstream.MsgIDHeader, natsq.LinkMsgID(key, parent.Task.MsgID))
@@ -501,11 +458,11 @@ func isWrongLastSeq(err error) bool {
 }
 
 // CrawlStats are this worker's counts of the crawl (--stats).
-func (w *Queue) CrawlStats() crawl.Stats {
+func (w *Queue) CrawlStats() (admitted int64, notAdmitted map[string]int64) {
 	c := w.crawl
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return crawl.Stats{Admitted: c.admitted.Load(), NotAdmitted: maps.Clone(c.notAdmitted)}
+	return c.admitted.Load(), maps.Clone(c.notAdmitted)
 }
 
 // Crawling reports whether the queue is a crawl's frontier.

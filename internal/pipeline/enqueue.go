@@ -39,7 +39,7 @@ func Enqueue(ctx context.Context, e config.Enqueue, stdin io.Reader, stderr io.W
 		return err
 	}
 	if e.Crawl != nil {
-		s, _, err := natsq.StartCrawl(ctx, js, e.Queue.Stream, stream.CachedInfo().Config.Replicas, sources.Settings(*e.Crawl), e.Crawl.Given)
+		s, _, err := natsq.StartCrawl(ctx, js, e.Queue.Stream, stream.CachedInfo().Config.Replicas, crawlSettings(*e.Crawl), e.Crawl.Given)
 		if err != nil {
 			return fmt.Errorf("--follow: %w", err)
 		}

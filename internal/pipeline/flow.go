@@ -32,7 +32,7 @@ func (r *run) source(js jetstream.JetStream) error {
 		r.sink.Settle(q.Acks())
 		r.closers = append(r.closers, func() error { q.Close(); return nil })
 		if r.cfg.Crawl.Follow {
-			if r.cfg.Crawl, err = q.Crawl(r.life.Intake, r.cfg.Crawl); err != nil {
+			if r.cfg.Crawl, err = queueCrawl(r.life.Intake, q, r.cfg.Crawl); err != nil {
 				return fmt.Errorf("--follow with --in: %w", err)
 			}
 		}

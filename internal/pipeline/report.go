@@ -29,7 +29,8 @@ func (r *run) report(stderr io.Writer) error {
 			fmt.Fprintf(stderr, "  %s\n", r.frontier.Stats())
 		}
 		if r.queue != nil && r.queue.Crawling() {
-			fmt.Fprintf(stderr, "  %s (this worker's)\n", r.queue.CrawlStats())
+			admitted, not := r.queue.CrawlStats()
+			fmt.Fprintf(stderr, "  %s (this worker's)\n", crawl.Stats{Admitted: admitted, NotAdmitted: not})
 		}
 		if cached != nil {
 			size, n := r.cache.Size()

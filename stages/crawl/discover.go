@@ -27,7 +27,7 @@ type Offerer interface {
 	// Offer takes what parent leads to, before parent goes on to be
 	// written; it returns once what it admitted is safe (queued, or
 	// published and confirmed).
-	Offer(parent *record.Record, found []Found)
+	Offer(parent *record.Record, found []record.Found)
 	// Count counts a URL not admitted, by reason.
 	Count(reason string)
 }
@@ -49,10 +49,10 @@ func (d *Discoverer) Discover(_ context.Context, r *record.Record) {
 		d.f.Offer(r, d.sitemap(r))
 		return
 	}
-	var found []Found
+	var found []record.Found
 	if r.Location != "" {
 		if t.Hops >= d.cfg.MaxRedirects {
-			d.f.Count(NotRedirects)
+			d.f.Count(record.NotRedirects)
 		} else if fd, ok := d.check(t, r.Location); ok {
 			fd.Origin, fd.Depth, fd.Hops = record.OriginRedirect, t.Depth, t.Hops+1
 			found = append(found, fd)
@@ -61,7 +61,7 @@ func (d *Discoverer) Discover(_ context.Context, r *record.Record) {
 	if p := r.Page; p != nil {
 		for _, link := range p.Links {
 			if t.Depth >= d.cfg.Depth {
-				d.f.Count(NotDepth)
+				d.f.Count(record.NotDepth)
 				continue
 			}
 			if fd, ok := d.check(t, link); ok {
@@ -76,21 +76,21 @@ func (d *Discoverer) Discover(_ context.Context, r *record.Record) {
 
 // check reads link, an absolute http(s) URL as record.LinkBase writes it,
 // against t's scope and the patterns.
-func (d *Discoverer) check(t *record.Task, link string) (Found, bool) {
+func (d *Discoverer) check(t *record.Task, link string) (record.Found, bool) {
 	scheme, hostport, ok := linkHost(link)
 	if !ok {
-		d.f.Count(NotScope) // not a URL the fetch stage could send
-		return Found{}, false
+		d.f.Count(record.NotScope) // not a URL the fetch stage could send
+		return record.Found{}, false
 	}
 	if !inScope(t.Scope, link, scheme, hostport) {
-		d.f.Count(NotScope)
-		return Found{}, false
+		d.f.Count(record.NotScope)
+		return record.Found{}, false
 	}
 	if !d.included(link) {
-		d.f.Count(NotExcluded)
-		return Found{}, false
+		d.f.Count(record.NotExcluded)
+		return record.Found{}, false
 	}
-	return Found{URL: link, Host: record.HostKey(scheme, hostport), Scope: t.Scope}, true
+	return record.Found{URL: link, Host: record.HostKey(scheme, hostport), Scope: t.Scope}, true
 }
 
 // linkHost is link's scheme and host with its port (url.URL's Host);

@@ -44,28 +44,6 @@ type Config struct {
 // per level (about 90 bytes each, with their URLs); the rest wait on disk.
 const DefaultMemTasks = 20_000
 
-// Reasons a discovered URL is not admitted, as --stats counts them.
-const (
-	NotSeen         = "seen"           // admitted before
-	NotScope        = "scope"          // outside its seed's --scope
-	NotDepth        = "depth"          // on a page at --depth
-	NotExcluded     = "excluded"       // --exclude matched, or no --include did
-	NotMaxPages     = "max_pages"      // --max-pages reached
-	NotMaxHostPages = "max_host_pages" // --max-host-pages reached for its host
-	NotRedirects    = "redirects"      // more than --max-redirects redirects in a row
-	NotStopped      = "stopped"        // found after sluice began to stop
-)
-
-// Found is a URL the discover stage offers the frontier.
-type Found struct {
-	URL    string // absolute http(s), serialized by the WHATWG URL Standard, no fragment
-	Host   string // its politeness key
-	Origin record.Origin
-	Depth  int
-	Hops   int
-	Scope  *record.Scope // the parent's
-}
-
 // Frontier is the crawl's source of tasks (--follow): a streams.Flow between
 // the input's source and the schedule. Input records (the seeds) go through
 // it as they come, with backpressure, each given a task envelope with its
@@ -95,8 +73,8 @@ type Frontier struct {
 	parse func(seq int64, line []byte) *record.Record
 
 	mu      sync.Mutex
-	offers  []Found // offered, not yet taken by the loop
-	spare   []Found
+	offers  []record.Found // offered, not yet taken by the loop
+	spare   []record.Found
 	parent  []int64 // the parent seq of each offer
 	spareP  []int64
 	done    []int // the records the sink took since the loop last looked: 2 × depth, +1 when retried
@@ -127,7 +105,7 @@ type Frontier struct {
 	err      error
 }
 
-var notReasons = [...]string{NotSeen, NotScope, NotDepth, NotExcluded, NotMaxPages, NotMaxHostPages, NotRedirects, NotStopped}
+var notReasons = [...]string{record.NotSeen, record.NotScope, record.NotDepth, record.NotExcluded, record.NotMaxPages, record.NotMaxHostPages, record.NotRedirects, record.NotStopped}
 
 var _ streams.Flow = (*Frontier)(nil)
 
@@ -230,7 +208,7 @@ func (f *Frontier) In() chan<- any { return f.in }
 
 // Offer hands the frontier what the page of parent (a record it released)
 // leads to. It never blocks.
-func (f *Frontier) Offer(parent *record.Record, found []Found) {
+func (f *Frontier) Offer(parent *record.Record, found []record.Found) {
 	if len(found) == 0 {
 		return
 	}
@@ -480,7 +458,7 @@ func (f *Frontier) scope(s record.Scope) int {
 }
 
 // admit takes o into the queue, or counts it away.
-func (f *Frontier) admit(o Found, parent int64) {
+func (f *Frontier) admit(o record.Found, parent int64) {
 	scope, ok := f.scopeIDs[o.Scope]
 	if !ok {
 		panic("sluice: a found URL's scope is not the frontier's")
@@ -491,16 +469,16 @@ func (f *Frontier) admit(o Found, parent int64) {
 	}
 	switch {
 	case f.stopping:
-		f.Count(NotStopped)
+		f.Count(record.NotStopped)
 		return
 	case !f.seen.add(o.URL):
-		f.Count(NotSeen)
+		f.Count(record.NotSeen)
 		return
 	case f.cfg.MaxPages > 0 && f.admitted.Load() >= f.cfg.MaxPages:
-		f.Count(NotMaxPages)
+		f.Count(record.NotMaxPages)
 		return
 	case f.cfg.MaxHostPages > 0 && f.hostPages[o.Host] >= f.cfg.MaxHostPages:
-		f.Count(NotMaxHostPages)
+		f.Count(record.NotMaxHostPages)
 		return
 	}
 	f.tasks++

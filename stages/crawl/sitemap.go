@@ -25,7 +25,7 @@ const (
 // pages of depth 1 within the seed's scope. Gzip is recognised by its magic
 // bytes, whatever the Content-Type says. What a file holds past the
 // protocol's caps is not read.
-func (d *Discoverer) sitemap(r *record.Record) []Found {
+func (d *Discoverer) sitemap(r *record.Record) []record.Found {
 	t := r.Task
 	page := r.FinalURL
 	if page == "" { // robots.txt read from --robots' cache, not fetched
@@ -35,10 +35,10 @@ func (d *Discoverer) sitemap(r *record.Record) []Found {
 	if base == nil {
 		return nil
 	}
-	var found []Found
+	var found []record.Found
 	file := func(href string) {
 		if link, ok := base.Resolve(strings.TrimSpace(href)); ok {
-			found = append(found, Found{URL: link, Host: extract.HostKeyOf(link), Origin: record.OriginSitemapFile, Scope: t.Scope})
+			found = append(found, record.Found{URL: link, Host: extract.HostKeyOf(link), Origin: record.OriginSitemapFile, Scope: t.Scope})
 		}
 	}
 	switch {
@@ -114,14 +114,14 @@ func readSitemap(body []byte, fn func(parent, loc string)) {
 }
 
 // listed adds a sitemap's URL, when it is within scope, as a page of depth 1.
-func (d *Discoverer) listed(found []Found, t *record.Task, base *record.LinkBase, href string) []Found {
+func (d *Discoverer) listed(found []record.Found, t *record.Task, base *record.LinkBase, href string) []record.Found {
 	if d.cfg.Depth < 1 {
-		d.f.Count(NotDepth)
+		d.f.Count(record.NotDepth)
 		return found
 	}
 	link, ok := base.Resolve(strings.TrimSpace(href))
 	if !ok {
-		d.f.Count(NotScope)
+		d.f.Count(record.NotScope)
 		return found
 	}
 	if fd, ok := d.check(t, link); ok {
