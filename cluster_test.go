@@ -27,6 +27,7 @@ import (
 // themselves. (bench/queue-chaos.sh runs 30,000 records with worker kills
 // besides, and measures politeness around the faults.)
 func TestQueueCluster(t *testing.T) {
+	t.Parallel() // waits on brokers, browsers and timers more than it computes
 	const n = 3000
 	c := startCluster(t)
 	servers, nodes, start := c.servers, c.nodes, c.start

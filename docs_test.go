@@ -47,6 +47,7 @@ func shBlocks(t *testing.T, name string) (blocks []string, lines []int) {
 // (go run ./internal/cmd/...) are left out. Each block must succeed and
 // print something.
 func TestDocExamples(t *testing.T) {
+	t.Parallel() // waits on brokers, browsers and timers more than it computes
 	needTool(t, "jq", "apt install jq")
 	srv := httptest.NewServer(site.Handler())
 	defer srv.Close()

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,7 +45,18 @@ const hangGuard = 3 * time.Minute
 // binDir holds the binaries built for the tests.
 var binDir string
 
+// waitingParallel is how many of the tests marked parallel run at once
+// unless -parallel says: they wait on brokers, browsers and timers far
+// more than they compute, so more of them than there are cores overlap.
+const waitingParallel = 4
+
 func TestMain(m *testing.M) {
+	flag.Parse()
+	parallelSet := false
+	flag.Visit(func(f *flag.Flag) { parallelSet = parallelSet || f.Name == "test.parallel" })
+	if !parallelSet {
+		flag.Set("test.parallel", strconv.Itoa(max(waitingParallel, runtime.GOMAXPROCS(0))))
+	}
 	dir, err := os.MkdirTemp("", "sluice-e2e")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

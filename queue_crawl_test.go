@@ -93,6 +93,7 @@ func crawlSeeds(t *testing.T, g graphSite, queue string) []string {
 // fetched again when a page nearer finds it, to follow its links from
 // there (not written again: its links name that fetch as their parent).
 func TestQueueCrawl(t *testing.T) {
+	t.Parallel() // waits on brokers, browsers and timers more than it computes
 	ns := natsServer(t, t.TempDir(), -1)
 	g := newGraphSite(t)
 	queue := ns.ClientURL() + "/CRAWL/crawl.urls"
@@ -179,6 +180,7 @@ func TestQueueCrawl(t *testing.T) {
 // back after ack_wait; their links, published again, are dropped by the
 // stream as copies, or published for the first time when it died before.
 func TestQueueCrawlWorkerKilled(t *testing.T) {
+	t.Parallel() // waits on brokers, browsers and timers more than it computes
 	ns := natsServer(t, t.TempDir(), -1)
 	g := newGraphSite(t)
 	queue := ns.ClientURL() + "/CRAWL/crawl.urls"
@@ -212,6 +214,7 @@ func TestQueueCrawlWorkerKilled(t *testing.T) {
 // stream of its own, started by its first worker, runs with that
 // worker's settings and does not mix with the first.
 func TestQueueCrawlSettings(t *testing.T) {
+	t.Parallel() // waits on brokers, browsers and timers more than it computes
 	ns := natsServer(t, t.TempDir(), -1)
 	g := newGraphSite(t)
 	queue := func(stream string) string {
@@ -266,6 +269,7 @@ func TestQueueCrawlSettings(t *testing.T) {
 // --max-pages holds for the whole crawl, whichever worker admits: the
 // server's seen bucket takes no more keys than that, seeds included.
 func TestQueueCrawlMaxPages(t *testing.T) {
+	t.Parallel() // waits on brokers, browsers and timers more than it computes
 	ns := natsServer(t, t.TempDir(), -1)
 	g := newGraphSite(t)
 	queue := ns.ClientURL() + "/CRAWL/crawl.urls"
@@ -312,6 +316,7 @@ func TestQueueCrawlMaxPages(t *testing.T) {
 // bucket is empty, something to wait for, not a time), the same seed
 // crawls it all again.
 func TestQueueCrawlRevisit(t *testing.T) {
+	t.Parallel() // waits on brokers, browsers and timers more than it computes
 	ns := natsServer(t, t.TempDir(), -1)
 	g := newGraphSite(t)
 	seed := g.origin("a.test") + "/g/20/1"
@@ -403,6 +408,7 @@ func (l *hostLog) busy() int {
 // mid-crawl, and restarted: each URL is still written exactly once, and the
 // site never saw one host served by two workers at once.
 func TestQueueCrawlCluster(t *testing.T) {
+	t.Parallel() // waits on brokers, browsers and timers more than it computes
 	c := startCluster(t)
 	servers, nodes, start := c.servers, c.nodes, c.start
 

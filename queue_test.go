@@ -42,6 +42,7 @@ import (
 // per input message: what the killed worker had pulled comes back after
 // ack_wait, and what it had published as well is dropped by Nats-Msg-Id.
 func TestQueueWorkerKilled(t *testing.T) {
+	t.Parallel() // waits on brokers, browsers and timers more than it computes
 	ns := natsServer(t, t.TempDir(), -1)
 	const n = 12000
 	queue := ns.ClientURL() + "/WORK/urls"
@@ -98,6 +99,7 @@ func TestQueueBackpressure(t *testing.T) {
 // is): the workers reconnect and finish, and every message gets exactly
 // one record.
 func TestQueueBrokerRestart(t *testing.T) {
+	t.Parallel() // waits on brokers, browsers and timers more than it computes
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
 		t.Run(sig.String(), func(t *testing.T) { brokerRestart(t, sig) })
 	}
@@ -135,6 +137,7 @@ func brokerRestart(t *testing.T, sig syscall.Signal) {
 // Messages waiting longer than ack_wait for their host's rate get
 // InProgress, so none is redelivered: each URL is fetched once.
 func TestQueueInProgress(t *testing.T) {
+	t.Parallel() // waits on brokers, browsers and timers more than it computes
 	ns := natsServer(t, t.TempDir(), -1)
 	var mu sync.Mutex
 	requests := map[string]int{}
@@ -601,6 +604,7 @@ func TestOutLimits(t *testing.T) {
 // held instead of fetching it); every message ends as exactly one record
 // in --out. Without the fence, the woken worker sent the records it held.
 func TestQueueWorkerStopped(t *testing.T) {
+	t.Parallel() // waits on brokers, browsers and timers more than it computes
 	ns := natsServer(t, t.TempDir(), -1)
 	var mu sync.Mutex
 	inFlight := map[string]map[string]int{} // host -> worker -> requests under way
@@ -680,6 +684,7 @@ func TestQueueWorkerStopped(t *testing.T) {
 // killed with SIGKILL and a new one started. Every message still ends as
 // exactly one record in --out.
 func TestQueueRepeatedKills(t *testing.T) {
+	t.Parallel() // waits on brokers, browsers and timers more than it computes
 	ns := natsServer(t, t.TempDir(), -1)
 	const n = 6000
 	queue := ns.ClientURL() + "/RK/urls"

@@ -63,6 +63,7 @@ func readRender(t *testing.T, out string) []renderRecord {
 // and on a client-side route the price; --follow --render crawls the
 // app's routes.
 func TestRenderApp(t *testing.T) {
+	t.Parallel() // waits on brokers, browsers and timers more than it computes
 	needTool(t, "chromium", "apt install chromium")
 	srv := httptest.NewServer(site.Handler())
 	defer srv.Close()
@@ -133,6 +134,7 @@ func TestRenderApp(t *testing.T) {
 // 5: the site's log shows them no faster than that (21 requests with the
 // page's own are 4 s at 5/s; without the limit they take milliseconds).
 func TestRenderHostRate(t *testing.T) {
+	t.Parallel() // waits on brokers, browsers and timers more than it computes
 	needTool(t, "chromium", "apt install chromium")
 	var mu sync.Mutex
 	var times []time.Time
@@ -323,6 +325,7 @@ func browserFault(t *testing.T, n, after int, sig syscall.Signal, args ...string
 // rendered by the browser started again or marked as a render error; and
 // no browser process is left after the run.
 func TestRenderBrowserKilled(t *testing.T) {
+	t.Parallel() // waits on brokers, browsers and timers more than it computes
 	const n = 24
 	rendered, failed := 0, 0
 	for _, r := range browserFault(t, n, 4, syscall.SIGKILL) {
@@ -344,6 +347,7 @@ func TestRenderBrowserKilled(t *testing.T) {
 // No browser process outlives sluice: after SIGINT (which ends the run at
 // once), and after SIGKILL of sluice itself (the parent-death signal).
 func TestRenderNoBrowserLeft(t *testing.T) {
+	t.Parallel() // waits on brokers, browsers and timers more than it computes
 	needTool(t, "chromium", "apt install chromium")
 	srv := httptest.NewServer(site.Handler())
 	defer srv.Close()
@@ -405,6 +409,7 @@ func TestRenderWARC(t *testing.T) {
 // links the script made from the XHR, and asks the site nothing at all:
 // neither the document nor the script nor the API.
 func TestRenderCache(t *testing.T) {
+	t.Parallel() // waits on brokers, browsers and timers more than it computes
 	needTool(t, "chromium", "apt install chromium")
 	var asked sync.Map // path -> *atomic.Int64
 	h := site.Handler()
@@ -448,6 +453,7 @@ func TestRenderCache(t *testing.T) {
 // --render on a queue worker (--in): the pages a NATS JetStream queue
 // holds are rendered as a line's are, each once, and the queue is done.
 func TestRenderFromQueue(t *testing.T) {
+	t.Parallel() // waits on brokers, browsers and timers more than it computes
 	needTool(t, "chromium", "apt install chromium")
 	ns := natsServer(t, t.TempDir(), -1)
 	srv := httptest.NewServer(site.Handler())
@@ -483,6 +489,7 @@ func TestRenderFromQueue(t *testing.T) {
 // ended and started again; every record comes out once, rendered, and
 // the stopped browser is gone after the run.
 func TestRenderBrowserHangs(t *testing.T) {
+	t.Parallel() // waits on brokers, browsers and timers more than it computes
 	for _, r := range browserFault(t, 12, 2, syscall.SIGSTOP, "--render-timeout", "2s") {
 		if r.Render == nil || r.Error != nil {
 			t.Errorf("record %d: not rendered: %+v", r.Seq, r)

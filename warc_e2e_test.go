@@ -679,6 +679,7 @@ func TestWARCWriteFailureThenResume(t *testing.T) {
 // publishes points at its response in the archive, and every message is
 // acked once both hold it.
 func TestWARCQueue(t *testing.T) {
+	t.Parallel() // waits on brokers, browsers and timers more than it computes
 	ns := natsServer(t, t.TempDir(), -1)
 	const n = 200
 	queue := ns.ClientURL() + "/WORK/urls"

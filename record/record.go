@@ -178,7 +178,7 @@ type Page struct {
 	Headers  http.Header       // --extract headers: the response headers
 	Fields   []Field           // --select and --select-all, in the order given, then named --jq
 	JSON     []byte            // the unnamed --jq's result, encoded
-	Hashes   []Hash            // --hash: of the body read, in the order of stages.HashNames
+	Hashes   []Hash            // --hash: of the body read, in the order of extract.HashNames
 	Charset  string            // the charset the body was decoded from, for HTML
 	Error    string            // why the HTML could not be parsed, or a --jq failed (that part is then missing)
 }

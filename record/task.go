@@ -55,7 +55,7 @@ func (t *Task) RobotsRules() bool { return t != nil && t.Origin == OriginRobotsR
 func (t *Task) Crawled() bool { return t != nil && t.Scope != nil }
 
 // Scope is what a seed lets its crawl reach: one of Key's kinds, decided
-// by the discover stage (stages.Scope). Shared, read-only.
+// by the discover stage (crawl.ScopeOf). Shared, read-only.
 type Scope struct {
 	Kind string // "host", "domain", "prefix" or "any"
 	Key  string // the seed's host key, registrable domain, or URL prefix

@@ -10,7 +10,7 @@ import (
 
 // Cache keeps responses between runs (--cache) so that a request can be
 // made conditional and a 304 completed from what was kept. The fetcher
-// asks it under the request URL; internal/cache keeps them on disk.
+// asks it under the request URL; Store keeps them on disk.
 // Lookup and Store are safe for concurrent use; a failing store reports
 // its trouble itself and answers as if empty.
 type Cache interface {
@@ -45,14 +45,14 @@ const (
 	Stale       = "stale"       // kept and stale, used without a request: the origin failed (stale-if-error) or the request allowed it (max-stale)
 )
 
-// cacheable reports whether a request may be answered from, and stored
+// Cacheable reports whether a request may be answered from, and stored
 // in, the cache: GET or HEAD without a body, and no "no-store" asked for.
 func Cacheable(method string, body []byte, h http.Header) bool {
 	return (method == http.MethodGet || method == http.MethodHead) && body == nil &&
 		!directives(h).Has("no-store")
 }
 
-// conditional adds s's validators to a request's header, a copy of h.
+// Conditional adds s's validators to a request's header, a copy of h.
 func Conditional(h http.Header, s *Stored) http.Header {
 	etag, modified := s.Header.Get("ETag"), s.Header.Get("Last-Modified")
 	if etag == "" && modified == "" {
@@ -73,7 +73,7 @@ func Conditional(h http.Header, s *Stored) http.Header {
 // current age, and it does not say no-cache.
 func (s *Stored) Fresh(now time.Time) bool { return s.Reusable(now, nil) == reuseFresh }
 
-// revalidated updates s from a 304's header fields (RFC 9111, 4.3.4 and
+// Revalidated updates s from a 304's header fields (RFC 9111, 4.3.4 and
 // 3.2): the new ones replace the kept ones of their names, but for
 // Content-Length and the fields a cache does not keep.
 func (s *Stored) Revalidated(h http.Header, requested, received time.Time) {
@@ -86,7 +86,7 @@ func (s *Stored) Revalidated(h http.Header, requested, received time.Time) {
 	s.Requested, s.Received = requested, received
 }
 
-// fill completes r from s, as if s had just been received; body is s's
+// Fill completes r from s, as if s had just been received; body is s's
 // body when r needs it, else nil.
 func (s *Stored) Fill(r *record.Record, body []byte) {
 	r.Status = s.Status
@@ -96,7 +96,7 @@ func (s *Stored) Fill(r *record.Record, body []byte) {
 	r.Body, r.Header = body, s.Header
 }
 
-// reused completes r from s without a request, as at now: with the Age
+// Reused completes r from s without a request, as at now: with the Age
 // the cache must generate (RFC 9111, 4) and without the fields a qualified
 // no-cache names (5.2.2.4).
 func (s *Stored) Reused(r *record.Record, body []byte, now time.Time) {
@@ -113,7 +113,7 @@ func (s *Stored) Reused(r *record.Record, body []byte, now time.Time) {
 // request asks of it.
 //
 
-// CacheCounts are the records by their cache field, and the body bytes
+// Counts are the records by their cache field, and the body bytes
 // that did not cross the network thanks to the cache (fresh and
 // revalidated records' bodies). A retried record counts once, as it ends.
 type Counts struct {

@@ -17,7 +17,7 @@ import (
 // cacheable"); 206 is left out, as --cache keeps no partial content.
 var heuristicStatus = map[int]bool{200: true, 203: true, 204: true, 300: true, 301: true, 308: true, 404: true, 405: true, 410: true, 414: true, 501: true}
 
-// storable reports whether a response to a GET or HEAD may be kept (RFC
+// Storable reports whether a response to a GET or HEAD may be kept (RFC
 // 9111, 3): a final status other than 206 and 304, no no-store (unless
 // must-understand and a status whose rules the cache knows, 5.2.2.3), no
 // Vary naming * anywhere in its list (4.1), and either explicit freshness
@@ -46,7 +46,7 @@ func Storable(status int, h http.Header) bool {
 var unstored = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Te", "Transfer-Encoding", "Upgrade",
 	"Proxy-Authenticate", "Proxy-Authentication-Info", "Proxy-Authorization"}
 
-// storedHeader is the copy of a response's header fields that is kept.
+// StoredHeader is the copy of a response's header fields that is kept.
 func StoredHeader(h http.Header) http.Header {
 	kept := h.Clone()
 	for _, v := range h.Values("Connection") {
@@ -81,7 +81,7 @@ func varyNames(h http.Header) []string {
 	return names
 }
 
-// varyKey is what a request sent of the fields a response varies on,
+// VaryKey is what a request sent of the fields a response varies on,
 // normalised as RFC 9111 4.1 allows: a field's lines combined, as RFC 9110
 // 5.3 combines them, and the blanks around its list members dropped, so
 // "1,2" and " 1, 2 " select the same response.
@@ -194,7 +194,7 @@ func afterWeekday(s string) string {
 	return strings.TrimLeft(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 }
 
-// cacheControl is a Cache-Control field's directives by lower-case name;
+// Control is a Cache-Control field's directives by lower-case name;
 // of a directive given twice, the first counts (RFC 9111, 4.2.1).
 type Control map[string]string
 
@@ -245,7 +245,7 @@ func nextDirective(v string) (part, rest string) {
 	return v, ""
 }
 
-// requestControl is what a request's Cache-Control asks of the cache
+// RequestControl is what a request's Cache-Control asks of the cache
 // (RFC 9111, 5.2.1), Pragma: no-cache read as no-cache when it has none
 // (5.4).
 func RequestControl(h http.Header) Control {
@@ -290,7 +290,7 @@ const (
 	ReuseStale
 )
 
-// reusable says whether s may answer a request that asks req at now
+// Reusable says whether s may answer a request that asks req at now
 // without validation. Unqualified no-cache, on either side, forbids it; a
 // request's max-age and min-fresh narrow freshness; max-stale allows a
 // stale response unless it says must-revalidate (4.2.4).
@@ -324,7 +324,7 @@ func (s *Stored) Reusable(now time.Time, req Control) reuse {
 	return ReuseNo
 }
 
-// staleIfError says whether s may answer for a failed request (RFC 5861,
+// StaleIfError says whether s may answer for a failed request (RFC 5861,
 // 4): it is fresh, or stale by no more than the longest of allowed (the
 // --cache-stale-if-error flag) and the stale-if-error the response and the
 // request give; never when it must be revalidated.
@@ -343,7 +343,7 @@ func (s *Stored) StaleIfError(now time.Time, req Control, allowed time.Duration)
 	return s.age(now)-s.lifetime(resp) <= allowed
 }
 
-// unsafeMethod reports whether a request's method may change the target's
+// UnsafeMethod reports whether a request's method may change the target's
 // state, so that a non-error answer invalidates what is kept of it (RFC
 // 9111, 4.4).
 func UnsafeMethod(method string) bool {

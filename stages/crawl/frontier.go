@@ -20,7 +20,7 @@ import (
 // DefaultCrawlDepth is --depth's default with --follow.
 const DefaultDepth = 3
 
-// CrawlConfig is what --follow and its companions decide.
+// Config is what --follow and its companions decide.
 type Config struct {
 	Follow           bool
 	Depth            int    // links followed from a seed at most
@@ -50,7 +50,7 @@ const DefaultMemTasks = 20_000
 // seed's scope. URLs the discover stage offers (Offer) are admitted, or
 // counted away by reason (seen before, --max-pages, --max-host-pages), at
 // once, never blocking the offerer; they wait by depth in FIFOs that keep
-// CrawlConfig.MemTasks each in memory and the rest on disk. They are
+// Config.MemTasks each in memory and the rest on disk. They are
 // released once the input has ended, so that their seqs, given at release,
 // follow the input's, and level by level (see levels), so that the crawl
 // is breadth first: every URL gets its least depth.
@@ -528,7 +528,7 @@ func (f *Frontier) Stats() Stats {
 	return Stats{Admitted: f.Admitted(), Pending: f.Pending(), Left: f.Left(), NotAdmitted: f.NotAdmitted()}
 }
 
-// CrawlStats is what --stats says of a crawl.
+// Stats is what --stats says of a crawl.
 type Stats struct {
 	Admitted    int64            `json:"admitted"`
 	Pending     int64            `json:"pending,omitempty"`

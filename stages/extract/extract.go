@@ -25,7 +25,7 @@ import (
 // DefaultTextMax caps --extract text and the text of a selected element.
 const DefaultTextMax = 64 << 10
 
-// ExtractConfig says what the extract stage takes from a page.
+// Config says what the extract stage takes from a page.
 type Config struct {
 	Title, Links, Meta, Text, Headers bool
 	TLS                               bool     // --extract tls: the fetch stage's --tls-info
@@ -170,7 +170,7 @@ func (e *Extractor) Extract(_ context.Context, r *record.Record) {
 	}
 }
 
-// isHTML reports whether a body is HTML or XHTML, by its Content-Type or,
+// IsHTML reports whether a body is HTML or XHTML, by its Content-Type or,
 // without one, by sniffing.
 func IsHTML(contentType string, body []byte) bool {
 	if strings.TrimSpace(contentType) == "" {
@@ -198,7 +198,7 @@ func decode(body []byte, contentType string) ([]byte, string) {
 	return out, name
 }
 
-// charsetOf is the charset decode finds for body, by name, and its
+// CharsetOf is the charset decode finds for body, by name, and its
 // encoding; nil when the body is UTF-8 as it is.
 func CharsetOf(body []byte, contentType string) (encoding.Encoding, string) {
 	enc, name, certain := charset.DetermineEncoding(body, contentType)
@@ -348,7 +348,7 @@ func (l *linkList) add(href string) {
 	l.out = append(l.out, link)
 }
 
-// hostKeyOf is the politeness key of an absolute URL, "" when it has none.
+// HostKeyOf is the politeness key of an absolute URL, "" when it has none.
 func HostKeyOf(s string) string {
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" {

@@ -15,7 +15,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// acceptEncoding is what sluice asks for: every coding it decodes.
+// AcceptEncoding is what sluice asks for: every coding it decodes.
 const AcceptEncoding = "gzip, deflate, br, zstd"
 
 // maxZstdWindow bounds the memory a zstd stream may ask for (its frame

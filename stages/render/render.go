@@ -28,7 +28,7 @@ import (
 	"sluice/record"
 )
 
-// RenderConfig is --render's.
+// Config is --render's.
 type Config struct {
 	On      bool
 	Browser string        // the browser's executable: chromium

@@ -17,7 +17,7 @@ import (
 // the schedule before the host's first request, kept per host, and asked
 // before each request. It is safe for concurrent use.
 //
-// The file is read by package robotstxt, line by line as RFC 9309 says:
+// The file is read by Parse, line by line as RFC 9309 says:
 // the rules that parse count whatever else the file holds.
 type Robots struct {
 	agent string // the product token of --user-agent, lower case

@@ -29,7 +29,7 @@ type Limits struct {
 	PauseMax     time.Duration    // cap on a Retry-After pause of a host
 	AutoThrottle bool             // adapt each host's rate to 429/503/timeouts (AIMD)
 	Robots       *robots.Robots   // --robots: each host's robots.txt goes first; nil for none
-	HostDone     func(key string) // called when the schedule forgets an idle host (Fetcher.HostDone); may be nil
+	HostDone     func(key string) // called when the schedule forgets an idle host (transport.Transport.HostDone); may be nil
 	HostBack     func(key string) // called when the schedule takes up a host again, before any of its records goes (Fetcher.HostBack); may be nil
 }
 

@@ -7,7 +7,7 @@ import (
 	"syscall"
 )
 
-// deniedError is a connection refused by --deny-private.
+// DeniedError is a connection refused by --deny-private.
 type DeniedError struct{ addr netip.Addr }
 
 func (e *DeniedError) Error() string {

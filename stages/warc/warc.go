@@ -24,7 +24,7 @@ import (
 	"sluice/record"
 )
 
-// ArchiveConfig is what an Archiver needs (--warc).
+// Config is what an Archiver needs (--warc).
 type Config struct {
 	// Secrets are the request header fields written as record.Redacted
 	// (Authorization, Cookie, Proxy-Authorization and --redact's); nil
@@ -64,7 +64,7 @@ func NewArchiver(cfg Config) *Archiver {
 	return a
 }
 
-// robots hands the archive of r, a --robots robots.txt after its last
+// Robots hands the archive of r, a --robots robots.txt after its last
 // attempt, to Loose: such a record is never written, so the sink never
 // sees it. a may be nil (no --warc).
 func (a *Archiver) Robots(r *record.Record) {
@@ -84,7 +84,7 @@ const maxPayloads = 1 << 16
 // captureKey marks the context of an attempt whose exchanges are archived.
 type captureKey struct{}
 
-// exchangeLog is an attempt's exchanges, in order, as capture saw them.
+// ExchangeLog is an attempt's exchanges, in order, as capture saw them.
 // Its methods run in the attempt's goroutine: net/http's client calls its
 // transport and the trace hooks there, and the fetch stage reads the body.
 type ExchangeLog struct {
@@ -172,7 +172,7 @@ func (t *teeBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// drain reads what is left of a body the fetch stage read to its end once
+// Drain reads what is left of a body the fetch stage read to its end once
 // decoded (a decoder can stop before the wire's end: a chunked body's last
 // chunk), so that the archive sees the end.
 func Drain(body io.Reader) { io.CopyN(io.Discard, body, 64<<10) }
@@ -183,7 +183,7 @@ func (x *exchange) done() bool {
 	return !x.cut && (x.complete || x.resp.ContentLength >= 0 && int64(len(x.body)) == x.resp.ContentLength)
 }
 
-// encode makes r's archive of what l saw; nil when it saw nothing.
+// Encode makes r's archive of what l saw; nil when it saw nothing.
 func (a *Archiver) Encode(l *ExchangeLog, r *record.Record) *record.Archive {
 	if len(l.list) == 0 {
 		return nil
