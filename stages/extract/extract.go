@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"reflect"
 	"regexp"
 	"strings"
 	"time"
@@ -117,10 +118,19 @@ func ParseSelect(spec string, all bool) (Select, error) {
 	return s, nil
 }
 
-// Extractor turns fetched bodies into record.Page. It is safe for
-// concurrent use: it only reads its configuration.
+// Extractor turns fetched bodies into record.Page: it runs the extractors
+// the flags ask for, in order, on every page. It is safe for concurrent
+// use: it only reads its configuration.
 type Extractor struct {
-	cfg Config
+	cfg   Config
+	parts []extractor
+}
+
+// An extractor fills its part of record.Page from a page. A new kind of
+// extraction is an extractor and the Config field that asks for it; one
+// parse of a page's HTML (page.html) serves every extractor that reads it.
+type extractor interface {
+	extract(pg *page, p *record.Page)
 }
 
 // NewExtractor returns an Extractor for cfg.
@@ -134,14 +144,28 @@ func NewExtractor(cfg Config) *Extractor {
 	if cfg.JQResultMax <= 0 {
 		cfg.JQResultMax = 10 << 20
 	}
-	return &Extractor{cfg: cfg}
+	e := &Extractor{cfg: cfg}
+	if cfg.Headers {
+		e.parts = append(e.parts, headersPart{})
+	}
+	if len(cfg.Hashes) > 0 {
+		e.parts = append(e.parts, hashPart(cfg.Hashes))
+	}
+	if cfg.parsesHTML() {
+		e.parts = append(e.parts, htmlPart{e})
+	}
+	if len(cfg.JQ) > 0 {
+		e.parts = append(e.parts, jqPart{e})
+	}
+	return e
 }
 
 // Extract fills r.Page from r's body and headers; flow.Map runs it on the
 // records that got a response (an error of kind http is still one). Only
 // HTML and XHTML bodies are parsed; other content passes with at most its
-// headers. The body is dropped afterwards unless --body asked for it.
-// It never blocks; ctx is the stage contract's.
+// headers. r.Page is set when some extractor found anything. The body is
+// dropped afterwards unless --body asked for it. It never blocks; ctx is
+// the stage contract's.
 func (e *Extractor) Extract(_ context.Context, r *record.Record) {
 	defer func() {
 		r.Header = nil
@@ -152,23 +176,71 @@ func (e *Extractor) Extract(_ context.Context, r *record.Record) {
 	if r.Status == 0 {
 		return
 	}
-	p := &record.Page{}
-	if e.cfg.Headers {
-		p.Headers = r.Header
+	pg, p := &page{r: r}, &record.Page{}
+	for _, x := range e.parts {
+		x.extract(pg, p)
 	}
-	if len(e.cfg.Hashes) > 0 {
-		p.Hashes = hashes(e.cfg.Hashes, r.Body)
-	}
-	if e.cfg.parsesHTML() && IsHTML(r.ContentType, r.Body) {
-		e.parse(r, p)
-	}
-	if len(e.cfg.JQ) > 0 {
-		e.runJQ(r, p)
-	}
-	if p.Headers != nil || p.Charset != "" || p.Hashes != nil || p.Fields != nil || p.JSON != nil || p.Error != "" {
+	if !reflect.ValueOf(*p).IsZero() {
 		r.Page = p
 	}
 }
+
+// page is a fetched page as the extractors read it: its record, and its
+// HTML decoded and parsed at most once, when the first extractor asks.
+type page struct {
+	r *record.Record
+
+	decoded bool
+	body    []byte // in UTF-8
+	charset string // what body was decoded from
+
+	parsed bool
+	root   *html.Node
+	doc    *goquery.Document
+	err    error // why the HTML could not be parsed
+}
+
+// text returns the page's body in UTF-8 and the charset it was decoded
+// from: a rendered page's DOM is UTF-8 already.
+func (pg *page) text() ([]byte, string) {
+	if !pg.decoded {
+		pg.decoded = true
+		if r := pg.r; r.Render != nil {
+			pg.body, pg.charset = r.Body, r.Render.Charset
+		} else {
+			pg.body, pg.charset = decode(r.Body, r.ContentType)
+		}
+	}
+	return pg.body, pg.charset
+}
+
+// html returns the page's HTML tree, parsed the first time it is asked for.
+func (pg *page) html() (*goquery.Document, error) {
+	if !pg.parsed {
+		pg.parsed = true
+		body, _ := pg.text()
+		pg.root, pg.err = html.Parse(bytes.NewReader(body)) // x/net/html refuses elements nested more than 512 deep
+		if pg.err == nil {
+			pg.doc = goquery.NewDocumentFromNode(pg.root)
+		}
+	}
+	return pg.doc, pg.err
+}
+
+// headersPart is --extract headers.
+type headersPart struct{}
+
+func (headersPart) extract(pg *page, p *record.Page) { p.Headers = pg.r.Header }
+
+// hashPart is --hash: the digests of the body as read.
+type hashPart []string
+
+func (h hashPart) extract(pg *page, p *record.Page) { p.Hashes = hashes(h, pg.r.Body) }
+
+// jqPart is --jq.
+type jqPart struct{ e *Extractor }
+
+func (j jqPart) extract(pg *page, p *record.Page) { j.e.runJQ(pg.r, p) }
 
 // IsHTML reports whether a body is HTML or XHTML, by its Content-Type or,
 // without one, by sniffing.
@@ -220,14 +292,16 @@ var (
 	selLang    = cascadia.MustCompile("html[lang]")
 )
 
-func (e *Extractor) parse(r *record.Record, p *record.Page) {
-	var body []byte
-	var name string
-	if r.Render != nil { // the DOM the browser built, in UTF-8
-		body, name = r.Body, r.Render.Charset
-	} else {
-		body, name = decode(r.Body, r.ContentType)
+// htmlPart is --extract title, links, meta and text, and --select: the
+// parts of an HTML or XHTML page.
+type htmlPart struct{ e *Extractor }
+
+func (h htmlPart) extract(pg *page, p *record.Page) {
+	e, r := h.e, pg.r
+	if !IsHTML(r.ContentType, r.Body) {
+		return
 	}
+	body, name := pg.text()
 	p.Charset = name
 	if e.cfg.linksOnly() {
 		if links, ok := scannedLinks(body, r.FinalURL, e.cfg.LinksSameHost); ok { // as --follow wants them: no tree
@@ -235,12 +309,11 @@ func (e *Extractor) parse(r *record.Record, p *record.Page) {
 			return
 		}
 	}
-	root, err := html.Parse(bytes.NewReader(body))
-	if err != nil { // x/net/html refuses elements nested more than 512 deep
+	doc, err := pg.html()
+	if err != nil {
 		p.Error = err.Error()
 		return
 	}
-	doc := goquery.NewDocumentFromNode(root)
 	baseHref, _ := doc.FindMatcher(selBase).First().Attr("href")
 	base := record.NewLinkBase(r.FinalURL, baseHref)
 	if e.cfg.Title {
@@ -257,7 +330,7 @@ func (e *Extractor) parse(r *record.Record, p *record.Page) {
 		p.Meta = meta(doc, base)
 	}
 	if e.cfg.Text {
-		n := root
+		n := pg.root
 		if b := doc.FindMatcher(selBody).First(); b.Length() > 0 {
 			n = b.Get(0)
 		}
