@@ -21,11 +21,12 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"sluice/internal/dnstest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"sluice/internal/dnstest"
 )
 
 // testCA issues certificates for the TLS tests.

@@ -7,16 +7,16 @@ package config
 
 import (
 	"errors"
+	"time"
+
+	"sluice/natsq"
+	"sluice/record"
 	"sluice/stages/crawl"
 	"sluice/stages/extract"
 	"sluice/stages/fetch"
 	"sluice/stages/render"
 	"sluice/stages/schedule"
 	"sluice/stages/transport"
-	"time"
-
-	"sluice/natsq"
-	"sluice/record"
 )
 
 // Version is sluice's version, for --version and the User-Agent.

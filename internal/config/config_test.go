@@ -8,11 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sluice/record"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"sluice/record"
 )
 
 func TestParseSize(t *testing.T) {

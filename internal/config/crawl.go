@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"sluice/stages/crawl"
 
 	"github.com/spf13/pflag"
+
+	"sluice/stages/crawl"
 )
 
 // crawlFlags are --follow and its companions.

@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sluice/stages/crawl"
 
 	"github.com/spf13/pflag"
 
 	"sluice/natsq"
+	"sluice/stages/crawl"
 )
 
 // enqueueUsage heads `sluice enqueue --help`.

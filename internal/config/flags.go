@@ -7,8 +7,6 @@ import (
 	"net"
 	"net/http"
 	"runtime"
-	"sluice/stages/extract"
-	"sluice/stages/robots"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +14,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"sluice/record"
+	"sluice/stages/extract"
+	"sluice/stages/robots"
 )
 
 // flags holds what the flag set fills before Parse turns it into a Config.

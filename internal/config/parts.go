@@ -9,8 +9,6 @@ import (
 	"net/url"
 	"os"
 	"slices"
-	"sluice/stages/extract"
-	"sluice/stages/schedule"
 	"strconv"
 	"strings"
 
@@ -18,6 +16,8 @@ import (
 
 	"sluice/natsq"
 	"sluice/record"
+	"sluice/stages/extract"
+	"sluice/stages/schedule"
 )
 
 // inputs orders the run's inputs: the -u URLs, then the arguments. An

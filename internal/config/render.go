@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"sluice/stages/render"
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"sluice/stages/render"
 )
 
 // renderCompanions are --render's, for "needs --render".

@@ -13,7 +13,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"sluice/stages/schedule"
 	"strconv"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"sluice/record"
+	"sluice/stages/schedule"
 )
 
 // Metrics is the run's registry: a stages.Observer, and the home of the

@@ -5,7 +5,6 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"sluice/stages/schedule"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"sluice/record"
+	"sluice/stages/schedule"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

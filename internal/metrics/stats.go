@@ -7,14 +7,14 @@ import (
 	"io"
 	"maps"
 	"slices"
-	"sluice/stages/cache"
-	"sluice/stages/crawl"
-	"sluice/stages/schedule"
 	"strings"
 	"sync"
 	"time"
 
 	"sluice/record"
+	"sluice/stages/cache"
+	"sluice/stages/crawl"
+	"sluice/stages/schedule"
 )
 
 // Stats counts what happened per host, for --stats. It is safe for

@@ -3,12 +3,12 @@ package pipeline
 import (
 	"fmt"
 	"os"
-	"sluice/stages/warc"
 	"strings"
 
 	"sluice/flow"
 	"sluice/internal/config"
 	"sluice/sinks"
+	"sluice/stages/warc"
 )
 
 // archive makes --warc's writer and the fetch stage's archiver; output puts

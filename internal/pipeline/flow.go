@@ -4,11 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sluice/stages/crawl"
-	"sluice/stages/extract"
-	"sluice/stages/order"
-	"sluice/stages/schedule"
-	"sluice/stages/skip"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/reugn/go-streams"
@@ -17,6 +12,11 @@ import (
 	"sluice/record"
 	"sluice/sinks"
 	"sluice/sources"
+	"sluice/stages/crawl"
+	"sluice/stages/extract"
+	"sluice/stages/order"
+	"sluice/stages/schedule"
+	"sluice/stages/skip"
 )
 
 // source makes the records' source: the queue (--in) or the input lines.

@@ -2,11 +2,11 @@ package pipeline
 
 import (
 	"bytes"
-	"sluice/stages/fetch"
-	"sluice/stages/transport"
 	"testing"
 
 	"sluice/internal/config"
+	"sluice/stages/fetch"
+	"sluice/stages/transport"
 )
 
 func TestFitConnections(t *testing.T) {

@@ -6,11 +6,11 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"sluice/stages/cache"
-	"sluice/stages/crawl"
 	"time"
 
 	"sluice/sinks"
+	"sluice/stages/cache"
+	"sluice/stages/crawl"
 )
 
 // report writes what --stats, --stats-json and -v ask for at the end.

@@ -7,23 +7,23 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
-	"sluice/internal/metrics"
-	"sluice/stages/cache"
-	"sluice/stages/crawl"
-	"sluice/stages/fetch"
-	"sluice/stages/render"
-	"sluice/stages/schedule"
-	"sluice/stages/transport"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/reugn/go-streams"
 
 	"sluice/flow"
 	"sluice/internal/config"
+	"sluice/internal/metrics"
 	"sluice/natsq"
 	"sluice/record"
 	"sluice/sinks"
 	"sluice/sources"
+	"sluice/stages/cache"
+	"sluice/stages/crawl"
+	"sluice/stages/fetch"
+	"sluice/stages/render"
+	"sluice/stages/schedule"
+	"sluice/stages/transport"
 )
 
 // ErrInterrupted is Run's error after a signal (exit status 130).

@@ -3,10 +3,10 @@ package crawl
 import (
 	"context"
 	"net/url"
-	"sluice/stages/robots"
 	"strings"
 
 	"sluice/record"
+	"sluice/stages/robots"
 )
 
 // Discoverer is the discover stage (--follow): after extraction, it offers

@@ -5,7 +5,6 @@ import (
 	"maps"
 	"regexp"
 	"slices"
-	"sluice/stages/schedule"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +14,7 @@ import (
 
 	"sluice/flow"
 	"sluice/record"
+	"sluice/stages/schedule"
 )
 
 // DefaultCrawlDepth is --depth's default with --follow.

@@ -5,10 +5,10 @@ import (
 	"compress/gzip"
 	"encoding/xml"
 	"io"
-	"sluice/stages/extract"
 	"strings"
 
 	"sluice/record"
+	"sluice/stages/extract"
 	"sluice/stages/robots"
 )
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
 	"sluice/stages/internal/fifo"
 )
 

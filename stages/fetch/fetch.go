@@ -11,15 +11,15 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"sluice/stages/cache"
-	"sluice/stages/schedule"
-	"sluice/stages/transport"
-	"sluice/stages/warc"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"sluice/record"
+	"sluice/stages/cache"
+	"sluice/stages/schedule"
+	"sluice/stages/transport"
+	"sluice/stages/warc"
 )
 
 // Config is what a Fetcher needs; the flags fill it. How it connects is

@@ -4,11 +4,11 @@ import (
 	"crypto/sha256"
 	"net/http"
 	"net/url"
-	"sluice/stages/cache"
 	"sync/atomic"
 	"time"
 
 	"sluice/record"
+	"sluice/stages/cache"
 )
 
 // A response that varies on request fields is kept twice: under the URL's

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"sluice/stages/schedule"
 	"sync"
 	"testing"
 	"time"
 
 	"sluice/record"
+	"sluice/stages/schedule"
 )
 
 // runFlow pushes records through f and returns what comes out.

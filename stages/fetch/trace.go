@@ -9,11 +9,11 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptrace"
-	"sluice/stages/transport"
 	"sync"
 	"time"
 
 	"sluice/record"
+	"sluice/stages/transport"
 )
 
 // attemptTrace collects what --trace, --tls-info and --redirect-chain

@@ -12,8 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sluice/stages/extract"
-	"sluice/stages/fetch"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,6 +24,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"sluice/record"
+	"sluice/stages/extract"
+	"sluice/stages/fetch"
 )
 
 // Config is --render's.

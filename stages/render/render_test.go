@@ -12,8 +12,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sluice/stages/fetch"
-	"sluice/stages/transport"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,6 +19,8 @@ import (
 	"time"
 
 	"sluice/record"
+	"sluice/stages/fetch"
+	"sluice/stages/transport"
 )
 
 // browserPath is the browser the render tests run, or it skips them (and

@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"sluice/stages/internal/evict"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"sluice/record"
+	"sluice/stages/internal/evict"
 )
 
 // Robots is --robots: each host's robots.txt (RFC 9309), fetched through

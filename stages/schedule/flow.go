@@ -3,11 +3,11 @@ package schedule
 import (
 	"context"
 	"math/rand/v2"
-	"sluice/stages/robots"
 	"time"
 
 	"sluice/flow"
 	"sluice/record"
+	"sluice/stages/robots"
 )
 
 // Returner takes a record back from the fetch stage after each attempt: the

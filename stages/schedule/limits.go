@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"math"
 	"net"
-	"sluice/stages/robots"
 	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"sluice/stages/robots"
 )
 
 // Limits are the politeness settings the schedule stage enforces.

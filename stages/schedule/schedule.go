@@ -3,7 +3,6 @@ package schedule
 import (
 	"container/heap"
 	"math"
-	"sluice/stages/internal/fifo"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,6 +12,7 @@ import (
 
 	"sluice/flow"
 	"sluice/record"
+	"sluice/stages/internal/fifo"
 )
 
 // sweepEvery is how often idle hosts' state is looked at for dropping.

@@ -1,7 +1,6 @@
 package schedule
 
 import (
-	"sluice/stages/robots"
 	"strings"
 	"sync"
 	"testing"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"sluice/record"
+	"sluice/stages/robots"
 )
 
 // Through the schedule: each host's robots.txt goes first and once, nothing

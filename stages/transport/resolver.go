@@ -6,12 +6,13 @@ import (
 	"net"
 	"net/http/httptrace"
 	"net/netip"
-	"sluice/stages/internal/evict"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
+
+	"sluice/stages/internal/evict"
 )
 
 // Resolver answers host names from the DNS servers of --dns-server, with a
