@@ -180,7 +180,7 @@ func (e *Extractor) Extract(_ context.Context, r *record.Record) {
 	for _, x := range e.parts {
 		x.extract(pg, p)
 	}
-	if !reflect.ValueOf(*p).IsZero() {
+	if !reflect.ValueOf(p).Elem().IsZero() {
 		r.Page = p
 	}
 }
