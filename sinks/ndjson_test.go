@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -191,4 +192,70 @@ func TestProgressDrawsAndStops(t *testing.T) {
 			t.Errorf("progress wrote %q; want the status line", out.String())
 		}
 	})
+}
+
+// A tracked writer tells what it wrote as durable only once it is flushed
+// out, and as lost when the output failed; the sink then settles each
+// record's acknowledgement and tells its Durable hook of those written.
+func TestNDJSONTellsDurable(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		out  io.Writer
+		want bool
+	}{
+		{"written", &syncBuffer{}, true},
+		{"output failed", failWriter{errors.New("disk full")}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := NewNDJSON(tc.out, NDJSONOptions{})
+			var told []bool
+			w.Track(func(_ *record.Record, ok bool) { told = append(told, ok) })
+			w.Write(&record.Record{Seq: 1, URL: "http://a.test/", Response: record.Response{Status: 200}})
+			w.Write(&record.Record{Seq: 2, URL: "http://a.test/b", Response: record.Response{Status: 200}})
+			if tc.want && len(told) != 0 {
+				t.Fatalf("told %v before the flush; want nothing until the lines are out", told)
+			}
+			w.Flush(true)
+			if len(told) != 2 || told[0] != tc.want || told[1] != tc.want {
+				t.Errorf("told %v; want [%v %v]", told, tc.want, tc.want)
+			}
+		})
+	}
+
+	// Through the sink: acknowledgements settled, the hook told, in that order.
+	var out syncBuffer
+	w := NewNDJSON(&out, NDJSONOptions{})
+	acks := flow.NewAcks()
+	var settled, written []int64
+	var mu sync.Mutex
+	recs := []*record.Record{{Seq: 1, URL: "http://a.test/"}, {Seq: 2, URL: "http://a.test/b"}}
+	for _, r := range recs {
+		acks.Add(r, flow.Ack{Settle: func(done bool) {
+			if done {
+				mu.Lock()
+				settled = append(settled, r.Seq)
+				mu.Unlock()
+			}
+		}})
+	}
+	sink := flow.NewSink(w)
+	sink.Settle(acks)
+	sink.Durable(func(r *record.Record) {
+		mu.Lock()
+		written = append(written, r.Seq)
+		mu.Unlock()
+	})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sink.AwaitCompletion()
+	}()
+	for _, r := range recs {
+		sink.In() <- r
+	}
+	close(sink.In())
+	<-done
+	if len(settled) != 2 || len(written) != 2 || acks.Has(recs[0]) || acks.Has(recs[1]) {
+		t.Errorf("settled %v, written %v; want both, and no acknowledgement left", settled, written)
+	}
 }
