@@ -90,7 +90,7 @@ func TestOutputSchema(t *testing.T) {
 	cache := t.TempDir()
 	for _, args := range [][]string{
 		nil,
-		{"--extract", "title,links,meta,text,headers", "--select", "h=h1", "--select-all", "a=a@href", "--hash", "sha256,md5,mmh3"},
+		{"--extract", "title,links,meta,text,headers,jsonld", "--select", "h=h1", "--select-all", "a=a@href", "--hash", "sha256,md5,mmh3"},
 		{"--body", "--max-body", "1KiB", "--fail-status"},
 		{"--jq", "[.. | numbers]", "--jq", "name=.name", "--jq", "bad=.name.x", "--retries", "0"},
 		{"--jq", ".", "--jq-any", "--ordered"},

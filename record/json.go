@@ -22,7 +22,7 @@ var codec = jsoniter.Config{EscapeHTML: false}.Froze()
 // both).
 var Fields = []string{
 	"seq", "depth", "parent", "url", "request_url", "final_url", "status", "proto", "content_type", "content_length", "truncated", "location",
-	"elapsed_ms", "attempts", "cache", "warc", "render", "timings", "remote_addr", "local_addr", "tls", "redirects", "error", "charset", "extract_error", "title", "links", "meta", "text",
+	"elapsed_ms", "attempts", "cache", "warc", "render", "timings", "remote_addr", "local_addr", "tls", "redirects", "error", "charset", "extract_error", "title", "links", "meta", "text", "jsonld",
 	"headers", "hash", "fields", "json", "body", "body_base64", "input",
 }
 
@@ -196,6 +196,9 @@ func (e *Encoder) page(p *Page) {
 	}
 	if p.Text != nil && e.field("text") {
 		writeString(s, *p.Text)
+	}
+	if p.JSONLD != nil && e.field("jsonld") {
+		writeRawJSON(s, p.JSONLD)
 	}
 	if p.Headers != nil && e.field("headers") {
 		joined := make(map[string]string, len(p.Headers))

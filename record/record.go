@@ -173,7 +173,8 @@ type Page struct {
 	Title    *string           // --extract title: the first <title>, white space folded
 	Links    []string          // --extract links: absolute http(s) links, in page order, once each
 	HasLinks bool              // links were extracted (the list may be empty)
-	Meta     map[string]string // --extract meta: description, canonical, lang, robots, og:*
+	Meta     map[string]string // --extract meta: description, canonical, lang, robots, og:*, author, published, modified, site_name, type
+	JSONLD   []byte            // --extract jsonld: the page's JSON-LD objects, one array, encoded
 	Text     *string           // --extract text: visible text, white space folded, capped
 	Headers  http.Header       // --extract headers: the response headers
 	Fields   []Field           // --select and --select-all, in the order given, then named --jq

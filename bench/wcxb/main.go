@@ -54,6 +54,7 @@ func main() {
 	bin := flag.String("sluice", "", "the sluice binary")
 	field := flag.String("extract", "text", "the --extract field that holds the page's text")
 	limit := flag.Int("n", 0, "pages at most (0: all)")
+	misses := flag.String("misses", "", "list the pages whose author or date this extractor got wrong (go-trafilatura, sluice...)")
 	flag.Parse()
 	pages, err := load(*data, *limit)
 	if err != nil {
@@ -91,6 +92,29 @@ func main() {
 	answers["go-trafilatura"], cpu["go-trafilatura"] = inProcess(pages, trafilaturaOf)
 	answers["go-readability"], cpu["go-readability"] = inProcess(pages, readabilityOf)
 	report(pages, answers, cpu)
+	if *misses != "" {
+		listMisses(pages, answers[*misses], answers["go-trafilatura"])
+	}
+}
+
+// listMisses prints the pages whose author or date got is wrong, with the
+// truth and what go-trafilatura said.
+func listMisses(pages []*page, got, ref map[string]result) {
+	str := func(s *string) string {
+		if s == nil {
+			return ""
+		}
+		return *s
+	}
+	for _, p := range pages {
+		a := got[p.id]
+		if str(p.truth.PublishDate) != "" && !sameDay(a.date, p.truth.PublishDate) {
+			fmt.Printf("date %s %s: want %q got %q (trafilatura %q)\n", p.id, p.kind, str(p.truth.PublishDate), a.date, ref[p.id].date)
+		}
+		if str(p.truth.Author) != "" && !sameName(a.author, p.truth.Author) {
+			fmt.Printf("author %s %s: want %q got %q (trafilatura %q)\n", p.id, p.kind, str(p.truth.Author), a.author, ref[p.id].author)
+		}
+	}
 }
 
 func load(dir string, limit int) ([]*page, error) {

@@ -118,7 +118,7 @@ var (
 		"format":      {"text", "json", "md"},
 	}
 	flagLists = map[string][]string{
-		"extract":  {"title", "links", "meta", "text", "headers", "tls"},
+		"extract":  {"title", "links", "meta", "text", "headers", "jsonld", "tls"},
 		"hash":     {"sha256", "md5", "mmh3"},
 		"retry-on": {"429", "500", "502", "503", "504"},
 	}

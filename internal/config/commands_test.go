@@ -17,7 +17,7 @@ func TestComplete(t *testing.T) {
 		{[]string{"--ext"}, CompleteWords, []string{"--extract"}},
 		{[]string{"--extract", "t"}, CompleteWords, []string{"title", "text", "tls"}},
 		{[]string{"--extract", "title,t"}, CompleteWords, []string{"title,text", "title,tls"}},
-		{[]string{"--extract=title,text,"}, CompleteWords, []string{"--extract=title,text,links", "--extract=title,text,meta", "--extract=title,text,headers", "--extract=title,text,tls"}},
+		{[]string{"--extract=title,text,"}, CompleteWords, []string{"--extract=title,text,links", "--extract=title,text,meta", "--extract=title,text,headers", "--extract=title,text,jsonld", "--extract=title,text,tls"}},
 		{[]string{"--scope", "=", "ho"}, CompleteWords, []string{"host"}},
 		{[]string{"--scope", "="}, CompleteWords, []string{"host", "domain", "prefix", "any"}},
 		{[]string{"--scope=p"}, CompleteWords, []string{"--scope=prefix"}},

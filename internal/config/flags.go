@@ -115,7 +115,7 @@ func (f *flags) define(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.fields, "fields", nil, "write only these top-level output fields, comma-separated (seq always); docs/output.md lists them")
 	fs.StringSliceVar(&f.omit, "omit", nil, "do not write these top-level output fields, comma-separated")
 	fs.BoolVar(&cfg.Ordered, "ordered", false, "write records in input order (a reorder buffer of --window records; a slow record holds back the rest)")
-	fs.StringVar(&f.extract, "extract", "", "what to take from pages, comma-separated: title, links, meta, text, headers, tls (as --tls-info)")
+	fs.StringVar(&f.extract, "extract", "", "what to take from pages, comma-separated: title, links, meta, text, headers, jsonld, tls (as --tls-info)")
 	fs.StringArrayVar(&f.selects, "select", nil, "NAME=SELECTOR[@attr]: the text (or attribute) of the first match, under fields (repeatable)")
 	fs.StringArrayVar(&f.selectAlls, "select-all", nil, "NAME=SELECTOR[@attr]: an array of every match, under fields (repeatable)")
 	fs.BoolVar(&cfg.Extract.LinksSameHost, "links-same-host", false, "with --extract links, keep only links to the page's own host")

@@ -29,6 +29,7 @@ const DefaultTextMax = 64 << 10
 // Config says what the extract stage takes from a page.
 type Config struct {
 	Title, Links, Meta, Text, Headers bool
+	JSONLD                            bool     // --extract jsonld: the page's JSON-LD objects
 	TLS                               bool     // --extract tls: the fetch stage's --tls-info
 	LinksSameHost                     bool     // keep only links to the page's own host
 	Selects                           []Select // --select and --select-all, in order
@@ -43,12 +44,12 @@ type Config struct {
 
 // Extracting reports whether anything is asked of the extract stage.
 func (c *Config) Extracting() bool {
-	return c.Title || c.Links || c.Meta || c.Text || c.Headers || len(c.Selects) > 0 || c.Body || len(c.Hashes) > 0 || len(c.JQ) > 0
+	return c.Title || c.Links || c.Meta || c.Text || c.Headers || c.JSONLD || len(c.Selects) > 0 || c.Body || len(c.Hashes) > 0 || len(c.JQ) > 0
 }
 
 // NeedsBody reports whether the extract stage reads the body.
 func (c *Config) NeedsBody() bool {
-	return c.Body || c.parsesHTML() || len(c.Hashes) > 0 || len(c.JQ) > 0
+	return c.Body || c.parsesHTML() || c.JSONLD || len(c.Hashes) > 0 || len(c.JQ) > 0
 }
 
 // linksOnly: of what needs the HTML, only the links (scanLinks reads them).
@@ -76,9 +77,11 @@ func (c *Config) ParseExtractList(list string) error {
 			c.Headers = true
 		case "tls":
 			c.TLS = true
+		case "jsonld":
+			c.JSONLD = true
 		case "":
 		default:
-			return fmt.Errorf("unknown item %q (want title, links, meta, text, headers, tls)", strings.TrimSpace(item))
+			return fmt.Errorf("unknown item %q (want title, links, meta, text, headers, tls, jsonld)", strings.TrimSpace(item))
 		}
 	}
 	return nil
@@ -154,6 +157,9 @@ func NewExtractor(cfg Config) *Extractor {
 	if cfg.parsesHTML() {
 		e.parts = append(e.parts, htmlPart{e})
 	}
+	if cfg.JSONLD {
+		e.parts = append(e.parts, jsonLDPart{e})
+	}
 	if len(cfg.JQ) > 0 {
 		e.parts = append(e.parts, jqPart{e})
 	}
@@ -197,7 +203,8 @@ type page struct {
 	parsed bool
 	root   *html.Node
 	doc    *goquery.Document
-	err    error // why the HTML could not be parsed
+	err    error  // why the HTML could not be parsed
+	ld     *[]any // its JSON-LD blocks, once read (jsonLD)
 }
 
 // text returns the page's body in UTF-8 and the charset it was decoded
@@ -327,7 +334,7 @@ func (h htmlPart) extract(pg *page, p *record.Page) {
 		p.Links, p.HasLinks = links(doc, base, r.FinalURL, e.cfg.LinksSameHost), true
 	}
 	if e.cfg.Meta {
-		p.Meta = meta(doc, base)
+		p.Meta = meta(pg, doc, base)
 	}
 	if e.cfg.Text {
 		n := pg.root
@@ -432,13 +439,15 @@ func HostKeyOf(s string) string {
 
 // meta returns description, robots, og:* (from <meta>), canonical (absolute)
 // and lang; the first of each wins.
-func meta(doc *goquery.Document, base *record.LinkBase) map[string]string {
+func meta(pg *page, doc *goquery.Document, base *record.LinkBase) map[string]string {
 	m := map[string]string{}
 	set := func(k, v string) {
 		if _, ok := m[k]; !ok {
 			m[k] = fold(v)
 		}
 	}
+	tags := map[string]string{} // every meta tag, for pageMeta
+	var order []string
 	doc.FindMatcher(selMeta).Each(func(_ int, s *goquery.Selection) {
 		content, _ := s.Attr("content")
 		name := strings.ToLower(strings.TrimSpace(s.AttrOr("name", "")))
@@ -448,6 +457,12 @@ func meta(doc *goquery.Document, base *record.LinkBase) map[string]string {
 			set(name, content)
 		case strings.HasPrefix(prop, "og:"):
 			set(prop, content)
+		}
+		for _, k := range []string{name, prop, strings.ToLower(strings.TrimSpace(s.AttrOr("itemprop", "")))} {
+			if _, ok := tags[k]; k != "" && !ok {
+				tags[k] = content
+				order = append(order, k)
+			}
 		}
 	})
 	doc.FindMatcher(selLinkRel).EachWithBreak(func(_ int, s *goquery.Selection) bool {
@@ -467,6 +482,11 @@ func meta(doc *goquery.Document, base *record.LinkBase) map[string]string {
 	if lang, ok := doc.FindMatcher(selLang).First().Attr("lang"); ok && strings.TrimSpace(lang) != "" {
 		set("lang", lang)
 	}
+	pageMeta(pg, doc, tags, order, func(k, v string) {
+		if strings.TrimSpace(v) != "" {
+			set(k, v)
+		}
+	})
 	return m
 }
 

@@ -245,12 +245,13 @@ func TestExtractHostilePages(t *testing.T) {
 // FuzzExtract: arbitrary bytes never panic and always give valid UTF-8 JSON.
 func FuzzExtract(f *testing.F) {
 	for _, s := range []string{"<title>x</title>", "<a href='//x'>", "<base href=':'><a href='a'>", "\xef\xbb\xbf<meta charset=sjis>\x82\xa0",
-		"<html lang=\xff><meta property=og:x content=\xfe>", "<select><option>a<option>b"} {
+		"<html lang=\xff><meta property=og:x content=\xfe>", "<select><option>a<option>b",
+		`<script type="application/ld+json">{"@type":"Article","author":{"name":"\xff"},"datePublished":"2024-01-02"}</script><time datetime="x">`} {
 		f.Add([]byte(s), "text/html")
 	}
 	f.Add([]byte("<p>x"), "text/html; charset=shift_jis")
 	f.Add([]byte("x"), "")
-	e := NewExtractor(Config{Title: true, Links: true, Meta: true, Text: true, Headers: true, Body: true,
+	e := NewExtractor(Config{Title: true, Links: true, Meta: true, Text: true, Headers: true, Body: true, JSONLD: true,
 		Selects: []Select{mustSelect(f, "p=p", false), mustSelect(f, "a=a@href", true)}})
 	enc := record.NewEncoder()
 	f.Fuzz(func(t *testing.T, body []byte, contentType string) {
