@@ -36,7 +36,7 @@ func TestCompletionBash(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	want := []string{"--extract|", "title|text|tls|", "title,links|title,meta|title,text|title,headers|title,tls|", "domain|", "bash|zsh|fish|", "--format|"}
+	want := []string{"--extract|", "title|text|tls|", "title,links|title,meta|title,text|title,headers|title,jsonld|title,tls|", "domain|", "bash|zsh|fish|", "--format|"}
 	if got := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n"); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("bash completes\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
@@ -74,7 +74,8 @@ func TestCompletionZsh(t *testing.T) {
 		t.Errorf("zsh left the lines\n%swant\n%s", got, want)
 	}
 	listing := regexp.MustCompile(`\x1b\[[0-9;?]*[a-zA-Z]`).ReplaceAllString(string(term), "")
-	for _, list := range []*regexp.Regexp{regexp.MustCompile(`text +title +tls`), regexp.MustCompile(`title,headers +title,links +title,meta +title,text +title,tls`), regexp.MustCompile(`bash +fish +zsh`)} {
+	// zsh lists in columns, so a list longer than a row is read down them.
+	for _, list := range []*regexp.Regexp{regexp.MustCompile(`text +title +tls`), regexp.MustCompile(`title,headers +title,links +title,text *\r?\n *title,jsonld +title,meta +title,tls`), regexp.MustCompile(`bash +fish +zsh`)} {
 		if !list.MatchString(listing) {
 			t.Errorf("zsh did not list %s:\n%q", list, listing)
 		}
@@ -96,7 +97,7 @@ func TestCompletionFish(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	want := "--extract\ntext|title|tls\ntitle,headers|title,links|title,meta|title,text|title,tls\ndomain\nbash|fish|zsh\n--format\n"
+	want := "--extract\ntext|title|tls\ntitle,headers|title,jsonld|title,links|title,meta|title,text|title,tls\ndomain\nbash|fish|zsh\n--format\n"
 	if string(out) != want {
 		t.Errorf("fish completes\n%swant\n%s", out, want)
 	}
