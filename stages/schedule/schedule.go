@@ -143,6 +143,7 @@ type hostState struct {
 	ceiling     rate.Limit    // the configured rate
 	limiter     *rate.Limiter // nil: no rate limit
 	pausedUntil time.Time
+	spacedUntil time.Time // a limit of one at a time: a token's interval after the last record really went (handedOff)
 	status      hostStatus
 	wakeAt      time.Time
 	meter       *rateMeter // auto-throttle only: requests sent
@@ -338,6 +339,7 @@ func (s *Schedule) run() {
 		case r, ok := <-s.permits:
 			s.admitPermit(r, ok)
 		case outCh <- s.next:
+			s.handedOff(s.next)
 			s.next = nil
 			s.waiting.Add(-1)
 		case <-timerC:
@@ -406,6 +408,7 @@ func (s *Schedule) step(inCh chan any, outCh chan<- any, in *chan any, stop *<-c
 	if outCh != nil {
 		select {
 		case outCh <- s.next:
+			s.handedOff(s.next)
 			s.next = nil
 			s.waiting.Add(-1)
 			return true
@@ -642,6 +645,9 @@ func (h *hostState) readyAt(now time.Time) time.Time {
 	if h.pausedUntil.After(at) {
 		at = h.pausedUntil
 	}
+	if h.spacedUntil.After(at) {
+		at = h.spacedUntil
+	}
 	if h.budget.active(now, h.inFlight) && h.budget.left <= 0 && h.budget.until.After(at) {
 		at = h.budget.until
 	}
@@ -651,6 +657,29 @@ func (h *hostState) readyAt(now time.Time) time.Time {
 		}
 	}
 	return at
+}
+
+// handedOff notes that r, dispatched at r.Sent, has reached a fetch
+// worker now. Its host's token was taken at dispatch; when the record then
+// waited for a worker and the host's limit is one request at a time
+// (Crawl-delay, a burst of one), the next of the host's records waits a
+// whole interval from now, so that the host sees its requests spaced as
+// asked for however long each waited for a worker.
+func (s *Schedule) handedOff(r *record.Record) {
+	h := s.hosts[r.Host]
+	if h == nil || h.limiter == nil || h.limiter.Burst() > 1 || r.Sent.IsZero() {
+		return
+	}
+	lim := h.limiter.Limit()
+	if lim <= 0 || lim == rate.Inf {
+		return
+	}
+	now := time.Now()
+	if now.After(r.Sent) {
+		if next := now.Add(time.Duration(float64(time.Second) / float64(lim))); next.After(h.spacedUntil) {
+			h.spacedUntil = next
+		}
+	}
 }
 
 // tokenAt is when lim next has a whole token.
@@ -773,7 +802,7 @@ func quotaReset(q *record.Quota) time.Duration {
 // maybeDrop forgets an idle host whose state no longer limits anything.
 func (s *Schedule) maybeDrop(h *hostState, now time.Time) {
 	switch {
-	case h.status != idle, h.queue.Len() > 0, h.inFlight > 0, h.delayed > 0, h.pausedUntil.After(now), h.budget.until.After(now):
+	case h.status != idle, h.queue.Len() > 0, h.inFlight > 0, h.delayed > 0, h.pausedUntil.After(now), h.spacedUntil.After(now), h.budget.until.After(now):
 		return
 	case h.limiter != nil && h.limiter.TokensAt(now) < float64(h.limiter.Burst()):
 		return // a new state would start with a full bucket: too early

@@ -701,3 +701,29 @@ func (q *quotaPauses) Pause(_ string, why Pause) {
 		q.n.Add(1)
 	}
 }
+
+// A host limited to one request at a time keeps its spacing as the
+// server sees it, even when its record waited for a busy worker after
+// its token was taken: the next goes a whole interval after this one
+// really went, not after its token.
+func TestScheduleSpacingCountsFromTheWorker(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lim := limits(func(l *Limits) { l.HostRates = map[string]rate.Limit{"a.test": 0.5} }) // one every 2 s
+		l := newLoop(t, lim, RetryPolicy{}, 1, func(r *record.Record) {
+			if r.Seq == 1 {
+				time.Sleep(2300 * time.Millisecond) // the only worker is still busy when the second's token comes
+			}
+			r.Status = 200
+		})
+		l.run(t, batch{"a.test", 3})
+		a := l.sentTimes("a.test")
+		if len(a) != 3 {
+			t.Fatalf("a.test: %d requests; want 3", len(a))
+		}
+		for i := 1; i < len(a); i++ {
+			if gap := a[i] - a[i-1]; gap < 2*time.Second {
+				t.Errorf("a.test requests %d and %d went %v apart; want at least the 2 s its limit asks", i, i+1, gap)
+			}
+		}
+	})
+}
