@@ -164,14 +164,28 @@ func contains(list []string, s string) bool {
 
 // pageMeta gives set what a page says of its author, dates, site,
 // language and type; tags are its meta tags' contents by lower-case name
-// or property, order their names as the page has them.
+// or property, order their names as the page has them. set keeps the
+// first value of a key, so the sources go in order of trust.
 func pageMeta(pg *page, doc *goquery.Document, tags map[string]string, order []string, set func(k, v string)) {
-	setDate := func(k, v string) {
-		if d := isoDate(v); d != "" {
-			set(k, d)
-		}
+	m := metaSet(set)
+	m.fromJSONLD(ldObjects(pg.jsonLD(doc)))
+	m.fromTags(tags)
+	m.fromMarkup(doc, tags, order)
+}
+
+// metaSet sets a key of --extract meta, if it has no value yet.
+type metaSet func(k, v string)
+
+// date sets k to v as ISO 8601, when v is a date.
+func (set metaSet) date(k, v string) {
+	if d := isoDate(v); d != "" {
+		set(k, d)
 	}
-	for _, o := range ldObjects(pg.jsonLD(doc)) {
+}
+
+// fromJSONLD reads the page's JSON-LD objects, the main ones first.
+func (set metaSet) fromJSONLD(objs []map[string]any) {
+	for _, o := range objs {
 		if a := ldName(o["author"]); a != "" && !isURL(a) {
 			set("author", a)
 		}
@@ -179,13 +193,13 @@ func pageMeta(pg *page, doc *goquery.Document, tags map[string]string, order []s
 			set("author", a)
 		}
 		if d, ok := o["datePublished"].(string); ok {
-			setDate("published", d)
+			set.date("published", d)
 		}
 		if d, ok := o["dateCreated"].(string); ok {
-			setDate("published", d)
+			set.date("published", d)
 		}
 		if d, ok := o["dateModified"].(string); ok {
-			setDate("modified", d)
+			set.date("modified", d)
 		}
 		if p := ldName(o["publisher"]); p != "" {
 			set("site_name", p)
@@ -197,6 +211,10 @@ func pageMeta(pg *page, doc *goquery.Document, tags map[string]string, order []s
 			set("type", ts[0])
 		}
 	}
+}
+
+// fromTags reads OpenGraph's, article's and Dublin Core's meta tags.
+func (set metaSet) fromTags(tags map[string]string) {
 	if v, ok := tags["og:site_name"]; ok {
 		set("site_name", v)
 	}
@@ -205,12 +223,12 @@ func pageMeta(pg *page, doc *goquery.Document, tags map[string]string, order []s
 	}
 	for _, k := range []string{"article:published_time", "og:published_time", "published_time", "date", "dc.date", "dcterms.created", "pubdate"} {
 		if v, ok := tags[k]; ok {
-			setDate("published", v)
+			set.date("published", v)
 		}
 	}
 	for _, k := range []string{"article:modified_time", "og:updated_time", "dcterms.modified"} {
 		if v, ok := tags[k]; ok {
-			setDate("modified", v)
+			set.date("modified", v)
 		}
 	}
 	for _, k := range []string{"author", "article:author", "dc.creator", "byl"} {
@@ -218,6 +236,11 @@ func pageMeta(pg *page, doc *goquery.Document, tags map[string]string, order []s
 			set("author", strings.TrimPrefix(strings.TrimPrefix(v, "By "), "by "))
 		}
 	}
+}
+
+// fromMarkup reads microdata, then <time datetime>, the other meta tags
+// that name a date, dated elements and bylines.
+func (set metaSet) fromMarkup(doc *goquery.Document, tags map[string]string, order []string) {
 	if n := doc.FindMatcher(selItemAuthor).First(); n.Length() > 0 {
 		name := n.FindMatcher(selItemName).First()
 		if name.Length() == 0 {
@@ -228,17 +251,17 @@ func pageMeta(pg *page, doc *goquery.Document, tags map[string]string, order []s
 		}
 	}
 	if n := doc.FindMatcher(selItemPublished).First(); n.Length() > 0 {
-		setDate("published", itemValue(n.Get(0)))
+		set.date("published", itemValue(n.Get(0)))
 	}
 	if n := doc.FindMatcher(selItemModified).First(); n.Length() > 0 {
-		setDate("modified", itemValue(n.Get(0)))
+		set.date("modified", itemValue(n.Get(0)))
 	}
 	if n := doc.FindMatcher(selTime).First(); n.Length() > 0 {
-		setDate("published", n.AttrOr("datetime", ""))
+		set.date("published", n.AttrOr("datetime", ""))
 	}
-	for _, k := range order { // other meta tags that name a date: cludo:date, sailthru.date...
+	for _, k := range order { // cludo:date, sailthru.date...
 		if strings.Contains(k, "date") && !strings.Contains(k, "modif") && !strings.Contains(k, "updat") && !strings.Contains(k, "expir") {
-			setDate("published", tags[k])
+			set.date("published", tags[k])
 		}
 	}
 	doc.FindMatcher(selDateish).EachWithBreak(func(i int, s *goquery.Selection) bool {
