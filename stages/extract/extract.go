@@ -203,8 +203,9 @@ type page struct {
 	parsed bool
 	root   *html.Node
 	doc    *goquery.Document
-	err    error  // why the HTML could not be parsed
-	ld     *[]any // its JSON-LD blocks, once read (jsonLD)
+	err    error // why the HTML could not be parsed
+	ldRead bool
+	ld     []any // its JSON-LD blocks (jsonLD)
 }
 
 // text returns the page's body in UTF-8 and the charset it was decoded

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,8 +37,8 @@ var (
 // jsonLD returns the page's JSON-LD blocks, each parsed; a block that is
 // not JSON is left out. Parsed once per page.
 func (pg *page) jsonLD(doc *goquery.Document) []any {
-	if pg.ld != nil {
-		return *pg.ld
+	if pg.ldRead {
+		return pg.ld
 	}
 	var blocks []any
 	doc.FindMatcher(selJSONLD).Each(func(_ int, s *goquery.Selection) {
@@ -62,7 +63,7 @@ func (pg *page) jsonLD(doc *goquery.Document) []any {
 			blocks = append(blocks, v)
 		}
 	})
-	pg.ld = &blocks
+	pg.ldRead, pg.ld = true, blocks
 	return blocks
 }
 
@@ -144,22 +145,13 @@ func ldName(v any) string {
 	case []any:
 		var names []string
 		for _, x := range v {
-			if n := ldName(x); n != "" && !contains(names, n) {
+			if n := ldName(x); n != "" && !slices.Contains(names, n) {
 				names = append(names, n)
 			}
 		}
 		return strings.Join(names, ", ")
 	}
 	return ""
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // pageMeta gives set what a page says of its author, dates, site,

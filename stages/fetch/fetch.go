@@ -25,7 +25,7 @@ import (
 // Config is what a Fetcher needs; the flags fill it. How it connects is
 // the transport's, which NewFetcher is given.
 type Config struct {
-	Concurrency  int                // parallel requests; sizes the connection pool
+	Concurrency  int                // parallel requests: the fetch workers
 	Timeout      time.Duration      // one attempt, from dial to the last body byte
 	MaxBody      int64              // body bytes read at most; the rest is not read
 	MaxRedirects int                // redirects followed; 0 returns 3xx responses as results
